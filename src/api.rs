@@ -1,0 +1,162 @@
+//! The library's front door: [`probe`], [`plan()`](crate::plan()) and [`stitch`].
+//!
+//! ```no_run
+//! use seam::{stitch, StitchOptions};
+//! use std::path::Path;
+//!
+//! let report = stitch(
+//!     &[Path::new("part1.mp4"), Path::new("part2.mp4")],
+//!     Path::new("joined.mp4"),
+//!     &StitchOptions::default(),
+//! )?;
+//! println!("{} samples copied, {} bytes", report.samples, report.bytes);
+//! # Ok::<(), seam::Error>(())
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::demux;
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::model::Media;
+use crate::mux::{self, output::OutputFile, Layout, Sink};
+use crate::plan::{PlanOptions, StitchPlan};
+use crate::source::Source;
+
+/// Reads an input's metadata (sample payloads stay on disk).
+pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
+    Ok(demux::open_path(path, limits)?)
+}
+
+/// Reads metadata from any [`Source`] (a file, bytes in memory...).
+pub fn probe_source(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, Error> {
+    Ok(demux::open(source, limits)?)
+}
+
+/// Checks that the inputs can be joined and lays them on one timeline.
+pub fn plan(inputs: &[Media]) -> Result<StitchPlan, Error> {
+    Ok(crate::plan::plan(inputs, &PlanOptions::default())?)
+}
+
+/// How to stitch.
+#[derive(Debug, Clone, Default)]
+pub struct StitchOptions {
+    /// Replace an existing output file.
+    pub overwrite: bool,
+    /// Write fragmented MP4 (one moof per GOP) instead of moov-first progressive MP4.
+    pub fragmented: bool,
+    /// Parser limits.
+    pub limits: Limits,
+}
+
+/// What a stitch did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StitchReport {
+    /// Output bytes.
+    pub bytes: u64,
+    /// Output samples, all tracks.
+    pub samples: u64,
+    /// Samples copied from inputs.
+    pub copied_samples: u64,
+    /// Samples seam generated (silence).
+    pub generated_samples: u64,
+    /// Output duration in seconds (for display).
+    pub duration_seconds: f64,
+    /// Number of copy operations from inputs.
+    pub copy_runs: usize,
+    /// Warnings from planning.
+    pub warnings: Vec<String>,
+}
+
+fn layout(plan: &StitchPlan, fragmented: bool) -> Result<Layout, Error> {
+    Ok(if fragmented {
+        mux::mp4::layout_fragmented(plan)?
+    } else {
+        mux::mp4::layout_progressive(plan, mux::mp4::ProgressiveOptions::default())?
+    })
+}
+
+fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
+    let samples: u64 = plan.tracks.iter().map(|t| t.samples.len() as u64).sum();
+    let generated = plan
+        .tracks
+        .iter()
+        .flat_map(|t| &t.samples)
+        .filter(|s| matches!(s.payload, crate::plan::Payload::Generated(_)))
+        .count() as u64;
+    StitchReport {
+        bytes: layout.len(),
+        samples,
+        copied_samples: samples - generated,
+        generated_samples: generated,
+        duration_seconds: plan.duration as f64 / f64::from(plan.movie_timescale.max(1)),
+        copy_runs: layout.input_runs(),
+        warnings: plan.warnings.clone(),
+    }
+}
+
+/// Stitches files into `output`: written beside it under a temporary name and renamed on success.
+pub fn stitch(inputs: &[&Path], output: &Path, options: &StitchOptions) -> Result<StitchReport, Error> {
+    stitch_with_progress(inputs, output, options, &mut |_, _| {})
+}
+
+/// Like [`stitch`] with a progress callback taken by `&mut` (the CLI's progress bar).
+pub fn stitch_with_progress(
+    inputs: &[&Path],
+    output: &Path,
+    options: &StitchOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<StitchReport, Error> {
+    let mut medias = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        medias.push(probe(p, &options.limits)?);
+    }
+    let plan = plan(&medias)?;
+    let mut out = OutputFile::create(output, inputs, options.overwrite)?;
+    let layout = layout(&plan, options.fragmented)?;
+    // The inputs must not have changed between reading their metadata and copying their bytes.
+    for m in &medias {
+        if let Some(f) = m.source.file() {
+            let now = f.metadata().map(|x| x.len()).unwrap_or(0);
+            if now != m.source.len() {
+                return Err(crate::error::MuxError::InputChanged {
+                    path: m.name().into(),
+                    what: format!("length was {}, now {now}", m.source.len()),
+                }
+                .into());
+            }
+        }
+    }
+    write(&plan, &layout, &mut out, progress)?;
+    out.commit()?;
+    Ok(report(&plan, &layout))
+}
+
+fn write(
+    plan: &StitchPlan,
+    layout: &Layout,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), Error> {
+    mux::write_layout(plan, layout, sink, progress)?;
+    Ok(())
+}
+
+/// Stitches sources into bytes in memory (tests, fuzzing, callers without files).
+pub fn stitch_sources(
+    sources: Vec<Arc<dyn Source>>,
+    options: &StitchOptions,
+) -> Result<(Vec<u8>, StitchReport), Error> {
+    let mut medias = Vec::with_capacity(sources.len());
+    for s in sources {
+        medias.push(probe_source(s, &options.limits)?);
+    }
+    let plan = plan(&medias)?;
+    let layout = layout(&plan, options.fragmented)?;
+    let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
+    let mut noop = |_: u64, _: u64| {};
+    write(&plan, &layout, &mut out, &mut noop)?;
+    let r = report(&plan, &layout);
+    Ok((out, r))
+}

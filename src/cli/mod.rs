@@ -1,0 +1,158 @@
+//! The `seam` command line.
+//!
+//! Exit codes: 0 success, 1 bad or incompatible input, 2 usage error, 3 I/O error,
+//! 130 interrupted (Ctrl-C / SIGTERM; nothing is left behind).
+
+mod probe;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::{Error, Limits, StitchOptions};
+
+/// Stitch video recording fragments into one file, losslessly.
+#[derive(Parser, Debug)]
+#[command(name = "seam", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Join inputs back to back into one MP4, copying every sample bit-exact.
+    Stitch {
+        /// Output file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Input files, in playback order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Overwrite the output if it exists.
+        #[arg(short = 'y', long = "overwrite")]
+        overwrite: bool,
+        /// Write fragmented MP4 (one moof per GOP) instead of moov-first MP4.
+        #[arg(long)]
+        fragmented: bool,
+        /// Print nothing but errors.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe inputs and whether they can be joined without re-encoding.
+    Probe {
+        /// Input files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the CLI with the process arguments; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    // Ctrl-C and SIGTERM stop the copy at the next step; the temporary output is then removed.
+    let _ = ctrlc::set_handler(crate::mux::request_interrupt);
+    let code = match cli.command {
+        Command::Stitch {
+            output,
+            inputs,
+            overwrite,
+            fragmented,
+            quiet,
+            json,
+        } => run_stitch(&output, &inputs, overwrite, fragmented, quiet, json),
+        Command::Probe { inputs, json } => probe::run(&inputs, json),
+    };
+    ExitCode::from(code)
+}
+
+fn fail(e: &Error, json: bool) -> u8 {
+    if json {
+        let v = serde_json::json!({ "ok": false, "error": e.to_string(), "exit_code": e.exit_code() });
+        println!("{v}");
+    }
+    eprintln!("seam: {e}");
+    u8::try_from(e.exit_code()).unwrap_or(1)
+}
+
+fn run_stitch(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+    overwrite: bool,
+    fragmented: bool,
+    quiet: bool,
+    json: bool,
+) -> u8 {
+    let options = StitchOptions {
+        overwrite,
+        fragmented,
+        limits: Limits::default(),
+    };
+    let paths: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+    let show_bar = !quiet && std::io::stderr().is_terminal();
+    let bar = show_bar.then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = crate::stitch_with_progress(&paths, output, &options, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(r) => {
+            if !quiet {
+                for w in &r.warnings {
+                    eprintln!("seam: warning: {w}");
+                }
+            }
+            if json {
+                let v = serde_json::json!({
+                    "ok": true,
+                    "output": output.display().to_string(),
+                    "report": r,
+                    "seconds": started.elapsed().as_secs_f64(),
+                });
+                println!("{v}");
+            } else if !quiet {
+                eprintln!(
+                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated) in {:.2} s",
+                    output.display(),
+                    r.bytes,
+                    r.duration_seconds,
+                    r.copied_samples,
+                    r.generated_samples,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            0
+        }
+        Err(e) => fail(&e, json),
+    }
+}

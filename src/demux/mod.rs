@@ -1,0 +1,60 @@
+//! Demuxers: container bytes in, [`Media`] out.
+//!
+//! Each format lives in its own module and reads through a [`Source`]; [`open`] picks the demuxer by
+//! looking at the first bytes.
+
+pub mod mp4;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{DemuxError, Location};
+use crate::limits::Limits;
+use crate::model::Media;
+use crate::source::{FileSource, Source};
+
+/// Opens `path` read-only and demuxes it.
+pub fn open_path(path: &Path, limits: &Limits) -> Result<Media, DemuxError> {
+    let src = FileSource::open(path).map_err(|e| DemuxError::Io {
+        file: path.display().to_string(),
+        source: e,
+    })?;
+    open(Arc::new(src), limits)
+}
+
+/// Demuxes a source, choosing the format from its first bytes.
+pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxError> {
+    let mut head = [0u8; 16];
+    let n = source.len().min(16) as usize;
+    source
+        .read_at(0, &mut head[..n])
+        .map_err(|e| DemuxError::Io {
+            file: source.name().to_string(),
+            source: e,
+        })?;
+    if n == 0 {
+        return Err(malformed(&*source, "empty file"));
+    }
+    if mp4::sniff(&head[..n]) {
+        return mp4::open(source, limits);
+    }
+    Err(DemuxError::Unsupported {
+        loc: Location {
+            file: source.name().to_string(),
+            path: String::new(),
+            offset: 0,
+        },
+        what: "not a recognised container (expected MP4/MOV)".into(),
+    })
+}
+
+fn malformed(src: &dyn Source, rule: &str) -> DemuxError {
+    DemuxError::Malformed {
+        loc: Location {
+            file: src.name().to_string(),
+            path: String::new(),
+            offset: 0,
+        },
+        rule: rule.into(),
+    }
+}

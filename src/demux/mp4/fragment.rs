@@ -1,0 +1,279 @@
+//! Movie fragments (ISO/IEC 14496-12 §8.8): mvex/trex defaults, moof/traf/tfhd/tfdt/trun.
+
+use super::reader::{Ctx, MemBox};
+use crate::error::DemuxError;
+use crate::limits::Limits;
+use crate::model::{Sample, Track};
+
+/// Track extends defaults (§8.8.3).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct TrackExtends {
+    pub track_id: u32,
+    pub sample_description_index: u32,
+    pub duration: u32,
+    pub size: u32,
+    pub flags: u32,
+}
+
+/// Per-track state carried from one moof to the next.
+pub(super) struct FragmentState {
+    trex: Vec<TrackExtends>,
+    /// Decode time after the last sample read, per track (used when a traf has no tfdt).
+    next_dts: Vec<i64>,
+    sequence: Option<u32>,
+}
+
+impl FragmentState {
+    pub fn new(tracks: &[Track], trex: &[TrackExtends]) -> Self {
+        FragmentState {
+            trex: tracks
+                .iter()
+                .map(|t| {
+                    trex.iter()
+                        .find(|x| x.track_id == t.id)
+                        .copied()
+                        .unwrap_or(TrackExtends {
+                            track_id: t.id,
+                            sample_description_index: 1,
+                            ..Default::default()
+                        })
+                })
+                .collect(),
+            next_dts: tracks.iter().map(Track::end_dts).collect(),
+            sequence: None,
+        }
+    }
+}
+
+/// Parses `mvex` into its trex boxes.
+pub(super) fn parse_mvex(
+    mvex: &MemBox,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<Vec<TrackExtends>, DemuxError> {
+    let mut out = Vec::new();
+    let mut kids = mvex.children(0);
+    while let Some(b) = kids.next_box(ctx)? {
+        if &b.header.kind.0 != b"trex" {
+            continue;
+        }
+        if out.len() >= limits.max_tracks {
+            return Err(ctx.limit(b.header.offset, "more trex boxes than the track limit"));
+        }
+        let c = ctx.child("trex");
+        let mut f = b.fields(&c);
+        f.full_header()?;
+        out.push(TrackExtends {
+            track_id: f.u32()?,
+            sample_description_index: f.u32()?,
+            duration: f.u32()?,
+            size: f.u32()?,
+            flags: f.u32()?,
+        });
+    }
+    Ok(out)
+}
+
+/// True when sample flags (§8.8.3.1) mark a non-sync sample.
+fn is_non_sync(flags: u32) -> bool {
+    flags & 0x0001_0000 != 0
+}
+
+/// Parses one `moof`, appending its samples to `tracks`.
+pub(super) fn parse_moof(
+    moof: &MemBox,
+    tracks: &mut [Track],
+    state: &mut FragmentState,
+    file_len: u64,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<(), DemuxError> {
+    let moof_start = moof.header.offset;
+    // Without base-data-offset or default-base-is-moof, the first traf's base is the moof and each
+    // later traf's base is the end of the previous traf's data (§8.8.7.1).
+    let mut implicit_base = moof_start;
+    let mut kids = moof.children(0);
+    let mut traf_index = 0;
+    while let Some(b) = kids.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"mfhd" => {
+                let c = ctx.child("mfhd");
+                let mut f = b.fields(&c);
+                f.full_header()?;
+                let seq = f.u32()?;
+                state.sequence = Some(seq);
+            }
+            b"traf" => {
+                let c = ctx.child(format_args!("traf[{traf_index}]"));
+                traf_index += 1;
+                implicit_base =
+                    parse_traf(&b, moof_start, implicit_base, tracks, state, file_len, limits, &c)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Parses one `traf`; returns the end of its data (the implicit base of the next traf).
+#[allow(clippy::too_many_arguments)]
+fn parse_traf(
+    traf: &MemBox,
+    moof_start: u64,
+    implicit_base: u64,
+    tracks: &mut [Track],
+    state: &mut FragmentState,
+    file_len: u64,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<u64, DemuxError> {
+    let mut kids = traf.children(0);
+    let mut tfhd = None;
+    let mut tfdt = None;
+    let mut truns = Vec::new();
+    while let Some(b) = kids.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"tfhd" => tfhd = Some(b),
+            b"tfdt" => tfdt = Some(b),
+            b"trun" => truns.push(b),
+            _ => {}
+        }
+    }
+    let Some(tfhd) = tfhd else {
+        return Err(ctx.malformed(traf.header.offset, "traf has no tfhd"));
+    };
+
+    // Track fragment header (§8.8.7).
+    let hctx = ctx.child("tfhd");
+    let mut f = tfhd.fields(&hctx);
+    let (_, flags) = f.full_header()?;
+    let at = f.offset();
+    let track_id = f.u32()?;
+    let Some(ti) = tracks.iter().position(|t| t.id == track_id) else {
+        return Err(hctx.malformed(at, format!("track_ID {track_id} is not in moov")));
+    };
+    let trex = state.trex[ti];
+    let base = if flags & 0x1 != 0 {
+        f.u64()?
+    } else if flags & 0x2_0000 != 0 {
+        moof_start
+    } else {
+        implicit_base
+    };
+    let sdi = if flags & 0x2 != 0 {
+        f.u32()?
+    } else {
+        trex.sample_description_index
+    };
+    let default_duration = if flags & 0x8 != 0 { f.u32()? } else { trex.duration };
+    let default_size = if flags & 0x10 != 0 { f.u32()? } else { trex.size };
+    let default_flags = if flags & 0x20 != 0 { f.u32()? } else { trex.flags };
+    if sdi == 0 || sdi > u32::from(u16::MAX) {
+        return Err(hctx.malformed(at, format!("sample_description_index {sdi} is invalid")));
+    }
+    let entry = (sdi - 1) as u16;
+
+    // Track fragment decode time (§8.8.12).
+    let mut dts = state.next_dts[ti];
+    if let Some(b) = tfdt {
+        let c = ctx.child("tfdt");
+        let mut f = b.fields(&c);
+        let (version, _) = f.full_header()?;
+        let at = f.offset();
+        let t = if version == 1 {
+            f.u64()?
+        } else {
+            u64::from(f.u32()?)
+        };
+        dts = i64::try_from(t)
+            .map_err(|_| c.malformed(at, format!("baseMediaDecodeTime {t} is too large")))?;
+    }
+
+    let track = &mut tracks[ti];
+    let mut data_end = base;
+    let mut cursor = base;
+    for (ri, trun) in truns.iter().enumerate() {
+        // Track fragment run (§8.8.8).
+        let c = ctx.child(format_args!("trun[{ri}]"));
+        let mut f = trun.fields(&c);
+        let (version, flags) = f.full_header()?;
+        let per_sample = 4 * [0x100, 0x200, 0x400, 0x800]
+            .iter()
+            .filter(|&&bit| flags & bit != 0)
+            .count();
+        let count_at = f.offset();
+        let count = f.u32()? as usize;
+        let opt = 4 * usize::from(flags & 0x1 != 0) + 4 * usize::from(flags & 0x4 != 0);
+        if count.saturating_mul(per_sample) > f.remaining().saturating_sub(opt) {
+            return Err(c.malformed(
+                count_at,
+                format!("{count} samples but {} bytes left", f.remaining()),
+            ));
+        }
+        if per_sample == 0 && count as u64 > file_len {
+            return Err(c.malformed(count_at, format!("{count} samples in a {file_len}-byte file")));
+        }
+        if track.samples.len().saturating_add(count) > limits.max_samples {
+            return Err(c.limit(
+                count_at,
+                format!("more than {} samples in track {}", limits.max_samples, track.id),
+            ));
+        }
+        if flags & 0x1 != 0 {
+            let at = f.offset();
+            let off = f.i32()?;
+            cursor = base.checked_add_signed(i64::from(off)).ok_or_else(|| {
+                c.malformed(at, format!("data_offset {off} points before the file"))
+            })?;
+        }
+        let first_flags = if flags & 0x4 != 0 { Some(f.u32()?) } else { None };
+        track.samples.reserve(count);
+        for i in 0..count {
+            let duration = if flags & 0x100 != 0 { f.u32()? } else { default_duration };
+            let size = if flags & 0x200 != 0 { f.u32()? } else { default_size };
+            let mut sflags = if flags & 0x400 != 0 { f.u32()? } else { default_flags };
+            if i == 0 {
+                if let Some(ff) = first_flags {
+                    sflags = ff;
+                }
+            }
+            let cts_offset = if flags & 0x800 != 0 {
+                let v = f.u32()?;
+                if version == 0 && v > i32::MAX as u32 {
+                    return Err(c.malformed(
+                        f.offset() - 4,
+                        format!("composition offset {v} does not fit"),
+                    ));
+                }
+                v as i32
+            } else {
+                0
+            };
+            let end = cursor.saturating_add(u64::from(size));
+            if end > file_len {
+                return Err(c.malformed(
+                    trun.header.offset,
+                    format!(
+                        "sample {i} at byte {cursor} of {size} bytes ends past the end of the {file_len}-byte file"
+                    ),
+                ));
+            }
+            track.samples.push(Sample {
+                offset: cursor,
+                dts,
+                size,
+                duration,
+                cts_offset,
+                entry,
+                sync: !is_non_sync(sflags),
+            });
+            cursor = end;
+            dts = dts.checked_add(i64::from(duration)).ok_or_else(|| {
+                c.malformed(trun.header.offset, "decode time overflows".to_string())
+            })?;
+        }
+        data_end = data_end.max(cursor);
+    }
+    state.next_dts[ti] = dts;
+    Ok(data_end)
+}

@@ -1,0 +1,264 @@
+//! MP4 / QuickTime demuxer (ISO/IEC 14496-12, ISO/IEC 14496-14, QuickTime File Format).
+//!
+//! Reads only metadata: the top-level boxes are walked with positional reads, `moov` and each `moof`
+//! are read into memory (bounded by [`Limits::max_box_size`]) and `mdat` is never touched. The result
+//! is a [`Media`] whose samples point at byte ranges of the file.
+
+mod entry;
+mod fragment;
+pub(crate) mod reader;
+mod stbl;
+mod trak;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::error::DemuxError;
+use crate::limits::Limits;
+use crate::model::{ContainerFormat, FourCC, Media, Track};
+use crate::source::Source;
+
+use fragment::{FragmentState, TrackExtends};
+use reader::{BoxHeader, Ctx, MemBox};
+
+/// Top-level box types that identify an ISO BMFF file when sniffing.
+pub(crate) const TOP_LEVEL: [&[u8; 4]; 10] = [
+    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"styp", b"sidx", b"moof", b"pnot",
+];
+
+/// True when `head` (the first bytes of a file) looks like ISO BMFF.
+pub fn sniff(head: &[u8]) -> bool {
+    head.get(4..8)
+        .is_some_and(|t| TOP_LEVEL.iter().any(|k| &k[..] == t))
+}
+
+/// Reads the box header at `offset` of the file.
+fn read_header(src: &dyn Source, offset: u64, ctx: &Ctx) -> Result<BoxHeader, DemuxError> {
+    let remaining = src.len() - offset;
+    let mut buf = [0u8; 16];
+    let n = remaining.min(16) as usize;
+    src.read_at(offset, &mut buf[..n]).map_err(|e| io(src, e))?;
+    BoxHeader::parse(&buf[..n], offset, remaining, ctx)
+}
+
+fn io(src: &dyn Source, e: std::io::Error) -> DemuxError {
+    DemuxError::Io {
+        file: src.name().to_string(),
+        source: e,
+    }
+}
+
+/// Reads a whole box into memory, within the size limit.
+fn read_box(
+    src: &dyn Source,
+    header: BoxHeader,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<MemBox, DemuxError> {
+    if header.size > limits.max_box_size {
+        return Err(ctx.limit(
+            header.offset,
+            format!(
+                "box '{}' of {} bytes is larger than the limit of {} bytes",
+                header.kind, header.size, limits.max_box_size
+            ),
+        ));
+    }
+    // size <= max_box_size, which fits in memory by construction of the limit.
+    let mut raw = vec![0u8; header.size as usize];
+    src.read_at(header.offset, &mut raw)
+        .map_err(|e| io(src, e))?;
+    Ok(MemBox {
+        header,
+        raw: Bytes::from(raw),
+    })
+}
+
+/// Parses an MP4 file.
+pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxError> {
+    let src = &*source;
+    let name = src.name().to_string();
+    let top = Ctx::new(&name, "");
+    let len = src.len();
+    if len == 0 {
+        return Err(top.malformed(0, "empty file"));
+    }
+
+    let mut major_brand = None;
+    let mut movie: Option<Movie> = None;
+    let mut frags: Option<FragmentState> = None;
+    let mut moof_count = 0usize;
+    let mut pending_moofs = false;
+    let mut offset = 0u64;
+    while offset < len {
+        let header = read_header(src, offset, &top)?;
+        let ctx = top.child(header.kind);
+        match &header.kind.0 {
+            b"ftyp" => {
+                let b = read_box(src, header, limits, &ctx)?;
+                let mut f = b.fields(&ctx);
+                major_brand = Some(FourCC(f.u32()?.to_be_bytes()));
+            }
+            b"moov" => {
+                if movie.is_some() {
+                    return Err(ctx.malformed(header.offset, "second moov box"));
+                }
+                let b = read_box(src, header, limits, &ctx)?;
+                let m = parse_moov(&b, src, limits, &ctx)?;
+                if m.fragmented {
+                    frags = Some(FragmentState::new(&m.tracks, &m.trex));
+                }
+                movie = Some(m);
+            }
+            b"moof" => {
+                moof_count += 1;
+                if moof_count > limits.max_fragments {
+                    return Err(ctx.limit(
+                        header.offset,
+                        format!("more than {} movie fragments", limits.max_fragments),
+                    ));
+                }
+                let ctx = top.child(format!("moof[{}]", moof_count - 1));
+                match (&mut movie, &mut frags) {
+                    (Some(m), Some(state)) => {
+                        let b = read_box(src, header, limits, &ctx)?;
+                        fragment::parse_moof(&b, &mut m.tracks, state, src.len(), limits, &ctx)?;
+                    }
+                    (Some(_), None) => {
+                        return Err(
+                            ctx.malformed(header.offset, "moof in a file whose moov has no mvex")
+                        )
+                    }
+                    (None, _) => pending_moofs = true,
+                }
+            }
+            _ => {}
+        }
+        offset = offset
+            .checked_add(header.size)
+            .ok_or_else(|| top.malformed(offset, "box size overflows"))?;
+    }
+
+    let Some(movie) = movie else {
+        return Err(top.malformed(len, "no moov box in the file"));
+    };
+    if pending_moofs {
+        return Err(top.unsupported(0, "movie fragments before the moov box"));
+    }
+    let format = if movie.fragmented {
+        ContainerFormat::FragmentedMp4
+    } else {
+        ContainerFormat::Mp4
+    };
+    let mut tracks = movie.tracks;
+    for t in &mut tracks {
+        trak::finish(t, &top)?;
+    }
+    Ok(Media {
+        source,
+        format,
+        major_brand,
+        movie_timescale: movie.timescale,
+        movie_duration: movie.duration,
+        tracks,
+        udta: movie.udta,
+        meta: movie.meta,
+    })
+}
+
+/// What moov says.
+struct Movie {
+    timescale: u32,
+    duration: u64,
+    tracks: Vec<Track>,
+    trex: Vec<TrackExtends>,
+    fragmented: bool,
+    udta: Option<Bytes>,
+    meta: Option<Bytes>,
+}
+
+/// Movie box (ISO/IEC 14496-12 §8.2.1).
+fn parse_moov(
+    moov: &MemBox,
+    src: &dyn Source,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<Movie, DemuxError> {
+    let mut timescale = None;
+    let mut duration = 0;
+    let mut tracks = Vec::new();
+    let mut trex = Vec::new();
+    let mut fragmented = false;
+    let mut udta = None;
+    let mut meta = None;
+    let mut children = moov.children(0);
+    while let Some(b) = children.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"mvhd" => {
+                let c = ctx.child("mvhd");
+                let mut f = b.fields(&c);
+                // Movie header (§8.2.2).
+                let (version, _) = f.full_header()?;
+                if version == 1 {
+                    f.skip(16)?;
+                    timescale = Some(f.u32()?);
+                    duration = f.u64()?;
+                } else {
+                    f.skip(8)?;
+                    timescale = Some(f.u32()?);
+                    duration = u64::from(f.u32()?);
+                    if duration == u64::from(u32::MAX) {
+                        duration = 0;
+                    }
+                }
+            }
+            b"trak" => {
+                if tracks.len() >= limits.max_tracks {
+                    return Err(ctx.limit(
+                        b.header.offset,
+                        format!("more than {} tracks", limits.max_tracks),
+                    ));
+                }
+                let c = ctx.child(format_args!("trak[{}]", tracks.len()));
+                tracks.push(trak::parse_trak(&b, src, limits, &c)?);
+            }
+            b"mvex" => {
+                fragmented = true;
+                trex = fragment::parse_mvex(&b, limits, &ctx.child("mvex"))?;
+            }
+            b"udta" => udta = Some(b.raw.clone()),
+            b"meta" => meta = Some(b.raw.clone()),
+            _ => {}
+        }
+    }
+    let timescale = match timescale {
+        Some(0) => return Err(ctx.malformed(moov.header.offset, "mvhd timescale is 0")),
+        Some(t) => t,
+        None => return Err(ctx.malformed(moov.header.offset, "moov has no mvhd")),
+    };
+    Ok(Movie {
+        timescale,
+        duration,
+        tracks,
+        trex,
+        fragmented,
+        udta,
+        meta,
+    })
+}
+
+/// The boxes of a file, for tools and tests: type, offset and size of each top-level box.
+pub fn top_level_boxes(src: &dyn Source) -> Result<Vec<(FourCC, u64, u64)>, DemuxError> {
+    let name = src.name().to_string();
+    let ctx = Ctx::new(&name, "");
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < src.len() {
+        let h = read_header(src, offset, &ctx)?;
+        out.push((h.kind, h.offset, h.size));
+        offset += h.size;
+    }
+    Ok(out)
+}
+

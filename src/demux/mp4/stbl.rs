@@ -1,0 +1,337 @@
+//! Sample table (ISO/IEC 14496-12 §8.5-§8.7): expands stts, ctts, stss, stsc, stsz/stz2 and
+//! stco/co64 into one [`Sample`] per sample, checking every count against the bytes that carry it and
+//! every sample against the end of the file.
+
+
+use super::reader::{Ctx, MemBox};
+use crate::error::DemuxError;
+use crate::limits::Limits;
+use crate::model::Sample;
+
+/// A parsed sample table.
+pub(super) struct Table {
+    /// The stsd box, parsed by the entry module.
+    pub stsd: Option<MemBox>,
+    /// Samples in decode order.
+    pub samples: Vec<Sample>,
+}
+
+/// Parses `stbl`. `file_len` bounds sample offsets.
+pub(super) fn parse_stbl(
+    stbl: &MemBox,
+    file_len: u64,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<Table, DemuxError> {
+    let mut stsd = None;
+    let (mut stts, mut ctts, mut stss, mut stsc, mut stsz, mut stco) =
+        (None, None, None, None, None, None);
+    let mut kids = stbl.children(0);
+    while let Some(b) = kids.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"stsd" => stsd = Some(b),
+            b"stts" => stts = Some(b),
+            b"ctts" => ctts = Some(b),
+            b"stss" => stss = Some(b),
+            b"stsc" => stsc = Some(b),
+            b"stsz" | b"stz2" => stsz = Some(b),
+            b"stco" | b"co64" => stco = Some(b),
+            _ => {}
+        }
+    }
+    let Some(stsz) = stsz else {
+        // No sample size box: a track with no samples (the init segment of a fragmented file).
+        return Ok(Table {
+            stsd,
+            samples: Vec::new(),
+        });
+    };
+
+    let mut samples = sizes(&stsz, file_len, limits, &ctx.child(stsz.header.kind))?;
+    let n = samples.len();
+    if n == 0 {
+        return Ok(Table { stsd, samples });
+    }
+    let (Some(stts), Some(stsc), Some(stco)) = (stts, stsc, stco) else {
+        return Err(ctx.malformed(
+            stbl.header.offset,
+            format!("{n} samples but stts, stsc or stco/co64 is missing"),
+        ));
+    };
+    offsets(&mut samples, &stsc, &stco, file_len, limits, ctx)?;
+    times(&mut samples, &stts, &ctx.child("stts"))?;
+    if let Some(ctts) = ctts {
+        composition(&mut samples, &ctts, &ctx.child("ctts"))?;
+    }
+    match stss {
+        Some(stss) => sync(&mut samples, &stss, &ctx.child("stss"))?,
+        None => samples.iter_mut().for_each(|s| s.sync = true),
+    }
+    Ok(Table { stsd, samples })
+}
+
+/// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.
+fn sizes(
+    b: &MemBox,
+    file_len: u64,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<Vec<Sample>, DemuxError> {
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let blank = Sample {
+        offset: 0,
+        dts: 0,
+        size: 0,
+        duration: 0,
+        cts_offset: 0,
+        entry: 0,
+        sync: false,
+    };
+    if &b.header.kind.0 == b"stz2" {
+        f.skip(3)?;
+        let field_size = f.u8()?;
+        if !matches!(field_size, 4 | 8 | 16) {
+            return Err(f.malformed(format!("stz2 field_size {field_size} is not 4, 8 or 16")));
+        }
+        let at = f.offset();
+        let n = f.count(0, limits.max_samples, "samples")?;
+        let need = (n as u64 * u64::from(field_size)).div_ceil(8);
+        if need > f.remaining() as u64 {
+            return Err(ctx.malformed(
+                at,
+                format!("{n} samples but {} bytes left", f.remaining()),
+            ));
+        }
+        let mut out = vec![blank; n];
+        let mut i = 0;
+        while i < n {
+            match field_size {
+                4 => {
+                    let byte = f.u8()?;
+                    out[i].size = u32::from(byte >> 4);
+                    if i + 1 < n {
+                        out[i + 1].size = u32::from(byte & 15);
+                    }
+                    i += 2;
+                }
+                8 => {
+                    out[i].size = u32::from(f.u8()?);
+                    i += 1;
+                }
+                _ => {
+                    out[i].size = u32::from(f.u16()?);
+                    i += 1;
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let constant = f.u32()?;
+    if constant != 0 {
+        let at = f.offset();
+        let n = f.count(0, limits.max_samples, "samples")?;
+        // No table backs the count, so bound it by the bytes the samples would need.
+        if (n as u64).saturating_mul(u64::from(constant)) > file_len {
+            return Err(ctx.malformed(
+                at,
+                format!("{n} samples of {constant} bytes do not fit in a {file_len}-byte file"),
+            ));
+        }
+        let mut out = vec![blank; n];
+        out.iter_mut().for_each(|s| s.size = constant);
+        return Ok(out);
+    }
+    let n = f.count(4, limits.max_samples, "samples")?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(Sample {
+            size: f.u32()?,
+            ..blank
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the chunk offset table (§8.7.5) into memory as 64-bit values.
+fn chunk_offsets(b: &MemBox, limits: &Limits, ctx: &Ctx) -> Result<Vec<u64>, DemuxError> {
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let wide = &b.header.kind.0 == b"co64";
+    let n = f.count(if wide { 8 } else { 4 }, limits.max_samples, "chunks")?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(if wide { f.u64()? } else { u64::from(f.u32()?) });
+    }
+    Ok(out)
+}
+
+/// Sample-to-chunk (§8.7.4) with chunk offsets: fills offsets and sample entry indices.
+fn offsets(
+    samples: &mut [Sample],
+    stsc: &MemBox,
+    stco: &MemBox,
+    file_len: u64,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<(), DemuxError> {
+    let cctx = ctx.child(stco.header.kind);
+    let chunks = chunk_offsets(stco, limits, &cctx)?;
+    let sctx = ctx.child("stsc");
+    let mut f = stsc.fields(&sctx);
+    f.full_header()?;
+    let entries = f.count(12, limits.max_samples, "stsc entries")?;
+    let n = samples.len();
+    let mut next = 0usize; // next sample to place
+    let mut first = Vec::with_capacity(entries.min(1 << 16));
+    let mut rows = Vec::with_capacity(entries.min(1 << 16));
+    for _ in 0..entries {
+        let at = f.offset();
+        let first_chunk = f.u32()?;
+        let per_chunk = f.u32()?;
+        let sdi = f.u32()?;
+        if first_chunk == 0 || first.last().is_some_and(|&p| first_chunk <= p) {
+            return Err(sctx.malformed(
+                at,
+                format!("first_chunk {first_chunk} is not above the previous entry's"),
+            ));
+        }
+        if sdi == 0 || sdi > u32::from(u16::MAX) {
+            return Err(sctx.malformed(at, format!("sample_description_index {sdi} is invalid")));
+        }
+        first.push(first_chunk);
+        rows.push((at, per_chunk, (sdi - 1) as u16));
+    }
+    for (j, &(at, per_chunk, entry)) in rows.iter().enumerate() {
+        let start = first[j] as usize; // 1-based
+        let end = match first.get(j + 1) {
+            Some(&e) => e as usize,
+            None => chunks.len() + 1,
+        };
+        if start > chunks.len() && per_chunk > 0 && next < n {
+            return Err(sctx.malformed(
+                at,
+                format!("first_chunk {start} but only {} chunks", chunks.len()),
+            ));
+        }
+        for chunk in start..end.min(chunks.len() + 1) {
+            let mut pos = chunks[chunk - 1];
+            for _ in 0..per_chunk {
+                let Some(s) = samples.get_mut(next) else {
+                    return Err(sctx.malformed(
+                        at,
+                        format!("stsc describes more than the {n} samples of the sample size box"),
+                    ));
+                };
+                let end = pos.saturating_add(u64::from(s.size));
+                if end > file_len {
+                    return Err(cctx.malformed(
+                        stco.header.offset,
+                        format!(
+                            "sample {} (chunk {chunk}) at byte {pos} of {} bytes ends past the end of the {file_len}-byte file",
+                            next + 1,
+                            s.size
+                        ),
+                    ));
+                }
+                s.offset = pos;
+                s.entry = entry;
+                pos = end;
+                next += 1;
+            }
+        }
+    }
+    if next != n {
+        return Err(sctx.malformed(
+            stsc.header.offset,
+            format!("stsc and chunk offsets place {next} samples but the sample size box has {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Decoding time to sample (§8.6.1.2).
+fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let entries = f.count(8, usize::MAX, "stts entries")?;
+    let n = samples.len();
+    let mut i = 0usize;
+    let mut dts = 0i64;
+    for _ in 0..entries {
+        let at = f.offset();
+        let count = f.u32()? as usize;
+        let delta = f.u32()?;
+        if count > n - i {
+            return Err(ctx.malformed(
+                at,
+                format!("stts covers more than the {n} samples of the sample size box"),
+            ));
+        }
+        for s in &mut samples[i..i + count] {
+            s.dts = dts;
+            s.duration = delta;
+            dts += i64::from(delta);
+        }
+        i += count;
+    }
+    if i != n {
+        return Err(ctx.malformed(
+            b.header.offset,
+            format!("stts covers {i} samples but the sample size box has {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Composition time to sample (§8.6.1.3), versions 0 and 1. Version 0 offsets are read as signed,
+/// as every mainstream demuxer does, because writers put negative offsets there in practice.
+fn composition(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let entries = f.count(8, usize::MAX, "ctts entries")?;
+    let n = samples.len();
+    let mut i = 0usize;
+    for _ in 0..entries {
+        let at = f.offset();
+        let count = f.u32()? as usize;
+        let offset = f.i32()?;
+        if count > n - i {
+            return Err(ctx.malformed(
+                at,
+                format!("ctts covers more than the {n} samples of the sample size box"),
+            ));
+        }
+        samples[i..i + count]
+            .iter_mut()
+            .for_each(|s| s.cts_offset = offset);
+        i += count;
+    }
+    if i != n {
+        return Err(ctx.malformed(
+            b.header.offset,
+            format!("ctts covers {i} samples but the sample size box has {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sync sample box (§8.6.2).
+fn sync(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let entries = f.count(4, usize::MAX, "sync samples")?;
+    let n = samples.len();
+    for _ in 0..entries {
+        let at = f.offset();
+        let k = f.u32()? as usize;
+        match k.checked_sub(1).and_then(|i| samples.get_mut(i)) {
+            Some(s) => s.sync = true,
+            None => {
+                return Err(ctx.malformed(at, format!("sync sample {k} is not in 1..={n}")));
+            }
+        }
+    }
+    Ok(())
+}
+

@@ -1,0 +1,225 @@
+//! Errors, one enum per layer, each carrying where in which file the problem is.
+//!
+//! Callers match on variants, never on message text. `Malformed` (the file breaks a rule of its
+//! format), `Unsupported` (valid, but seam cannot handle it yet) and `LimitExceeded` (valid, but larger
+//! than [`crate::Limits`] allows) are kept apart so scripts can tell a damaged file from a feature gap.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A place in an input: file name, box or packet path, byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file's name as the user gave it.
+    pub file: String,
+    /// Box path such as `moov/trak[1]/mdia/minf/stbl/stsz`, or a packet/tag description.
+    pub path: String,
+    /// Absolute byte offset in the file.
+    pub offset: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{} at byte {}", self.file, self.offset)
+        } else {
+            write!(f, "{}: {} at byte {}", self.file, self.path, self.offset)
+        }
+    }
+}
+
+/// Errors reading an input container.
+#[derive(Debug, thiserror::Error)]
+pub enum DemuxError {
+    /// The file breaks a rule of its format.
+    #[error("{loc}: {rule}")]
+    Malformed {
+        /// Where.
+        loc: Location,
+        /// The rule broken, in words.
+        rule: String,
+    },
+    /// Valid input that seam does not handle.
+    #[error("{loc}: unsupported: {what}")]
+    Unsupported {
+        /// Where.
+        loc: Location,
+        /// What is not supported.
+        what: String,
+    },
+    /// A count or size beyond [`crate::Limits`].
+    #[error("{loc}: limit exceeded: {what}")]
+    LimitExceeded {
+        /// Where.
+        loc: Location,
+        /// Which limit, with the value found.
+        what: String,
+    },
+    /// Reading the file failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl DemuxError {
+    /// The location of the error, if it has one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            DemuxError::Malformed { loc, .. }
+            | DemuxError::Unsupported { loc, .. }
+            | DemuxError::LimitExceeded { loc, .. } => Some(loc),
+            DemuxError::Io { .. } => None,
+        }
+    }
+}
+
+/// Errors parsing codec configuration (parameter sets, AudioSpecificConfig, ADTS headers).
+///
+/// Offsets are relative to the start of the structure being parsed; the demuxer that called the codec
+/// parser adds the file location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// The bitstream breaks a rule of its specification.
+    #[error("{what} (at byte {offset} of the {structure})")]
+    Malformed {
+        /// Which structure, e.g. `avcC` or `SPS`.
+        structure: &'static str,
+        /// Byte offset inside it.
+        offset: usize,
+        /// The rule broken.
+        what: String,
+    },
+    /// A valid feature seam does not handle.
+    #[error("unsupported {structure}: {what}")]
+    Unsupported {
+        /// Which structure.
+        structure: &'static str,
+        /// What.
+        what: String,
+    },
+}
+
+/// Errors deciding how to join the inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// No inputs were given.
+    #[error("no inputs")]
+    NoInputs,
+    /// An input has no video or audio track.
+    #[error("{file}: no video or audio track")]
+    NoTracks {
+        /// The file.
+        file: String,
+    },
+    /// Two inputs cannot be joined without re-encoding.
+    #[error("{file}: {track} {value} differs from {reference_file}: {reference_value}")]
+    Incompatible {
+        /// The later input.
+        file: String,
+        /// `video`, `audio` or the handler of another track.
+        track: String,
+        /// The parameter that differs, e.g. `resolution`.
+        parameter: String,
+        /// Its value in `file`.
+        value: String,
+        /// The input it was compared with.
+        reference_file: String,
+        /// The value there.
+        reference_value: String,
+    },
+    /// Valid input that the planner cannot handle yet.
+    #[error("{file}: {track}: unsupported: {what}")]
+    Unsupported {
+        /// The file.
+        file: String,
+        /// The track.
+        track: String,
+        /// What.
+        what: String,
+    },
+    /// Timestamps do not fit the output's integer fields.
+    #[error("{file}: {track}: timestamps overflow: {what}")]
+    Overflow {
+        /// The file.
+        file: String,
+        /// The track.
+        track: String,
+        /// What overflowed.
+        what: String,
+    },
+    /// Making a silent audio frame failed.
+    #[error("{file}: audio: cannot make silence to fill the gap: {what}")]
+    Silence {
+        /// The file whose span needs silence.
+        file: String,
+        /// Why.
+        what: String,
+    },
+}
+
+/// Errors writing the output.
+#[derive(Debug, thiserror::Error)]
+pub enum MuxError {
+    /// Reading an input or writing the output failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The output path names one of the inputs.
+    #[error("{0}: the output is one of the inputs; refusing to overwrite it")]
+    OutputIsInput(PathBuf),
+    /// The output exists and overwriting was not allowed.
+    #[error("{0}: exists (use -y to overwrite)")]
+    OutputExists(PathBuf),
+    /// The run was interrupted by a signal; nothing was left behind.
+    #[error("interrupted; no output written")]
+    Interrupted,
+    /// A value does not fit in the field the format gives it.
+    #[error("output too large: {0}")]
+    TooLarge(String),
+    /// An input changed while it was being copied.
+    #[error("{path}: input changed during the run: {what}")]
+    InputChanged {
+        /// The input.
+        path: PathBuf,
+        /// What differs.
+        what: String,
+    },
+}
+
+/// Any error from the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading an input.
+    #[error(transparent)]
+    Demux(#[from] DemuxError),
+    /// Planning the join.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Writing the output.
+    #[error(transparent)]
+    Mux(#[from] MuxError),
+}
+
+impl Error {
+    /// The CLI's exit code for this error: 1 bad input, 3 I/O (see the README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Demux(DemuxError::Io { .. }) => 3,
+            Error::Demux(_) | Error::Plan(_) => 1,
+            Error::Mux(MuxError::Io { .. } | MuxError::InputChanged { .. }) => 3,
+            Error::Mux(MuxError::Interrupted) => 130,
+            Error::Mux(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The movie box of a progressive output (ISO/IEC 14496-12 §8.2-§8.7), built from the plan.
+
+use super::boxes::{BoxWriter, IDENTITY};
+use crate::error::MuxError;
+use crate::model::{Edit, TrackKind};
+use crate::plan::{OutTrack, StitchPlan};
+
+/// One track's chunks: samples per chunk and offsets relative to the mdat payload.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChunkTable {
+    pub counts: Vec<u32>,
+    pub offsets: Vec<u64>,
+}
+
+impl ChunkTable {
+    pub fn push(&mut self, count: u32, offset: u64) {
+        self.counts.push(count);
+        self.offsets.push(offset);
+    }
+
+    pub fn max_offset(&self) -> u64 {
+        self.offsets.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// Builds moov. Chunk offsets are `base` plus each table offset.
+pub(crate) fn build_moov(
+    plan: &StitchPlan,
+    tables: &[ChunkTable],
+    base: u64,
+    co64: bool,
+) -> Result<Vec<u8>, MuxError> {
+    let mut w = BoxWriter::new();
+    w.start(b"moov");
+    mvhd(&mut w, plan.movie_timescale, plan.duration, plan.tracks.len() as u32 + 1);
+    for (i, (t, table)) in plan.tracks.iter().zip(tables).enumerate() {
+        trak(&mut w, t, (i + 1) as u32, table, base, co64)?;
+    }
+    if let Some(u) = &plan.udta {
+        w.bytes(u);
+    }
+    if let Some(m) = &plan.meta {
+        w.bytes(m);
+    }
+    w.end();
+    Ok(w.into_inner())
+}
+
+/// Movie header (§8.2.2).
+pub(crate) fn mvhd(w: &mut BoxWriter, timescale: u32, duration: u64, next_track_id: u32) {
+    let v1 = duration > u64::from(u32::MAX);
+    w.start_full(b"mvhd", u8::from(v1), 0);
+    if v1 {
+        w.u64(0);
+        w.u64(0);
+        w.u32(timescale);
+        w.u64(duration);
+    } else {
+        w.u32(0);
+        w.u32(0);
+        w.u32(timescale);
+        w.u32(duration as u32);
+    }
+    w.u32(0x0001_0000); // rate 1.0
+    w.u16(0x0100); // volume 1.0
+    w.zeros(10);
+    for m in IDENTITY {
+        w.i32(m);
+    }
+    w.zeros(24);
+    w.u32(next_track_id);
+    w.end();
+}
+
+/// Track header (§8.3.2).
+pub(crate) fn tkhd(w: &mut BoxWriter, t: &OutTrack, id: u32) {
+    let duration = t.presentation_duration();
+    let v1 = duration > u64::from(u32::MAX);
+    let flags = if t.header.flags & 0x7 == 0 { 3 } else { t.header.flags };
+    w.start_full(b"tkhd", u8::from(v1), flags);
+    if v1 {
+        w.u64(0);
+        w.u64(0);
+        w.u32(id);
+        w.u32(0);
+        w.u64(duration);
+    } else {
+        w.u32(0);
+        w.u32(0);
+        w.u32(id);
+        w.u32(0);
+        w.u32(duration as u32);
+    }
+    w.zeros(8);
+    w.u16(t.header.layer as u16);
+    w.u16(t.header.alternate_group as u16);
+    w.u16(t.header.volume as u16);
+    w.u16(0);
+    for m in t.header.matrix {
+        w.i32(m);
+    }
+    w.u32(t.header.width);
+    w.u32(t.header.height);
+    w.end();
+}
+
+/// Edit box with its list (§8.6.5, §8.6.6).
+pub(crate) fn edts(w: &mut BoxWriter, edits: &[Edit]) {
+    if edits.is_empty() {
+        return;
+    }
+    let v1 = edits.iter().any(|e| {
+        e.segment_duration > u64::from(u32::MAX) || i32::try_from(e.media_time).is_err()
+    });
+    w.start(b"edts");
+    w.start_full(b"elst", u8::from(v1), 0);
+    w.u32(edits.len() as u32);
+    for e in edits {
+        if v1 {
+            w.u64(e.segment_duration);
+            w.u64(e.media_time as u64);
+        } else {
+            w.u32(e.segment_duration as u32);
+            w.i32(e.media_time as i32);
+        }
+        w.i32(e.media_rate);
+    }
+    w.end();
+    w.end();
+}
+
+/// Media header (§8.4.2).
+pub(crate) fn mdhd(w: &mut BoxWriter, t: &OutTrack, duration: u64) {
+    let v1 = duration > u64::from(u32::MAX);
+    w.start_full(b"mdhd", u8::from(v1), 0);
+    if v1 {
+        w.u64(0);
+        w.u64(0);
+        w.u32(t.timescale);
+        w.u64(duration);
+    } else {
+        w.u32(0);
+        w.u32(0);
+        w.u32(t.timescale);
+        w.u32(duration as u32);
+    }
+    w.u16(t.language & 0x7fff);
+    w.u16(0);
+    w.end();
+}
+
+/// The media header box kept from the input, or a default one for the track kind.
+pub(crate) fn media_header(w: &mut BoxWriter, t: &OutTrack) {
+    if let Some(h) = &t.media_header {
+        w.bytes(h);
+        return;
+    }
+    match t.kind {
+        TrackKind::Video => {
+            w.start_full(b"vmhd", 0, 1);
+            w.zeros(8);
+        }
+        TrackKind::Audio => {
+            w.start_full(b"smhd", 0, 0);
+            w.zeros(4);
+        }
+        TrackKind::Other => w.start_full(b"nmhd", 0, 0),
+    }
+    w.end();
+}
+
+/// Data information: samples are in this file (§8.7.1).
+pub(crate) fn dinf(w: &mut BoxWriter) {
+    w.start(b"dinf");
+    w.start_full(b"dref", 0, 0);
+    w.u32(1);
+    w.start_full(b"url ", 0, 1);
+    w.end();
+    w.end();
+    w.end();
+}
+
+/// Sample description with the track's one entry (§8.5.2).
+pub(crate) fn stsd(w: &mut BoxWriter, t: &OutTrack) {
+    w.start_full(b"stsd", 0, 0);
+    w.u32(1);
+    w.bytes(&t.sample_entry);
+    w.end();
+}
+
+fn trak(
+    w: &mut BoxWriter,
+    t: &OutTrack,
+    id: u32,
+    table: &ChunkTable,
+    base: u64,
+    co64: bool,
+) -> Result<(), MuxError> {
+    w.start(b"trak");
+    tkhd(w, t, id);
+    edts(w, &t.edits);
+    w.start(b"mdia");
+    mdhd(w, t, t.media_duration());
+    w.bytes(&t.hdlr);
+    w.start(b"minf");
+    media_header(w, t);
+    dinf(w);
+    w.start(b"stbl");
+    stsd(w, t);
+    sample_tables(w, t, table, base, co64)?;
+    w.end(); // stbl
+    w.end(); // minf
+    w.end(); // mdia
+    w.end(); // trak
+    Ok(())
+}
+
+/// Run-length encodes `values` as (count, value) pairs.
+fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
+    let mut out: Vec<(u32, T)> = Vec::new();
+    for v in values {
+        match out.last_mut() {
+            Some((n, last)) if *last == v && *n < u32::MAX => *n += 1,
+            _ => out.push((1, v)),
+        }
+    }
+    out
+}
+
+fn sample_tables(
+    w: &mut BoxWriter,
+    t: &OutTrack,
+    table: &ChunkTable,
+    base: u64,
+    co64: bool,
+) -> Result<(), MuxError> {
+    let s = &t.samples;
+    // stts (§8.6.1.2)
+    let stts = runs(s.iter().map(|x| x.duration));
+    w.start_full(b"stts", 0, 0);
+    w.u32(stts.len() as u32);
+    for (n, d) in &stts {
+        w.u32(*n);
+        w.u32(*d);
+    }
+    w.end();
+    // ctts (§8.6.1.3), version 1 when an offset is negative.
+    if s.iter().any(|x| x.cts_offset != 0) {
+        let ctts = runs(s.iter().map(|x| x.cts_offset));
+        let v1 = s.iter().any(|x| x.cts_offset < 0);
+        w.start_full(b"ctts", u8::from(v1), 0);
+        w.u32(ctts.len() as u32);
+        for (n, o) in &ctts {
+            w.u32(*n);
+            w.i32(*o);
+        }
+        w.end();
+    }
+    // stss (§8.6.2), absent when every sample is a sync sample.
+    if s.iter().any(|x| !x.sync) {
+        let n = s.iter().filter(|x| x.sync).count();
+        w.start_full(b"stss", 0, 0);
+        w.u32(n as u32);
+        for (k, _) in s.iter().enumerate().filter(|(_, x)| x.sync) {
+            w.u32(k as u32 + 1);
+        }
+        w.end();
+    }
+    // stsc (§8.7.4)
+    w.start_full(b"stsc", 0, 0);
+    let mut rows: Vec<(u32, u32)> = Vec::new();
+    for (i, &c) in table.counts.iter().enumerate() {
+        if rows.last().map(|r| r.1) != Some(c) {
+            rows.push((i as u32 + 1, c));
+        }
+    }
+    w.u32(rows.len() as u32);
+    for (first, count) in rows {
+        w.u32(first);
+        w.u32(count);
+        w.u32(1);
+    }
+    w.end();
+    // stsz (§8.7.3)
+    w.start_full(b"stsz", 0, 0);
+    let constant = s.first().map(|x| x.size).filter(|&z| s.iter().all(|x| x.size == z));
+    match constant {
+        Some(z) if z > 0 => {
+            w.u32(z);
+            w.u32(s.len() as u32);
+        }
+        _ => {
+            w.u32(0);
+            w.u32(s.len() as u32);
+            for x in s {
+                w.u32(x.size);
+            }
+        }
+    }
+    w.end();
+    // stco / co64 (§8.7.5)
+    if co64 {
+        w.start_full(b"co64", 0, 0);
+        w.u32(table.offsets.len() as u32);
+        for o in &table.offsets {
+            w.u64(base + o);
+        }
+    } else {
+        w.start_full(b"stco", 0, 0);
+        w.u32(table.offsets.len() as u32);
+        for o in &table.offsets {
+            let v = u32::try_from(base + o)
+                .map_err(|_| MuxError::TooLarge("chunk offset needs co64".into()))?;
+            w.u32(v);
+        }
+    }
+    w.end();
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The output file: written to a temporary file beside the target and renamed over it only when
+//! everything succeeded, so a failed or interrupted run leaves neither a half file nor a temp file.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::MuxError;
+use crate::mux::Sink;
+use crate::source::Source;
+
+/// A temporary output file that becomes `target` on [`OutputFile::commit`] and disappears when
+/// dropped uncommitted.
+pub struct OutputFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl OutputFile {
+    /// Creates the temporary file next to `target` after checking that `target` is not one of
+    /// `inputs` and, unless `overwrite`, does not exist.
+    pub fn create(target: &Path, inputs: &[&Path], overwrite: bool) -> Result<Self, MuxError> {
+        if let Ok(meta) = std::fs::metadata(target) {
+            for input in inputs {
+                if let Ok(im) = std::fs::metadata(input) {
+                    if im.dev() == meta.dev() && im.ino() == meta.ino() {
+                        return Err(MuxError::OutputIsInput(target.to_path_buf()));
+                    }
+                }
+            }
+            if !overwrite {
+                return Err(MuxError::OutputExists(target.to_path_buf()));
+            }
+            if meta.is_dir() {
+                return Err(MuxError::Io {
+                    path: target.to_path_buf(),
+                    source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
+                });
+            }
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".seam-tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| MuxError::Io {
+                path: dir.clone(),
+                source: e,
+            })?;
+        Ok(OutputFile {
+            tmp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The path of the temporary file.
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Moves the finished file into place.
+    pub fn commit(self) -> Result<(), MuxError> {
+        let target = self.target.clone();
+        self.tmp
+            .as_file()
+            .flush()
+            .map_err(|e| MuxError::Io {
+                path: target.clone(),
+                source: e,
+            })?;
+        self.tmp.persist(&target).map_err(|e| MuxError::Io {
+            path: target,
+            source: e.error,
+        })?;
+        Ok(())
+    }
+
+    fn err(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.target.display()))
+    }
+}
+
+impl Sink for OutputFile {
+    fn write_bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.tmp.as_file_mut().write_all(b).map_err(|e| self.err(e))
+    }
+
+    fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()> {
+        let out = self.tmp.as_file_mut();
+        match src.file() {
+            Some(file) => {
+                // std's io::copy between files uses copy_file_range(2), then sendfile(2): the data
+                // never enters user space.
+                let mut reader: &File = file;
+                reader.seek(SeekFrom::Start(offset))?;
+                let n = io::copy(&mut reader.take(len), out)?;
+                if n != len {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{}: input ended early (changed during the run?)", src.name()),
+                    ));
+                }
+                Ok(())
+            }
+            None => {
+                let mut buf = vec![0u8; 1 << 20];
+                let mut at = 0;
+                while at < len {
+                    let n = (len - at).min(buf.len() as u64) as usize;
+                    src.read_at(offset + at, &mut buf[..n])?;
+                    out.write_all(&buf[..n])?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Planning: which output tracks there are, where every input sample goes on the output timeline,
+//! and which bytes must be generated rather than copied.
+//!
+//! The plan is the single description of the output that every muxer writes. Each output sample
+//! names its [`Payload`]: a byte range of an input (copied bit-exact) or a generated frame (today:
+//! silence). A later re-encode path slots in as another kind of [`Segment`] with generated payloads.
+
+mod compat;
+mod timeline;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use compat::difference;
+pub use timeline::Span;
+
+use crate::error::PlanError;
+use crate::model::{Edit, FourCC, Media, TrackHeader, TrackKind};
+use crate::source::Source;
+
+/// What the output is made of.
+#[derive(Debug, Clone)]
+pub struct StitchPlan {
+    /// The inputs, in order; [`Payload::Input`] indexes this.
+    pub inputs: Vec<Arc<dyn Source>>,
+    /// Ticks per second of the movie header and edit lists.
+    pub movie_timescale: u32,
+    /// Movie duration in `movie_timescale` ticks.
+    pub duration: u64,
+    /// Output tracks.
+    pub tracks: Vec<OutTrack>,
+    /// Bytes made by seam (silent frames), indexed by [`Payload::Generated`].
+    pub generated: Vec<Bytes>,
+    /// Where each input starts on the output timeline, in `movie_timescale` ticks.
+    pub input_starts: Vec<u64>,
+    /// The first input's movie-level `udta`, verbatim.
+    pub udta: Option<Bytes>,
+    /// The first input's movie-level `meta`, verbatim.
+    pub meta: Option<Bytes>,
+    /// What the planner dropped or adjusted, in words.
+    pub warnings: Vec<String>,
+    /// One entry per join, for reports and tests.
+    pub joins: Vec<Join>,
+}
+
+impl StitchPlan {
+    /// Total bytes of sample data the output holds.
+    pub fn payload_bytes(&self) -> u64 {
+        self.tracks
+            .iter()
+            .flat_map(|t| &t.samples)
+            .map(|s| u64::from(s.size))
+            .sum()
+    }
+}
+
+/// One output track.
+#[derive(Debug, Clone)]
+pub struct OutTrack {
+    /// Video, audio or other.
+    pub kind: TrackKind,
+    /// The handler type.
+    pub handler: FourCC,
+    /// Ticks per second of the sample timestamps.
+    pub timescale: u32,
+    /// Packed ISO-639-2/T language.
+    pub language: u16,
+    /// Track header fields (matrix, size, volume...) from the first input that has the track.
+    pub header: TrackHeader,
+    /// The `hdlr` box, verbatim.
+    pub hdlr: Bytes,
+    /// The media information header box, verbatim.
+    pub media_header: Option<Bytes>,
+    /// The one sample entry every sample uses, verbatim.
+    pub sample_entry: Bytes,
+    /// The output edit list, in movie ticks (media_time in track ticks).
+    pub edits: Vec<Edit>,
+    /// Samples in decode order.
+    pub samples: Vec<OutSample>,
+    /// Where the samples came from.
+    pub segments: Vec<Segment>,
+}
+
+impl OutTrack {
+    /// Sum of sample durations in track ticks.
+    pub fn media_duration(&self) -> u64 {
+        self.samples.iter().map(|s| u64::from(s.duration)).sum()
+    }
+
+    /// Sum of edit durations in movie ticks.
+    pub fn presentation_duration(&self) -> u64 {
+        self.edits.iter().map(|e| e.segment_duration).sum()
+    }
+}
+
+/// Where an output sample's bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// `size` bytes at `offset` of input `input`.
+    Input {
+        /// Index into [`StitchPlan::inputs`].
+        input: u32,
+        /// Byte offset in that input.
+        offset: u64,
+    },
+    /// Bytes seam made, index into [`StitchPlan::generated`].
+    Generated(u32),
+}
+
+/// One output sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutSample {
+    /// Its bytes.
+    pub payload: Payload,
+    /// Size in bytes.
+    pub size: u32,
+    /// Output decode time in track ticks.
+    pub dts: i64,
+    /// Duration in track ticks.
+    pub duration: u32,
+    /// Composition offset in track ticks.
+    pub cts_offset: i32,
+    /// Sync sample.
+    pub sync: bool,
+    /// The input whose span of the timeline this sample belongs to (for interleaving).
+    pub slot: u32,
+}
+
+/// A run of output samples with one origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The input whose span this covers.
+    pub input: usize,
+    /// What was done.
+    pub action: Action,
+    /// First output sample of the run.
+    pub first: usize,
+    /// Number of output samples.
+    pub count: usize,
+}
+
+/// How a segment's samples were made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Copied from the input track `track`, samples `first_sample..first_sample+count`.
+    Copy {
+        /// Track index in the input.
+        track: usize,
+        /// First input sample.
+        first_sample: usize,
+    },
+    /// Silent frames filling a span without audio.
+    Silence,
+}
+
+/// What happened at the start of one input on the output timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    /// The input that starts here.
+    pub input: usize,
+    /// Its start on the output timeline, movie ticks.
+    pub start: u64,
+    /// Audio placement error (output minus ideal position of the first kept packet), audio ticks.
+    /// Positive means audio is late relative to video. `None` without audio.
+    pub audio_error: Option<i64>,
+    /// Audio ticks per second, for `audio_error`.
+    pub audio_timescale: u32,
+    /// Leading audio packets of this input left out (priming, overlap with the previous input).
+    pub audio_dropped_head: u32,
+    /// Trailing audio packets of this input left out (padding past its edit).
+    pub audio_dropped_tail: u32,
+    /// Silent frames inserted before this input's audio.
+    pub silence_frames: u32,
+}
+
+/// Options for [`plan`].
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {}
+
+/// Lays the inputs end to end on one timeline and decides every output sample.
+pub fn plan(inputs: &[Media], _options: &PlanOptions) -> Result<StitchPlan, PlanError> {
+    timeline::build(inputs)
+}
