@@ -97,7 +97,11 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
-pub fn stitch(inputs: &[&Path], output: &Path, options: &StitchOptions) -> Result<StitchReport, Error> {
+pub fn stitch(
+    inputs: &[&Path],
+    output: &Path,
+    options: &StitchOptions,
+) -> Result<StitchReport, Error> {
     stitch_with_progress(inputs, output, options, &mut |_, _| {})
 }
 

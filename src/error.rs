@@ -118,21 +118,8 @@ pub enum PlanError {
         file: String,
     },
     /// Two inputs cannot be joined without re-encoding.
-    #[error("{file}: {track} {value} differs from {reference_file}: {reference_value}")]
-    Incompatible {
-        /// The later input.
-        file: String,
-        /// `video`, `audio` or the handler of another track.
-        track: String,
-        /// The parameter that differs, e.g. `resolution`.
-        parameter: String,
-        /// Its value in `file`.
-        value: String,
-        /// The input it was compared with.
-        reference_file: String,
-        /// The value there.
-        reference_value: String,
-    },
+    #[error("{0}")]
+    Incompatible(Box<Incompatibility>),
     /// Valid input that the planner cannot handle yet.
     #[error("{file}: {track}: unsupported: {what}")]
     Unsupported {
@@ -161,6 +148,25 @@ pub enum PlanError {
         /// Why.
         what: String,
     },
+}
+
+/// Why two inputs cannot share an output track: `b.mp4: video resolution 720x1280 differs from
+/// a.mp4: 1280x720`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {track} {parameter} {value} differs from {reference_file}: {reference_value}")]
+pub struct Incompatibility {
+    /// The later input.
+    pub file: String,
+    /// `video`, `audio` or the handler of another track.
+    pub track: String,
+    /// The parameter that differs, e.g. `resolution`.
+    pub parameter: String,
+    /// Its value in `file`.
+    pub value: String,
+    /// The input it was compared with.
+    pub reference_file: String,
+    /// The value there.
+    pub reference_value: String,
 }
 
 /// Errors writing the output.

@@ -95,8 +95,13 @@ impl Ts {
 
     /// The same instant in another timescale, rounded once as asked.
     pub fn to_scale(self, timescale: u32, rounding: Rounding) -> Option<Ts> {
-        rescale(self.value, self.timescale.into(), timescale.into(), rounding)
-            .map(|value| Ts { value, timescale })
+        rescale(
+            self.value,
+            self.timescale.into(),
+            timescale.into(),
+            rounding,
+        )
+        .map(|value| Ts { value, timescale })
     }
 
     /// Seconds, for display only (never for arithmetic).
@@ -144,7 +149,7 @@ mod tests {
 
     #[test]
     fn lcm_works() {
-        assert_eq!(lcm(12800, 48000), Some(384000));
+        assert_eq!(lcm(12800, 48000), Some(192_000));
         assert_eq!(lcm(u64::MAX, u64::MAX - 1), None);
     }
 }

@@ -82,7 +82,8 @@ pub fn main() -> ExitCode {
 
 fn fail(e: &Error, json: bool) -> u8 {
     if json {
-        let v = serde_json::json!({ "ok": false, "error": e.to_string(), "exit_code": e.exit_code() });
+        let v =
+            serde_json::json!({ "ok": false, "error": e.to_string(), "exit_code": e.exit_code() });
         println!("{v}");
     }
     eprintln!("seam: {e}");

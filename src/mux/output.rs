@@ -69,13 +69,10 @@ impl OutputFile {
     /// Moves the finished file into place.
     pub fn commit(self) -> Result<(), MuxError> {
         let target = self.target.clone();
-        self.tmp
-            .as_file()
-            .flush()
-            .map_err(|e| MuxError::Io {
-                path: target.clone(),
-                source: e,
-            })?;
+        self.tmp.as_file().flush().map_err(|e| MuxError::Io {
+            path: target.clone(),
+            source: e,
+        })?;
         self.tmp.persist(&target).map_err(|e| MuxError::Io {
             path: target,
             source: e.error,
@@ -105,7 +102,10 @@ impl Sink for OutputFile {
                 if n != len {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
-                        format!("{}: input ended early (changed during the run?)", src.name()),
+                        format!(
+                            "{}: input ended early (changed during the run?)",
+                            src.name()
+                        ),
                     ));
                 }
                 Ok(())

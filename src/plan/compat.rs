@@ -16,13 +16,15 @@ pub fn check(
 ) -> Result<(), PlanError> {
     let (rm, rt) = reference;
     let (om, ot) = other;
-    let incompatible = |d: Difference| PlanError::Incompatible {
-        file: om.name().to_string(),
-        track: track_name.to_string(),
-        parameter: d.parameter.to_string(),
-        value: d.value,
-        reference_file: rm.name().to_string(),
-        reference_value: d.reference,
+    let incompatible = |d: Difference| {
+        PlanError::Incompatible(Box::new(crate::error::Incompatibility {
+            file: om.name().to_string(),
+            track: track_name.to_string(),
+            parameter: d.parameter.to_string(),
+            value: d.value,
+            reference_file: rm.name().to_string(),
+            reference_value: d.reference,
+        }))
     };
     let Some(re) = rt.entry() else {
         return Ok(());
@@ -73,24 +75,15 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
                 Ok(d) => d,
                 Err(e) => differ("avcC", "valid".into(), format!("unreadable ({e})")),
             },
-            _ if (rw, rh) != (ow, oh) => differ(
-                "resolution",
-                format!("{rw}x{rh}"),
-                format!("{ow}x{oh}"),
-            ),
+            _ if (rw, rh) != (ow, oh) => {
+                differ("resolution", format!("{rw}x{rh}"), format!("{ow}x{oh}"))
+            }
             // avc3 carries parameter sets in band; the decoder follows them.
             _ => None,
         },
-        (
-            CodecConfig::Aac {
-                config: rc,
-                ..
-            },
-            CodecConfig::Aac {
-                config: oc,
-                ..
-            },
-        ) => aac::compare(rc, oc),
+        (CodecConfig::Aac { config: rc, .. }, CodecConfig::Aac { config: oc, .. }) => {
+            aac::compare(rc, oc)
+        }
         (
             CodecConfig::Video {
                 width: rw,
@@ -100,11 +93,9 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
                 width: ow,
                 height: oh,
             },
-        ) if (rw, rh) != (ow, oh) => differ(
-            "resolution",
-            format!("{rw}x{rh}"),
-            format!("{ow}x{oh}"),
-        ),
+        ) if (rw, rh) != (ow, oh) => {
+            differ("resolution", format!("{rw}x{rh}"), format!("{ow}x{oh}"))
+        }
         (
             CodecConfig::Audio {
                 channels: rc,

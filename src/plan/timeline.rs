@@ -258,7 +258,11 @@ pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
             .filter(|(_, &r)| role_track(m, r).is_some_and(|ti| m.tracks[ti].edits.is_empty()))
             .map(|(k, _)| k)
             .collect();
-        if let Some(origin) = no_elst.iter().filter_map(|&k| row[k].map(|s| s.start)).min() {
+        if let Some(origin) = no_elst
+            .iter()
+            .filter_map(|&k| row[k].map(|s| s.start))
+            .min()
+        {
             for &k in &no_elst {
                 if let Some(s) = &mut row[k] {
                     s.start -= origin;
@@ -380,7 +384,12 @@ impl Placement<'_> {
     }
 
     /// The output track's header fields, from the reference input.
-    fn out_track(&self, samples: Vec<OutSample>, segments: Vec<Segment>, edits: Vec<Edit>) -> OutTrack {
+    fn out_track(
+        &self,
+        samples: Vec<OutSample>,
+        segments: Vec<Segment>,
+        edits: Vec<Edit>,
+    ) -> OutTrack {
         let (_, t) = self.reference();
         OutTrack {
             kind: t.kind,
@@ -511,9 +520,8 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
         });
         end = p.starts[i] + sp.start + sp.duration;
     }
-    finish_durations(&mut samples, last_duration).map_err(|e| {
-        overflow(&p.inputs[ri], role_label(p.role), &e)
-    })?;
+    finish_durations(&mut samples, last_duration)
+        .map_err(|e| overflow(&p.inputs[ri], role_label(p.role), &e))?;
     let edits = p.edits(out_start, end, out_media_time);
     Ok(p.out_track(samples, segments, edits))
 }
@@ -541,7 +549,8 @@ fn place_audio(
     let mut last_duration = 0i64;
 
     // Output media time of a timeline position.
-    let media_at = |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
+    let media_at =
+        |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
 
     for (i, m) in p.inputs.iter().enumerate() {
         let next_start = p.starts[i + 1];

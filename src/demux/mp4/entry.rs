@@ -112,7 +112,9 @@ fn parse_entry(b: &MemBox, ctx: &Ctx) -> Result<CodecConfig, DemuxError> {
                 channels = u16::try_from(ch).unwrap_or(u16::MAX);
             }
             v => {
-                return Err(ctx.unsupported(b.header.offset, format!("sound description version {v}")))
+                return Err(
+                    ctx.unsupported(b.header.offset, format!("sound description version {v}"))
+                )
             }
         }
         if &kind.0 == b"mp4a" {
@@ -145,7 +147,16 @@ fn parse_entry(b: &MemBox, ctx: &Ctx) -> Result<CodecConfig, DemuxError> {
 fn is_audio_fourcc(kind: FourCC) -> bool {
     matches!(
         &kind.0,
-        b"Opus" | b"fLaC" | b"ac-3" | b"ec-3" | b"alaw" | b"ulaw" | b"sowt" | b"twos" | b"lpcm" | b".mp3"
+        b"Opus"
+            | b"fLaC"
+            | b"ac-3"
+            | b"ec-3"
+            | b"alaw"
+            | b"ulaw"
+            | b"sowt"
+            | b"twos"
+            | b"lpcm"
+            | b".mp3"
     )
 }
 

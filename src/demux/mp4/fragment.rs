@@ -106,8 +106,16 @@ pub(super) fn parse_moof(
             b"traf" => {
                 let c = ctx.child(format_args!("traf[{traf_index}]"));
                 traf_index += 1;
-                implicit_base =
-                    parse_traf(&b, moof_start, implicit_base, tracks, state, file_len, limits, &c)?;
+                implicit_base = parse_traf(
+                    &b,
+                    moof_start,
+                    implicit_base,
+                    tracks,
+                    state,
+                    file_len,
+                    limits,
+                    &c,
+                )?;
             }
             _ => {}
         }
@@ -165,9 +173,21 @@ fn parse_traf(
     } else {
         trex.sample_description_index
     };
-    let default_duration = if flags & 0x8 != 0 { f.u32()? } else { trex.duration };
-    let default_size = if flags & 0x10 != 0 { f.u32()? } else { trex.size };
-    let default_flags = if flags & 0x20 != 0 { f.u32()? } else { trex.flags };
+    let default_duration = if flags & 0x8 != 0 {
+        f.u32()?
+    } else {
+        trex.duration
+    };
+    let default_size = if flags & 0x10 != 0 {
+        f.u32()?
+    } else {
+        trex.size
+    };
+    let default_flags = if flags & 0x20 != 0 {
+        f.u32()?
+    } else {
+        trex.flags
+    };
     if sdi == 0 || sdi > u32::from(u16::MAX) {
         return Err(hctx.malformed(at, format!("sample_description_index {sdi} is invalid")));
     }
@@ -211,12 +231,18 @@ fn parse_traf(
             ));
         }
         if per_sample == 0 && count as u64 > file_len {
-            return Err(c.malformed(count_at, format!("{count} samples in a {file_len}-byte file")));
+            return Err(c.malformed(
+                count_at,
+                format!("{count} samples in a {file_len}-byte file"),
+            ));
         }
         if track.samples.len().saturating_add(count) > limits.max_samples {
             return Err(c.limit(
                 count_at,
-                format!("more than {} samples in track {}", limits.max_samples, track.id),
+                format!(
+                    "more than {} samples in track {}",
+                    limits.max_samples, track.id
+                ),
             ));
         }
         if flags & 0x1 != 0 {
@@ -226,12 +252,28 @@ fn parse_traf(
                 c.malformed(at, format!("data_offset {off} points before the file"))
             })?;
         }
-        let first_flags = if flags & 0x4 != 0 { Some(f.u32()?) } else { None };
+        let first_flags = if flags & 0x4 != 0 {
+            Some(f.u32()?)
+        } else {
+            None
+        };
         track.samples.reserve(count);
         for i in 0..count {
-            let duration = if flags & 0x100 != 0 { f.u32()? } else { default_duration };
-            let size = if flags & 0x200 != 0 { f.u32()? } else { default_size };
-            let mut sflags = if flags & 0x400 != 0 { f.u32()? } else { default_flags };
+            let duration = if flags & 0x100 != 0 {
+                f.u32()?
+            } else {
+                default_duration
+            };
+            let size = if flags & 0x200 != 0 {
+                f.u32()?
+            } else {
+                default_size
+            };
+            let mut sflags = if flags & 0x400 != 0 {
+                f.u32()?
+            } else {
+                default_flags
+            };
             if i == 0 {
                 if let Some(ff) = first_flags {
                     sflags = ff;

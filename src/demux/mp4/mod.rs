@@ -261,4 +261,3 @@ pub fn top_level_boxes(src: &dyn Source) -> Result<Vec<(FourCC, u64, u64)>, Demu
     }
     Ok(out)
 }
-

@@ -273,7 +273,12 @@ impl<'c> Fields<'c> {
 
     /// Reads an entry count and checks that `count * entry_size` bytes remain and that the count is
     /// within `max`, before the caller allocates anything for the entries.
-    pub fn count(&mut self, entry_size: usize, max: usize, what: &str) -> Result<usize, DemuxError> {
+    pub fn count(
+        &mut self,
+        entry_size: usize,
+        max: usize,
+        what: &str,
+    ) -> Result<usize, DemuxError> {
         let at = self.offset();
         let count = self.u32()? as usize;
         if count > max {
@@ -281,7 +286,7 @@ impl<'c> Fields<'c> {
                 .ctx
                 .limit(at, format!("{count} {what}, more than the limit of {max}")));
         }
-        let need = count.checked_mul(entry_size).unwrap_or(usize::MAX);
+        let need = count.saturating_mul(entry_size);
         if need > self.remaining() {
             return Err(self.ctx.malformed(
                 at,
@@ -308,8 +313,13 @@ mod tests {
         assert_eq!(h.size, 50);
         let h = BoxHeader::parse(b"\0\0\0\x01mdat\0\0\0\0\0\0\0\x20", 0, 40, &ctx).unwrap();
         assert_eq!((h.size, h.header_len), (32, 16));
-        let e = BoxHeader::parse(b"\0\0\0\x01mdat\xff\xff\xff\xff\xff\xff\xff\xff", 8, 40, &ctx)
-            .unwrap_err();
+        let e = BoxHeader::parse(
+            b"\0\0\0\x01mdat\xff\xff\xff\xff\xff\xff\xff\xff",
+            8,
+            40,
+            &ctx,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("at byte 8"), "{e}");
         assert!(BoxHeader::parse(b"\0\0\0\x02free", 0, 8, &ctx).is_err());
         assert!(BoxHeader::parse(b"\0\0\0\x08uuid", 0, 8, &ctx).is_err());

@@ -2,7 +2,6 @@
 //! stco/co64 into one [`Sample`] per sample, checking every count against the bytes that carry it and
 //! every sample against the end of the file.
 
-
 use super::reader::{Ctx, MemBox};
 use crate::error::DemuxError;
 use crate::limits::Limits;
@@ -71,12 +70,7 @@ pub(super) fn parse_stbl(
 }
 
 /// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.
-fn sizes(
-    b: &MemBox,
-    file_len: u64,
-    limits: &Limits,
-    ctx: &Ctx,
-) -> Result<Vec<Sample>, DemuxError> {
+fn sizes(b: &MemBox, file_len: u64, limits: &Limits, ctx: &Ctx) -> Result<Vec<Sample>, DemuxError> {
     let mut f = b.fields(ctx);
     f.full_header()?;
     let blank = Sample {
@@ -98,10 +92,7 @@ fn sizes(
         let n = f.count(0, limits.max_samples, "samples")?;
         let need = (n as u64 * u64::from(field_size)).div_ceil(8);
         if need > f.remaining() as u64 {
-            return Err(ctx.malformed(
-                at,
-                format!("{n} samples but {} bytes left", f.remaining()),
-            ));
+            return Err(ctx.malformed(at, format!("{n} samples but {} bytes left", f.remaining())));
         }
         let mut out = vec![blank; n];
         let mut i = 0;
@@ -334,4 +325,3 @@ fn sync(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError>
     }
     Ok(())
 }
-

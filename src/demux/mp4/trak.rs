@@ -1,6 +1,5 @@
 //! Track box and its descendants down to the sample table (ISO/IEC 14496-12 §8.3-§8.7).
 
-
 use super::entry;
 use super::reader::{Ctx, MemBox};
 use super::stbl;

@@ -33,7 +33,12 @@ pub fn layout_fragmented(plan: &StitchPlan) -> Result<Layout, MuxError> {
 fn init_moov(plan: &StitchPlan) -> Vec<u8> {
     let mut w = BoxWriter::new();
     w.start(b"moov");
-    mvhd(&mut w, plan.movie_timescale, plan.duration, plan.tracks.len() as u32 + 1);
+    mvhd(
+        &mut w,
+        plan.movie_timescale,
+        plan.duration,
+        plan.tracks.len() as u32 + 1,
+    );
     for (i, t) in plan.tracks.iter().enumerate() {
         w.start(b"trak");
         tkhd(&mut w, t, i as u32 + 1);
@@ -157,7 +162,10 @@ fn write_fragment(
     let mut payload = 0u64;
     for (t, r) in plan.tracks.iter().zip(fr) {
         data_offsets.push(moof_len + 8 + payload);
-        payload += t.samples[r.clone()].iter().map(|s| u64::from(s.size)).sum::<u64>();
+        payload += t.samples[r.clone()]
+            .iter()
+            .map(|s| u64::from(s.size))
+            .sum::<u64>();
     }
     let moof = build_moof(plan, fr, seq, &data_offsets);
     debug_assert_eq!(moof.len() as u64, moof_len);
@@ -194,7 +202,13 @@ fn build_moof(plan: &StitchPlan, fr: &FragmentRange, seq: u32, data_offsets: &[u
         if r.is_empty() {
             continue;
         }
-        traf(&mut w, t, ti as u32 + 1, r.clone(), data_offsets.get(ti).copied());
+        traf(
+            &mut w,
+            t,
+            ti as u32 + 1,
+            r.clone(),
+            data_offsets.get(ti).copied(),
+        );
     }
     w.end();
     w.into_inner()

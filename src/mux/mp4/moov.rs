@@ -32,7 +32,12 @@ pub(crate) fn build_moov(
 ) -> Result<Vec<u8>, MuxError> {
     let mut w = BoxWriter::new();
     w.start(b"moov");
-    mvhd(&mut w, plan.movie_timescale, plan.duration, plan.tracks.len() as u32 + 1);
+    mvhd(
+        &mut w,
+        plan.movie_timescale,
+        plan.duration,
+        plan.tracks.len() as u32 + 1,
+    );
     for (i, (t, table)) in plan.tracks.iter().zip(tables).enumerate() {
         trak(&mut w, t, (i + 1) as u32, table, base, co64)?;
     }
@@ -76,7 +81,11 @@ pub(crate) fn mvhd(w: &mut BoxWriter, timescale: u32, duration: u64, next_track_
 pub(crate) fn tkhd(w: &mut BoxWriter, t: &OutTrack, id: u32) {
     let duration = t.presentation_duration();
     let v1 = duration > u64::from(u32::MAX);
-    let flags = if t.header.flags & 0x7 == 0 { 3 } else { t.header.flags };
+    let flags = if t.header.flags & 0x7 == 0 {
+        3
+    } else {
+        t.header.flags
+    };
     w.start_full(b"tkhd", u8::from(v1), flags);
     if v1 {
         w.u64(0);
@@ -109,9 +118,9 @@ pub(crate) fn edts(w: &mut BoxWriter, edits: &[Edit]) {
     if edits.is_empty() {
         return;
     }
-    let v1 = edits.iter().any(|e| {
-        e.segment_duration > u64::from(u32::MAX) || i32::try_from(e.media_time).is_err()
-    });
+    let v1 = edits
+        .iter()
+        .any(|e| e.segment_duration > u64::from(u32::MAX) || i32::try_from(e.media_time).is_err());
     w.start(b"edts");
     w.start_full(b"elst", u8::from(v1), 0);
     w.u32(edits.len() as u32);
@@ -283,7 +292,10 @@ fn sample_tables(
     w.end();
     // stsz (§8.7.3)
     w.start_full(b"stsz", 0, 0);
-    let constant = s.first().map(|x| x.size).filter(|&z| s.iter().all(|x| x.size == z));
+    let constant = s
+        .first()
+        .map(|x| x.size)
+        .filter(|&z| s.iter().all(|x| x.size == z));
     match constant {
         Some(z) if z > 0 => {
             w.u32(z);

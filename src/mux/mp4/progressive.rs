@@ -50,12 +50,20 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
     }
     let payload = rel;
     let ftyp = ftyp(false);
-    let mdat_header_len = if payload + 8 > u64::from(u32::MAX) { 16 } else { 8 };
+    let mdat_header_len = if payload + 8 > u64::from(u32::MAX) {
+        16
+    } else {
+        8
+    };
     // The moov's size does not depend on the offsets' values, only on stco vs co64.
     let mut co64 = opts.force_co64;
     let mut moov = build_moov(plan, &tables, 0, co64)?;
     let base = (ftyp.len() + moov.len()) as u64 + mdat_header_len;
-    if !co64 && tables.iter().any(|t| t.max_offset() + base > u64::from(u32::MAX)) {
+    if !co64
+        && tables
+            .iter()
+            .any(|t| t.max_offset() + base > u64::from(u32::MAX))
+    {
         co64 = true;
     }
     let base = {
@@ -111,7 +119,10 @@ fn make_chunks(plan: &StitchPlan) -> Vec<Chunk> {
                     k += 1;
                     while k < s.len() && s[k].slot == slot {
                         match s[k].payload {
-                            Payload::Input { input: i2, offset: o2 } if i2 == input && o2 == end => {
+                            Payload::Input {
+                                input: i2,
+                                offset: o2,
+                            } if i2 == input && o2 == end => {
                                 end += u64::from(s[k].size);
                                 bytes += u64::from(s[k].size);
                                 k += 1;
