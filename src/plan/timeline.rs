@@ -526,7 +526,15 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
     Ok(p.out_track(samples, segments, edits))
 }
 
-/// Audio: contiguous packets, edge packets chosen per join, silence where an input has no audio.
+/// Audio: every packet one frame long and placed right after the previous one.
+///
+/// One rule decides every packet, at joins and inside an input alike: with `c` the end of the audio
+/// placed so far and `ideal` the packet's exact position on the timeline, a gap of half a frame or
+/// more is filled with silent frames, a packet that would overlap by more than half a frame is left
+/// out (a later input's priming, or overlap with the previous input's padding), and otherwise the
+/// packet goes at `c`. So every kept packet is within half a frame of its ideal position, and the
+/// error never carries over. A trimmed last packet of an input still decodes to a whole frame, so it
+/// is given a whole frame's duration; only the output's final packet keeps its own.
 fn place_audio(
     p: &Placement,
     generated: &mut Vec<Bytes>,
@@ -541,12 +549,16 @@ fn place_audio(
         _ => (0, 0),
     };
     let frame = silence_frame_duration(rt);
-    let mut silence_index: Option<u32> = None;
-    let mut samples: Vec<OutSample> = Vec::new();
-    let mut segments = Vec::new();
-    let mut cursor: Option<i64> = None; // output media time where the next packet goes
+    let mut filler = Filler {
+        reference: rt,
+        frame,
+        index: None,
+        can_fill: true,
+    };
+    let mut out = AudioOut::default();
+    let mut cursor: Option<i128> = None; // output media time where the next packet goes
     let mut end = out_start;
-    let mut last_duration = 0i64;
+    let mut final_duration = frame;
 
     // Output media time of a timeline position.
     let media_at =
@@ -554,139 +566,182 @@ fn place_audio(
 
     for (i, m) in p.inputs.iter().enumerate() {
         let next_start = p.starts[i + 1];
-        let track = role_track(m, Role::Audio).zip(p.spans[i]);
-        let Some((ti, sp)) = track else {
+        let Some((ti, sp)) = role_track(m, Role::Audio).zip(p.spans[i]) else {
             // No audio here: silence up to the end of this input's span.
-            let target = media_at(next_start);
-            let c = i128::from(cursor.unwrap_or(out_media_time));
-            let n = fill_count(target - c, frame);
+            let c = cursor.unwrap_or(i128::from(out_media_time));
+            let n = filler.fill(&mut out, generated, c, media_at(next_start), i, m.name())?;
+            joins[i].silence_frames += n;
+            cursor = Some(c + i128::from(n) * i128::from(frame));
             if n > 0 {
-                let (entry_idx, frame_len) =
-                    silence(rt, &mut silence_index, generated, p.inputs[i].name())?;
-                let first = samples.len();
-                let mut at = c as i64;
-                for _ in 0..n {
-                    samples.push(silent_sample(entry_idx, frame_len, at, i));
-                    at += frame;
-                }
-                segments.push(Segment {
-                    input: i,
-                    action: Action::Silence,
-                    first,
-                    count: n as usize,
-                });
-                joins[i].silence_frames += n as u32;
-                cursor = Some(at);
-                last_duration = frame;
                 end = next_start;
+                final_duration = frame;
             }
             continue;
         };
         let t = &m.tracks[ti];
-        let label = "audio";
         let shift = media_at(p.starts[i] + sp.start) - i128::from(sp.media_time);
         let ideal = |k: usize| i128::from(t.samples[k].dts) + shift;
         // Packets that start at or after the end of this input's edit are padding, never presented.
         let window_end = media_at(p.starts[i] + sp.start + sp.duration);
-        let mut last = t.samples.len();
-        while last > 1 && ideal(last - 1) >= window_end {
-            last -= 1;
-        }
-        joins[i].audio_dropped_tail = (t.samples.len() - last) as u32;
         joins[i].audio_timescale = ts;
 
-        let k0 = match cursor {
-            None => {
-                cursor = i64::try_from(ideal(0)).ok();
-                0
+        let mut c = cursor.unwrap_or_else(|| ideal(0));
+        let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
+        let mut kept = 0usize;
+        let mut next = 0usize; // input packets before this one were kept or dropped
+        for k in 0..t.samples.len() {
+            // A packet that would start at or after the end of this input's presentation is
+            // padding: it would never be heard, or would overlap the next input.
+            if ideal(k) >= window_end || (kept > 0 && c >= window_end) {
+                break;
             }
-            Some(c) => {
-                let mut c = i128::from(c);
-                // A gap of half a frame or more before this input's audio: fill it with silence.
-                let n = fill_count(ideal(0) - c, frame);
+            next = k + 1;
+            let gap = ideal(k) - c;
+            if 2 * gap >= i128::from(frame) {
+                let n = filler.fill(&mut out, generated, c, ideal(k), i, m.name())?;
                 if n > 0 {
-                    let (entry_idx, frame_len) =
-                        silence(rt, &mut silence_index, generated, m.name())?;
-                    let first = samples.len();
-                    let mut at = c as i64;
-                    for _ in 0..n {
-                        samples.push(silent_sample(entry_idx, frame_len, at, i));
-                        at += frame;
+                    if let Some((first_sample, first)) = copy_start.take() {
+                        out.copy_segment(i, ti, first_sample, first);
                     }
-                    segments.push(Segment {
-                        input: i,
-                        action: Action::Silence,
-                        first,
-                        count: n as usize,
-                    });
-                    joins[i].silence_frames += n as u32;
-                    c = i128::from(at);
+                    joins[i].silence_frames += n;
+                    c += i128::from(n) * i128::from(frame);
+                } else {
+                    // No silence for this codec: jump, leaving a hole in the timestamps.
+                    c = ideal(k);
                 }
-                cursor = i64::try_from(c).ok();
-                // The packet whose ideal position is nearest the cursor.
-                let mut best = 0;
-                for k in 1..last {
-                    if (ideal(k) - c).abs() < (ideal(best) - c).abs() {
-                        best = k;
-                    } else if ideal(k) > c {
-                        break;
-                    }
+            } else if -2 * gap > i128::from(frame) {
+                if kept == 0 {
+                    joins[i].audio_dropped_head += 1;
                 }
-                best
+                continue;
             }
-        };
-        let Some(mut at) = cursor else {
-            return Err(overflow(m, label, "audio position"));
-        };
-        joins[i].audio_error = Some(i64::try_from(i128::from(at) - ideal(k0)).unwrap_or(i64::MAX));
-        joins[i].audio_dropped_head = k0 as u32;
-        let first = samples.len();
-        for s in &t.samples[k0..last] {
-            samples.push(OutSample {
+            if kept == 0 {
+                joins[i].audio_error = i64::try_from(c - ideal(k)).ok();
+            }
+            let s = &t.samples[k];
+            if copy_start.is_none() {
+                copy_start = Some((k, out.samples.len()));
+            }
+            let dts = i64::try_from(c).map_err(|_| overflow(m, "audio", "audio position"))?;
+            out.samples.push(OutSample {
                 payload: Payload::Input {
                     input: i as u32,
                     offset: s.offset,
                 },
                 size: s.size,
-                dts: at,
-                duration: s.duration,
+                dts,
+                duration: 0,
                 cts_offset: 0,
                 sync: true,
                 slot: i as u32,
             });
-            at = at
-                .checked_add(i64::from(s.duration))
-                .ok_or_else(|| overflow(m, label, "audio position"))?;
+            final_duration = i64::from(s.duration);
+            c += i128::from(frame);
+            kept += 1;
         }
-        segments.push(Segment {
-            input: i,
-            action: Action::Copy {
-                track: ti,
-                first_sample: k0,
-            },
-            first,
-            count: last - k0,
-        });
-        if let Some(s) = t.samples.get(last.wrapping_sub(1)) {
-            last_duration = i64::from(s.duration);
+        if let Some((first_sample, first)) = copy_start {
+            out.copy_segment(i, ti, first_sample, first);
         }
-        cursor = Some(at);
+        joins[i].audio_dropped_tail = (t.samples.len() - next) as u32;
+        cursor = Some(c);
         end = p.starts[i] + sp.start + sp.duration;
     }
-    finish_durations(&mut samples, last_duration)
+    let AudioOut {
+        mut samples,
+        segments,
+    } = out;
+    finish_durations(&mut samples, final_duration)
         .map_err(|e| overflow(&p.inputs[ri], "audio", &e))?;
-    // The track ends where its last input's audio presentation ends, or where the media ends.
-    let media_end_tl = {
-        let media_end = cursor.unwrap_or(out_media_time);
-        out_start
-            + div_round(
-                i128::from(media_end - out_media_time) * i128::from(p.tl),
-                i128::from(ts),
-                Rounding::Down,
-            )
-    };
+    // The track ends where its last input's audio presentation ends, or where its media ends.
+    let media_end = samples
+        .last()
+        .map_or(i64::from(out_media_time), |s| s.dts + i64::from(s.duration));
+    let media_end_tl = out_start
+        + div_round(
+            i128::from(media_end - out_media_time) * i128::from(p.tl),
+            i128::from(ts),
+            Rounding::Down,
+        );
     let edits = p.edits(out_start, end.min(media_end_tl), out_media_time);
     Ok(p.out_track(samples, segments, edits))
+}
+
+/// Output audio samples and their segments, built in order.
+#[derive(Default)]
+struct AudioOut {
+    samples: Vec<OutSample>,
+    segments: Vec<Segment>,
+}
+
+impl AudioOut {
+    /// Records the copied run from output sample `first` to the end.
+    fn copy_segment(&mut self, input: usize, track: usize, first_sample: usize, first: usize) {
+        self.segments.push(Segment {
+            input,
+            action: Action::Copy {
+                track,
+                first_sample,
+            },
+            first,
+            count: self.samples.len() - first,
+        });
+    }
+}
+
+/// Makes silent frames on demand.
+struct Filler<'a> {
+    reference: &'a Track,
+    frame: i64,
+    index: Option<u32>,
+    /// False once the codec is known to have no silence generator.
+    can_fill: bool,
+}
+
+impl Filler<'_> {
+    /// Appends the whole number of silent frames that best fills `from..to`; returns how many.
+    fn fill(
+        &mut self,
+        out: &mut AudioOut,
+        generated: &mut Vec<Bytes>,
+        from: i128,
+        to: i128,
+        input: usize,
+        file: &str,
+    ) -> Result<u32, PlanError> {
+        let n = fill_count(to - from, self.frame);
+        if n == 0 || !self.can_fill {
+            return Ok(0);
+        }
+        if !matches!(
+            self.reference.entry().map(|e| &e.codec),
+            Some(CodecConfig::Aac { .. })
+        ) {
+            // Other codecs: no silence generator yet; the caller leaves a hole instead.
+            self.can_fill = false;
+            return Ok(0);
+        }
+        let (index, size) = silence(self.reference, &mut self.index, generated, file)?;
+        let n = u32::try_from(n).map_err(|_| PlanError::Silence {
+            file: file.to_string(),
+            what: format!("a gap of {n} frames"),
+        })?;
+        let first = out.samples.len();
+        let mut at = i64::try_from(from).map_err(|_| PlanError::Silence {
+            file: file.to_string(),
+            what: "position overflows".into(),
+        })?;
+        for _ in 0..n {
+            out.samples.push(silent_sample(index, size, at, input));
+            at += self.frame;
+        }
+        out.segments.push(Segment {
+            input,
+            action: Action::Silence,
+            first,
+            count: n as usize,
+        });
+        Ok(n)
+    }
 }
 
 /// Number of whole frames that best fill a gap (none for gaps under half a frame).
