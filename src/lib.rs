@@ -2,9 +2,9 @@
 //!
 //! Data flows one way: **demux → model → plan → mux**.
 //!
-//! * [`demux`] reads an input's metadata into a [`model::Media`]: tracks whose samples reference byte
+//! * [`mod@demux`] reads an input's metadata into a [`model::Media`]: tracks whose samples reference byte
 //!   ranges of the input file.
-//! * [`plan`] checks that the inputs can be joined, lays them on one timeline and decides, sample by
+//! * [`mod@plan`] checks that the inputs can be joined, lays them on one timeline and decides, sample by
 //!   sample, what the output holds ([`plan::StitchPlan`]).
 //! * [`mux`] writes the plan: header boxes it builds plus byte ranges copied from the inputs.
 //! * [`transcode`] is the side path the plan calls when bytes must be made rather than copied
