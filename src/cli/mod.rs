@@ -52,6 +52,9 @@ enum Command {
         /// Print JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Print the box tree (offsets and sizes) instead; sample data is not read.
+        #[arg(long, conflicts_with = "json")]
+        boxes: bool,
     },
 }
 
@@ -75,7 +78,17 @@ pub fn main() -> ExitCode {
             quiet,
             json,
         } => run_stitch(&output, &inputs, overwrite, fragmented, quiet, json),
-        Command::Probe { inputs, json } => probe::run(&inputs, json),
+        Command::Probe {
+            inputs,
+            json,
+            boxes,
+        } => {
+            if boxes {
+                probe::run_boxes(&inputs)
+            } else {
+                probe::run(&inputs, json)
+            }
+        }
     };
     ExitCode::from(code)
 }

@@ -260,3 +260,47 @@ fn print_text(i: &ProbeInfo) {
         println!("{line}");
     }
 }
+
+/// Runs `seam probe --boxes`: the box tree of each input; `mdat` is listed, never read.
+pub fn run_boxes(inputs: &[PathBuf]) -> u8 {
+    let mut code = 0;
+    for p in inputs {
+        match box_tree(p) {
+            Ok(text) => {
+                println!("{}:", p.display());
+                print!("{text}");
+            }
+            Err(e) => {
+                eprintln!("seam: {e}");
+                code = code.max(u8::try_from(e.exit_code()).unwrap_or(1));
+            }
+        }
+    }
+    code
+}
+
+fn box_tree(p: &std::path::Path) -> Result<String, crate::Error> {
+    use crate::demux::mp4::{top_level_boxes, tree};
+    use crate::source::{FileSource, Source};
+    let limits = Limits::default();
+    let src = FileSource::open(p).map_err(|e| crate::error::DemuxError::Io {
+        file: p.display().to_string(),
+        source: e,
+    })?;
+    let io = |e| crate::error::DemuxError::Io {
+        file: p.display().to_string(),
+        source: e,
+    };
+    let mut text = String::new();
+    for (kind, offset, size) in top_level_boxes(&src)? {
+        if &kind.0 == b"mdat" || size > limits.max_box_size {
+            text.push_str(&format!("{kind} @{offset} size {size} (not read)\n"));
+            continue;
+        }
+        let mut buf = vec![0u8; size as usize];
+        src.read_at(offset, &mut buf).map_err(io)?;
+        let nodes = tree::parse(&bytes::Bytes::from(buf), offset, src.name(), &limits)?;
+        tree::describe(&nodes, 0, &mut text);
+    }
+    Ok(text)
+}

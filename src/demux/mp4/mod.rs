@@ -9,6 +9,7 @@ mod fragment;
 pub(crate) mod reader;
 mod stbl;
 mod trak;
+pub mod tree;
 
 use std::sync::Arc;
 
