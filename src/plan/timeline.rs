@@ -655,7 +655,7 @@ fn place_audio(
     // The track ends where its last input's audio presentation ends, or where its media ends.
     let media_end = samples
         .last()
-        .map_or(i64::from(out_media_time), |s| s.dts + i64::from(s.duration));
+        .map_or(out_media_time, |s| s.dts + i64::from(s.duration));
     let media_end_tl = out_start
         + div_round(
             i128::from(media_end - out_media_time) * i128::from(p.tl),

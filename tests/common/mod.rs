@@ -702,7 +702,7 @@ pub fn align_audio(out: &[String], inputs: &[Vec<String>]) -> Result<AudioAlignm
                 kept += 1;
                 at += 1;
             } else if !all.contains(out[at].as_str())
-                && silence.as_deref().is_none_or(|h| h == out[at])
+                && !matches!(silence.as_deref(), Some(h) if h != out[at])
                 && out[at..].iter().find(|h| all.contains(h.as_str())) == inp.get(head + kept)
             {
                 silence.get_or_insert_with(|| out[at].clone());
