@@ -21,10 +21,12 @@ pub(super) struct FragmentState {
     /// Decode time after the last sample read, per track (used when a traf has no tfdt).
     next_dts: Vec<i64>,
     sequence: Option<u32>,
+    /// Samples the file may still hold (one byte each at least).
+    budget: u64,
 }
 
 impl FragmentState {
-    pub fn new(tracks: &[Track], trex: &[TrackExtends]) -> Self {
+    pub fn new(tracks: &[Track], trex: &[TrackExtends], budget: u64) -> Self {
         FragmentState {
             trex: tracks
                 .iter()
@@ -41,6 +43,7 @@ impl FragmentState {
                 .collect(),
             next_dts: tracks.iter().map(Track::end_dts).collect(),
             sequence: None,
+            budget,
         }
     }
 }
@@ -230,12 +233,14 @@ fn parse_traf(
                 format!("{count} samples but {} bytes left", f.remaining()),
             ));
         }
-        if per_sample == 0 && count as u64 > file_len {
+        // No file holds more samples than bytes; checked before reserving space for them.
+        if count as u64 > state.budget {
             return Err(c.malformed(
                 count_at,
-                format!("{count} samples in a {file_len}-byte file"),
+                format!("{count} more samples than the {file_len}-byte file can hold"),
             ));
         }
+        state.budget -= count as u64;
         if track.samples.len().saturating_add(count) > limits.max_samples {
             return Err(c.limit(
                 count_at,

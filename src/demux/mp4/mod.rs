@@ -87,6 +87,9 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
     }
 
     let mut major_brand = None;
+    // Every sample occupies at least one byte of the file, so no file holds more samples than
+    // bytes: this bounds what count fields can make seam allocate, across all tracks.
+    let mut budget = len;
     let mut movie: Option<Movie> = None;
     let mut frags: Option<FragmentState> = None;
     let mut moof_count = 0usize;
@@ -106,9 +109,9 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
                     return Err(ctx.malformed(header.offset, "second moov box"));
                 }
                 let b = read_box(src, header, limits, &ctx)?;
-                let m = parse_moov(&b, src, limits, &ctx)?;
+                let m = parse_moov(&b, src, limits, &mut budget, &ctx)?;
                 if m.fragmented {
-                    frags = Some(FragmentState::new(&m.tracks, &m.trex));
+                    frags = Some(FragmentState::new(&m.tracks, &m.trex, budget));
                 }
                 movie = Some(m);
             }
@@ -184,6 +187,7 @@ fn parse_moov(
     moov: &MemBox,
     src: &dyn Source,
     limits: &Limits,
+    budget: &mut u64,
     ctx: &Ctx,
 ) -> Result<Movie, DemuxError> {
     let mut timescale = None;
@@ -222,7 +226,7 @@ fn parse_moov(
                     ));
                 }
                 let c = ctx.child(format_args!("trak[{}]", tracks.len()));
-                tracks.push(trak::parse_trak(&b, src, limits, &c)?);
+                tracks.push(trak::parse_trak(&b, src, limits, budget, &c)?);
             }
             b"mvex" => {
                 fragmented = true;

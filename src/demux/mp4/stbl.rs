@@ -20,6 +20,7 @@ pub(super) fn parse_stbl(
     stbl: &MemBox,
     file_len: u64,
     limits: &Limits,
+    budget: &mut u64,
     ctx: &Ctx,
 ) -> Result<Table, DemuxError> {
     let mut stsd = None;
@@ -46,7 +47,13 @@ pub(super) fn parse_stbl(
         });
     };
 
-    let mut samples = sizes(&stsz, file_len, limits, &ctx.child(stsz.header.kind))?;
+    let mut samples = sizes(
+        &stsz,
+        file_len,
+        limits,
+        budget,
+        &ctx.child(stsz.header.kind),
+    )?;
     let n = samples.len();
     if n == 0 {
         return Ok(Table { stsd, samples });
@@ -70,7 +77,24 @@ pub(super) fn parse_stbl(
 }
 
 /// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.
-fn sizes(b: &MemBox, file_len: u64, limits: &Limits, ctx: &Ctx) -> Result<Vec<Sample>, DemuxError> {
+fn sizes(
+    b: &MemBox,
+    file_len: u64,
+    limits: &Limits,
+    budget: &mut u64,
+    ctx: &Ctx,
+) -> Result<Vec<Sample>, DemuxError> {
+    // Checked before any allocation: no file holds more samples than bytes.
+    let take = |n: usize, at: u64, budget: &mut u64| -> Result<(), DemuxError> {
+        if n as u64 > *budget {
+            return Err(ctx.malformed(
+                at,
+                format!("{n} more samples than the {file_len}-byte file can hold"),
+            ));
+        }
+        *budget -= n as u64;
+        Ok(())
+    };
     let mut f = b.fields(ctx);
     f.full_header()?;
     let blank = Sample {
@@ -90,6 +114,7 @@ fn sizes(b: &MemBox, file_len: u64, limits: &Limits, ctx: &Ctx) -> Result<Vec<Sa
         }
         let at = f.offset();
         let n = f.count(0, limits.max_samples, "samples")?;
+        take(n, at, budget)?;
         let need = (n as u64 * u64::from(field_size)).div_ceil(8);
         if need > f.remaining() as u64 {
             return Err(ctx.malformed(at, format!("{n} samples but {} bytes left", f.remaining())));
@@ -122,6 +147,7 @@ fn sizes(b: &MemBox, file_len: u64, limits: &Limits, ctx: &Ctx) -> Result<Vec<Sa
     if constant != 0 {
         let at = f.offset();
         let n = f.count(0, limits.max_samples, "samples")?;
+        take(n, at, budget)?;
         // No table backs the count, so bound it by the bytes the samples would need.
         if (n as u64).saturating_mul(u64::from(constant)) > file_len {
             return Err(ctx.malformed(
@@ -133,7 +159,9 @@ fn sizes(b: &MemBox, file_len: u64, limits: &Limits, ctx: &Ctx) -> Result<Vec<Sa
         out.iter_mut().for_each(|s| s.size = constant);
         return Ok(out);
     }
+    let at = f.offset();
     let n = f.count(4, limits.max_samples, "samples")?;
+    take(n, at, budget)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(Sample {
