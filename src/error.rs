@@ -181,6 +181,18 @@ pub enum MuxError {
         #[source]
         source: io::Error,
     },
+    /// Copying sample data from an input into the output failed (reading or writing: the kernel's
+    /// copy does not say which).
+    #[error("copying {input} into {output}: {source}")]
+    Copy {
+        /// The input.
+        input: PathBuf,
+        /// The output.
+        output: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// The output path names one of the inputs.
     #[error("{0}: the output is one of the inputs; refusing to overwrite it")]
     OutputIsInput(PathBuf),
@@ -223,7 +235,9 @@ impl Error {
         match self {
             Error::Demux(DemuxError::Io { .. }) => 3,
             Error::Demux(_) | Error::Plan(_) => 1,
-            Error::Mux(MuxError::Io { .. } | MuxError::InputChanged { .. }) => 3,
+            Error::Mux(
+                MuxError::Io { .. } | MuxError::Copy { .. } | MuxError::InputChanged { .. },
+            ) => 3,
             Error::Mux(MuxError::Interrupted) => 130,
             Error::Mux(_) => 1,
         }

@@ -114,6 +114,10 @@ pub trait Sink {
     fn write_bytes(&mut self, b: &[u8]) -> io::Result<()>;
     /// Appends `len` bytes of `src` from `offset`.
     fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()>;
+    /// The output's name, for messages.
+    fn name(&self) -> String {
+        "output".into()
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -144,7 +148,12 @@ pub fn write_layout(
     let mut done = 0u64;
     for s in &layout.slices {
         match s {
-            Slice::Bytes(b) => sink.write_bytes(b).map_err(output_err)?,
+            Slice::Bytes(b) => sink
+                .write_bytes(b)
+                .map_err(|e| crate::error::MuxError::Io {
+                    path: sink.name().into(),
+                    source: e,
+                })?,
             Slice::Input { input, offset, len } => {
                 let src = &plan.inputs[*input as usize];
                 let mut at = 0;
@@ -154,9 +163,17 @@ pub fn write_layout(
                     }
                     let step = (*len - at).min(COPY_STEP);
                     sink.copy_from(&**src, offset + at, step).map_err(|e| {
-                        crate::error::MuxError::Io {
-                            path: src.name().into(),
-                            source: e,
+                        if is_write_side(&e) {
+                            crate::error::MuxError::Io {
+                                path: sink.name().into(),
+                                source: e,
+                            }
+                        } else {
+                            crate::error::MuxError::Copy {
+                                input: src.name().into(),
+                                output: sink.name().into(),
+                                source: e,
+                            }
                         }
                     })?;
                     at += step;
@@ -173,9 +190,9 @@ pub fn write_layout(
     Ok(())
 }
 
-fn output_err(e: io::Error) -> crate::error::MuxError {
-    crate::error::MuxError::Io {
-        path: "output".into(),
-        source: e,
-    }
+/// Errors that can only come from writing (disk full, file too large, quota, read-only file
+/// system): the kernel's copy does not say which side failed, these name the output alone.
+fn is_write_side(e: &io::Error) -> bool {
+    // ENOSPC, EFBIG, EDQUOT, EROFS on Linux.
+    matches!(e.raw_os_error(), Some(28 | 27 | 122 | 30))
 }

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::MuxError;
@@ -47,9 +47,15 @@ impl OutputFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A new file gets the usual 0666 less the umask (tempfile's default is 0600); an
+        // overwritten one keeps its mode.
+        let mode = std::fs::metadata(target)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o666);
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".seam-tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
             .tempfile_in(&dir)
             .map_err(|e| MuxError::Io {
                 path: dir.clone(),
@@ -79,15 +85,15 @@ impl OutputFile {
         })?;
         Ok(())
     }
-
-    fn err(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.target.display()))
-    }
 }
 
 impl Sink for OutputFile {
+    fn name(&self) -> String {
+        self.target.display().to_string()
+    }
+
     fn write_bytes(&mut self, b: &[u8]) -> io::Result<()> {
-        self.tmp.as_file_mut().write_all(b).map_err(|e| self.err(e))
+        self.tmp.as_file_mut().write_all(b)
     }
 
     fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()> {

@@ -322,11 +322,14 @@ pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
         };
         tracks.push(track);
     }
+    // The movie lasts the exact sum of the inputs' spans; a track may end before it.
+    let total = to_scale(t_acc, tl, movie_timescale);
     let duration = tracks
         .iter()
         .map(|t| t.presentation_duration())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(total);
     Ok(StitchPlan {
         inputs: inputs.iter().map(|m| m.source.clone()).collect(),
         movie_timescale,
@@ -376,6 +379,18 @@ impl Placement<'_> {
             .find_map(|(i, m)| role_track(m, self.role).map(|ti| (i, ti)))
             .unwrap_or((0, 0));
         (i, &self.inputs[i].tracks[ti])
+    }
+
+    /// The track's start as the output edit list can express it: the empty edit is rounded to the
+    /// movie timescale, and every sample position is computed from that rounded start, so each
+    /// sample is rounded once relative to what players actually apply.
+    fn written_start(&self, start: i128) -> i128 {
+        let e = to_scale(start, self.tl, self.movie_timescale);
+        div_round(
+            i128::from(e) * i128::from(self.tl),
+            i128::from(self.movie_timescale),
+            Rounding::Nearest,
+        )
     }
 
     /// Timeline ticks to output track ticks, rounded once.
@@ -448,7 +463,7 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
         media_time: 0,
         duration: 0,
     });
-    let out_start = p.starts[ri] + span0.start;
+    let out_start = p.written_start(p.starts[ri] + span0.start);
     let out_media_time = span0.media_time;
     let mut samples: Vec<OutSample> = Vec::new();
     let mut segments = Vec::new();
@@ -545,7 +560,7 @@ fn place_audio(
     // An output whose first input has no audio starts with silence at 0; otherwise it starts where
     // the first input's audio starts, with its media time (priming is skipped by the edit list).
     let (out_start, out_media_time) = match p.spans[0] {
-        Some(sp) if ri == 0 => (sp.start, sp.media_time),
+        Some(sp) if ri == 0 => (p.written_start(sp.start), sp.media_time),
         _ => (0, 0),
     };
     let frame = silence_frame_duration(rt);
