@@ -48,11 +48,19 @@ fn check(set: &[&str], plan: &StitchPlan, layout: &Layout, what: &str) {
     let src = Arc::new(MemSource::new("out.mp4", out));
     let media = seam::probe_source(src.clone(), &Limits::default())
         .unwrap_or_else(|e| panic!("{set:?} {what}: output does not re-parse: {e}"));
-    assert_eq!(media.tracks.len(), plan.tracks.len(), "{set:?} {what}: tracks");
+    assert_eq!(
+        media.tracks.len(),
+        plan.tracks.len(),
+        "{set:?} {what}: tracks"
+    );
     for (k, (got, want)) in media.tracks.iter().zip(&plan.tracks).enumerate() {
         assert_eq!(got.timescale, want.timescale, "{what}: track {k} timescale");
         assert_eq!(got.edits, want.edits, "{set:?} {what}: track {k} edits");
-        assert_eq!(got.samples.len(), want.samples.len(), "{what}: track {k} count");
+        assert_eq!(
+            got.samples.len(),
+            want.samples.len(),
+            "{what}: track {k} count"
+        );
         for (n, (g, w)) in got.samples.iter().zip(&want.samples).enumerate() {
             let ctx = format!("{set:?} {what}: track {k} sample {n}");
             assert_eq!(g.dts, w.dts, "{ctx}: dts");
@@ -62,7 +70,10 @@ fn check(set: &[&str], plan: &StitchPlan, layout: &Layout, what: &str) {
             assert_eq!(g.size, w.size, "{ctx}: size");
             let mut bytes = vec![0u8; g.size as usize];
             src.read_at(g.offset, &mut bytes).expect("read output");
-            assert!(bytes == payload(plan, w.payload, w.size), "{ctx}: bytes differ");
+            assert!(
+                bytes == payload(plan, w.payload, w.size),
+                "{ctx}: bytes differ"
+            );
         }
     }
 }

@@ -162,7 +162,8 @@ pub struct Join {
     /// Its start on the output timeline, movie ticks.
     pub start: u64,
     /// Audio placement error (output minus ideal position of the first kept packet), audio ticks.
-    /// Positive means audio is late relative to video. `None` without audio.
+    /// Positive means audio is late relative to video. `None` when the input has no audio, or when
+    /// all of it lies within half a frame of audio already placed (nothing of it is kept).
     pub audio_error: Option<i64>,
     /// Audio ticks per second, for `audio_error`.
     pub audio_timescale: u32,
