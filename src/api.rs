@@ -48,6 +48,9 @@ pub struct StitchOptions {
     pub fragmented: bool,
     /// Parser limits.
     pub limits: Limits,
+    /// Salvage what is readable from damaged inputs (a truncated last fragment or mdat) instead of
+    /// failing; what was dropped is listed in [`StitchReport::warnings`].
+    pub best_effort: bool,
 }
 
 /// What a stitch did.
@@ -113,10 +116,15 @@ pub fn stitch_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
     let mut medias = Vec::with_capacity(inputs.len());
+    let mut notes = Vec::new();
     for p in inputs {
-        medias.push(probe(p, &options.limits)?);
+        let (m, n) = demux::open_path_with(p, &options.limits, options.best_effort)?;
+        medias.push(m);
+        notes.extend(n);
     }
-    let plan = plan(&medias)?;
+    let mut plan = plan(&medias)?;
+    notes.append(&mut plan.warnings);
+    plan.warnings = notes;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes.
@@ -153,10 +161,15 @@ pub fn stitch_sources(
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
     let mut medias = Vec::with_capacity(sources.len());
+    let mut notes = Vec::new();
     for s in sources {
-        medias.push(probe_source(s, &options.limits)?);
+        let (m, n) = demux::open_with(s, &options.limits, options.best_effort)?;
+        medias.push(m);
+        notes.extend(n);
     }
-    let plan = plan(&medias)?;
+    let mut plan = plan(&medias)?;
+    notes.append(&mut plan.warnings);
+    plan.warnings = notes;
     let layout = layout(&plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};

@@ -43,6 +43,10 @@ enum Command {
         /// Print the result as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Salvage what is readable from damaged inputs (a truncated last fragment or mdat) and
+        /// say what was dropped, instead of failing.
+        #[arg(long)]
+        best_effort: bool,
     },
     /// Describe inputs and whether they can be joined without re-encoding.
     Probe {
@@ -77,7 +81,19 @@ pub fn main() -> ExitCode {
             fragmented,
             quiet,
             json,
-        } => run_stitch(&output, &inputs, overwrite, fragmented, quiet, json),
+            best_effort,
+        } => run_stitch(
+            &output,
+            &inputs,
+            StitchOptions {
+                overwrite,
+                fragmented,
+                best_effort,
+                limits: Limits::default(),
+            },
+            quiet,
+            json,
+        ),
         Command::Probe {
             inputs,
             json,
@@ -106,16 +122,10 @@ fn fail(e: &Error, json: bool) -> u8 {
 fn run_stitch(
     output: &std::path::Path,
     inputs: &[PathBuf],
-    overwrite: bool,
-    fragmented: bool,
+    options: StitchOptions,
     quiet: bool,
     json: bool,
 ) -> u8 {
-    let options = StitchOptions {
-        overwrite,
-        fragmented,
-        limits: Limits::default(),
-    };
     let paths: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
     let show_bar = !quiet && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| {

@@ -15,15 +15,34 @@ use crate::source::{FileSource, Source};
 
 /// Opens `path` read-only and demuxes it.
 pub fn open_path(path: &Path, limits: &Limits) -> Result<Media, DemuxError> {
+    open_path_with(path, limits, false).map(|(m, _)| m)
+}
+
+/// [`open_path`] with the `best_effort` salvage of [`open_with`].
+pub fn open_path_with(
+    path: &Path,
+    limits: &Limits,
+    best_effort: bool,
+) -> Result<(Media, Vec<String>), DemuxError> {
     let src = FileSource::open(path).map_err(|e| DemuxError::Io {
         file: path.display().to_string(),
         source: e,
     })?;
-    open(Arc::new(src), limits)
+    open_with(Arc::new(src), limits, best_effort)
 }
 
 /// Demuxes a source, choosing the format from its first bytes.
 pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxError> {
+    open_with(source, limits, false).map(|(m, _)| m)
+}
+
+/// Like [`open`]; with `best_effort`, salvages what is readable from a damaged input (a truncated
+/// last fragment or mdat) and returns what it dropped, in words.
+pub fn open_with(
+    source: Arc<dyn Source>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Result<(Media, Vec<String>), DemuxError> {
     let mut head = [0u8; 16];
     let n = source.len().min(16) as usize;
     source
@@ -36,7 +55,7 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
         return Err(malformed(&*source, "empty file"));
     }
     if mp4::sniff(&head[..n]) {
-        return mp4::open(source, limits);
+        return mp4::open_with(source, limits, best_effort);
     }
     Err(DemuxError::Unsupported {
         loc: Location {

@@ -21,12 +21,10 @@ pub(super) struct FragmentState {
     /// Decode time after the last sample read, per track (used when a traf has no tfdt).
     next_dts: Vec<i64>,
     sequence: Option<u32>,
-    /// Samples the file may still hold (one byte each at least).
-    budget: u64,
 }
 
 impl FragmentState {
-    pub fn new(tracks: &[Track], trex: &[TrackExtends], budget: u64) -> Self {
+    pub fn new(tracks: &[Track], trex: &[TrackExtends]) -> Self {
         FragmentState {
             trex: tracks
                 .iter()
@@ -43,7 +41,6 @@ impl FragmentState {
                 .collect(),
             next_dts: tracks.iter().map(Track::end_dts).collect(),
             sequence: None,
-            budget,
         }
     }
 }
@@ -87,6 +84,7 @@ pub(super) fn parse_moof(
     moof: &MemBox,
     tracks: &mut [Track],
     state: &mut FragmentState,
+    scan: &mut super::Scan,
     file_len: u64,
     limits: &Limits,
     ctx: &Ctx,
@@ -115,6 +113,7 @@ pub(super) fn parse_moof(
                     implicit_base,
                     tracks,
                     state,
+                    scan,
                     file_len,
                     limits,
                     &c,
@@ -134,6 +133,7 @@ fn parse_traf(
     implicit_base: u64,
     tracks: &mut [Track],
     state: &mut FragmentState,
+    scan: &mut super::Scan,
     file_len: u64,
     limits: &Limits,
     ctx: &Ctx,
@@ -234,13 +234,13 @@ fn parse_traf(
             ));
         }
         // No file holds more samples than bytes; checked before reserving space for them.
-        if count as u64 > state.budget {
+        if count as u64 > scan.budget {
             return Err(c.malformed(
                 count_at,
                 format!("{count} more samples than the {file_len}-byte file can hold"),
             ));
         }
-        state.budget -= count as u64;
+        scan.budget -= count as u64;
         if track.samples.len().saturating_add(count) > limits.max_samples {
             return Err(c.limit(
                 count_at,
@@ -297,6 +297,18 @@ fn parse_traf(
                 0
             };
             let end = cursor.saturating_add(u64::from(size));
+            if end > file_len && scan.best_effort {
+                // Best effort: the fragment was cut short; keep the samples before the cut.
+                scan.notes.push(format!(
+                    "{}: {}: dropped {} of {count} samples of track {} that lie past the end of the file",
+                    c.file,
+                    c.path,
+                    count - i,
+                    track.id
+                ));
+                state.next_dts[ti] = dts;
+                return Ok(data_end.max(cursor));
+            }
             if end > file_len {
                 return Err(c.malformed(
                     trun.header.offset,

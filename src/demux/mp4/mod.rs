@@ -76,8 +76,30 @@ fn read_box(
     })
 }
 
+/// State shared by the whole parse of one file.
+pub(crate) struct Scan {
+    /// Samples the file may still hold: every sample occupies at least one byte, so no file holds
+    /// more samples than bytes. Bounds what count fields can make seam allocate, across all tracks.
+    pub budget: u64,
+    /// Salvage what is readable from a damaged file instead of failing.
+    pub best_effort: bool,
+    /// What salvaging dropped, in words.
+    pub notes: Vec<String>,
+}
+
 /// Parses an MP4 file.
 pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxError> {
+    open_with(source, limits, false).map(|(m, _)| m)
+}
+
+/// Parses an MP4 file; with `best_effort`, a truncated last box (an mdat cut short, a final moof
+/// cut off) or a sample table that runs past the end of the file is cut back to the last complete
+/// sample instead of failing, and what was dropped is returned in words.
+pub fn open_with(
+    source: Arc<dyn Source>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Result<(Media, Vec<String>), DemuxError> {
     let src = &*source;
     let name = src.name().to_string();
     let top = Ctx::new(&name, "");
@@ -87,16 +109,42 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
     }
 
     let mut major_brand = None;
-    // Every sample occupies at least one byte of the file, so no file holds more samples than
-    // bytes: this bounds what count fields can make seam allocate, across all tracks.
-    let mut budget = len;
+    let mut scan = Scan {
+        budget: len,
+        best_effort,
+        notes: Vec::new(),
+    };
     let mut movie: Option<Movie> = None;
     let mut frags: Option<FragmentState> = None;
     let mut moof_count = 0usize;
     let mut pending_moofs = false;
     let mut offset = 0u64;
     while offset < len {
-        let header = read_header(src, offset, &top)?;
+        let header = match read_header(src, offset, &top) {
+            Ok(h) => h,
+            Err(e) if best_effort && movie.is_some() => {
+                // A box cut short by a crash: an mdat is read up to the end of the file, anything
+                // else (typically the last moof) is dropped.
+                let mut head = [0u8; 8];
+                let kind = if len - offset >= 8 && src.read_at(offset, &mut head).is_ok() {
+                    FourCC([head[4], head[5], head[6], head[7]])
+                } else {
+                    FourCC(*b"????")
+                };
+                if &kind.0 == b"mdat" {
+                    scan.notes.push(format!(
+                        "{name}: mdat at byte {offset} is cut short; reading it to the end of the file"
+                    ));
+                    break;
+                }
+                scan.notes.push(format!(
+                    "{name}: dropped the truncated '{kind}' box at byte {offset} ({} bytes left): {e}",
+                    len - offset
+                ));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         let ctx = top.child(header.kind);
         match &header.kind.0 {
             b"ftyp" => {
@@ -109,9 +157,9 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
                     return Err(ctx.malformed(header.offset, "second moov box"));
                 }
                 let b = read_box(src, header, limits, &ctx)?;
-                let m = parse_moov(&b, src, limits, &mut budget, &ctx)?;
+                let m = parse_moov(&b, src, limits, &mut scan, &ctx)?;
                 if m.fragmented {
-                    frags = Some(FragmentState::new(&m.tracks, &m.trex, budget));
+                    frags = Some(FragmentState::new(&m.tracks, &m.trex));
                 }
                 movie = Some(m);
             }
@@ -127,7 +175,15 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
                 match (&mut movie, &mut frags) {
                     (Some(m), Some(state)) => {
                         let b = read_box(src, header, limits, &ctx)?;
-                        fragment::parse_moof(&b, &mut m.tracks, state, src.len(), limits, &ctx)?;
+                        fragment::parse_moof(
+                            &b,
+                            &mut m.tracks,
+                            state,
+                            &mut scan,
+                            src.len(),
+                            limits,
+                            &ctx,
+                        )?;
                     }
                     (Some(_), None) => {
                         return Err(
@@ -159,7 +215,7 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
     for t in &mut tracks {
         trak::finish(t, &top)?;
     }
-    Ok(Media {
+    let media = Media {
         source,
         format,
         major_brand,
@@ -168,7 +224,8 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
         tracks,
         udta: movie.udta,
         meta: movie.meta,
-    })
+    };
+    Ok((media, scan.notes))
 }
 
 /// What moov says.
@@ -187,7 +244,7 @@ fn parse_moov(
     moov: &MemBox,
     src: &dyn Source,
     limits: &Limits,
-    budget: &mut u64,
+    scan: &mut Scan,
     ctx: &Ctx,
 ) -> Result<Movie, DemuxError> {
     let mut timescale = None;
@@ -226,7 +283,7 @@ fn parse_moov(
                     ));
                 }
                 let c = ctx.child(format_args!("trak[{}]", tracks.len()));
-                tracks.push(trak::parse_trak(&b, src, limits, budget, &c)?);
+                tracks.push(trak::parse_trak(&b, src, limits, scan, &c)?);
             }
             b"mvex" => {
                 fragmented = true;

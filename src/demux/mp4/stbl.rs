@@ -20,7 +20,7 @@ pub(super) fn parse_stbl(
     stbl: &MemBox,
     file_len: u64,
     limits: &Limits,
-    budget: &mut u64,
+    scan: &mut super::Scan,
     ctx: &Ctx,
 ) -> Result<Table, DemuxError> {
     let mut stsd = None;
@@ -51,7 +51,7 @@ pub(super) fn parse_stbl(
         &stsz,
         file_len,
         limits,
-        budget,
+        &mut scan.budget,
         &ctx.child(stsz.header.kind),
     )?;
     let n = samples.len();
@@ -64,7 +64,15 @@ pub(super) fn parse_stbl(
             format!("{n} samples but stts, stsc or stco/co64 is missing"),
         ));
     };
-    offsets(&mut samples, &stsc, &stco, file_len, limits, ctx)?;
+    let complete = offsets(
+        &mut samples,
+        &stsc,
+        &stco,
+        file_len,
+        limits,
+        scan.best_effort,
+        ctx,
+    )?;
     times(&mut samples, &stts, &ctx.child("stts"))?;
     if let Some(ctts) = ctts {
         composition(&mut samples, &ctts, &ctx.child("ctts"))?;
@@ -72,6 +80,17 @@ pub(super) fn parse_stbl(
     match stss {
         Some(stss) => sync(&mut samples, &stss, &ctx.child("stss"))?,
         None => samples.iter_mut().for_each(|s| s.sync = true),
+    }
+    if complete < samples.len() {
+        // Best effort: keep the decode-order prefix of samples that lie inside the file.
+        scan.notes.push(format!(
+            "{}: {}: dropped {} of {} samples that lie past the end of the file",
+            ctx.file,
+            ctx.path,
+            samples.len() - complete,
+            samples.len()
+        ));
+        samples.truncate(complete);
     }
     Ok(Table { stsd, samples })
 }
@@ -185,15 +204,19 @@ fn chunk_offsets(b: &MemBox, limits: &Limits, ctx: &Ctx) -> Result<Vec<u64>, Dem
     Ok(out)
 }
 
-/// Sample-to-chunk (§8.7.4) with chunk offsets: fills offsets and sample entry indices.
+/// Sample-to-chunk (§8.7.4) with chunk offsets: fills offsets and sample entry indices. Returns the
+/// number of leading samples that lie inside the file (all of them unless `best_effort`).
+#[allow(clippy::too_many_arguments)]
 fn offsets(
     samples: &mut [Sample],
     stsc: &MemBox,
     stco: &MemBox,
     file_len: u64,
     limits: &Limits,
+    best_effort: bool,
     ctx: &Ctx,
-) -> Result<(), DemuxError> {
+) -> Result<usize, DemuxError> {
+    let mut complete = samples.len();
     let cctx = ctx.child(stco.header.kind);
     let chunks = chunk_offsets(stco, limits, &cctx)?;
     let sctx = ctx.child("stsc");
@@ -243,7 +266,9 @@ fn offsets(
                     ));
                 };
                 let end = pos.saturating_add(u64::from(s.size));
-                if end > file_len {
+                if end > file_len && best_effort {
+                    complete = complete.min(next);
+                } else if end > file_len {
                     return Err(cctx.malformed(
                         stco.header.offset,
                         format!(
@@ -266,7 +291,7 @@ fn offsets(
             format!("stsc and chunk offsets place {next} samples but the sample size box has {n}"),
         ));
     }
-    Ok(())
+    Ok(complete)
 }
 
 /// Decoding time to sample (§8.6.1.2).

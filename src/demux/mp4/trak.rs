@@ -13,7 +13,7 @@ pub(super) fn parse_trak(
     trak: &MemBox,
     src: &dyn Source,
     limits: &Limits,
-    budget: &mut u64,
+    scan: &mut super::Scan,
     ctx: &Ctx,
 ) -> Result<Track, DemuxError> {
     let mut header = None;
@@ -108,7 +108,7 @@ pub(super) fn parse_trak(
         return Err(ictx.malformed(minf.header.offset, "minf has no stbl"));
     };
     let sctx = ictx.child("stbl");
-    let table = stbl::parse_stbl(&stbl_box, src.len(), limits, budget, &sctx)?;
+    let table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
     let sample_entries = entry::parse_stsd(&table.stsd, limits, &sctx.child("stsd"))?;
     Ok(Track {
         id,
