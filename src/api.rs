@@ -125,16 +125,18 @@ pub fn stitch_with_progress(
     let mut plan = plan(&medias)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
+    // The plan holds everything the writer needs; the input sample tables can go.
+    drop(medias);
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes.
-    for m in &medias {
-        if let Some(f) = m.source.file() {
+    for src in &plan.inputs {
+        if let Some(f) = src.file() {
             let now = f.metadata().map(|x| x.len()).unwrap_or(0);
-            if now != m.source.len() {
+            if now != src.len() {
                 return Err(crate::error::MuxError::InputChanged {
-                    path: m.name().into(),
-                    what: format!("length was {}, now {now}", m.source.len()),
+                    path: src.name().into(),
+                    what: format!("length was {}, now {now}", src.len()),
                 }
                 .into());
             }
@@ -170,6 +172,7 @@ pub fn stitch_sources(
     let mut plan = plan(&medias)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
+    drop(medias);
     let layout = layout(&plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};

@@ -180,7 +180,14 @@ pub fn run(inputs: &[PathBuf], json: bool) -> u8 {
             }
         }
     }
-    let compat = if medias.len() == inputs.len() && !medias.is_empty() {
+    let compat = if medias.len() == 1 {
+        // Nothing to join: planning a single input would only cost time and memory.
+        Compat {
+            copy_compatible: true,
+            reason: None,
+            warnings: Vec::new(),
+        }
+    } else if medias.len() == inputs.len() && !medias.is_empty() {
         match crate::plan(&medias) {
             Ok(p) => Compat {
                 copy_compatible: true,

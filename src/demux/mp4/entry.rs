@@ -34,7 +34,8 @@ pub(super) fn parse_stsd(
         let ectx = ctx.child(format_args!("{}[{i}]", b.header.kind));
         let codec = parse_entry(&b, &ectx)?;
         out.push(SampleEntry {
-            raw: b.raw.clone(),
+            // A copy, so the moov buffer is freed once parsing ends.
+            raw: bytes::Bytes::copy_from_slice(&b.raw),
             format: b.header.kind,
             codec,
         });

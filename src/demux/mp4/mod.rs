@@ -289,8 +289,9 @@ fn parse_moov(
                 fragmented = true;
                 trex = fragment::parse_mvex(&b, limits, &ctx.child("mvex"))?;
             }
-            b"udta" => udta = Some(b.raw.clone()),
-            b"meta" => meta = Some(b.raw.clone()),
+            // Copies, so the moov buffer is freed once parsing ends.
+            b"udta" => udta = Some(Bytes::copy_from_slice(&b.raw)),
+            b"meta" => meta = Some(Bytes::copy_from_slice(&b.raw)),
             _ => {}
         }
     }

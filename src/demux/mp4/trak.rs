@@ -97,7 +97,7 @@ pub(super) fn parse_trak(
     while let Some(b) = kids.next_box(&ictx)? {
         match &b.header.kind.0 {
             b"vmhd" | b"smhd" | b"hmhd" | b"nmhd" | b"sthd" | b"gmhd" => {
-                media_header = Some(b.raw.clone())
+                media_header = Some(bytes::Bytes::copy_from_slice(&b.raw))
             }
             b"dinf" => check_dinf(&b, &ictx.child("dinf"))?,
             b"stbl" => stbl_box = Some(b),
@@ -117,7 +117,8 @@ pub(super) fn parse_trak(
         timescale,
         language,
         header,
-        hdlr: hdlr.raw.clone(),
+        // Copies of kept boxes let the moov buffer go once parsing ends.
+        hdlr: bytes::Bytes::copy_from_slice(&hdlr.raw),
         media_header,
         sample_entries,
         edits,

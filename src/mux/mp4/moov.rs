@@ -23,14 +23,49 @@ impl ChunkTable {
     }
 }
 
-/// Builds moov. Chunk offsets are `base` plus each table offset.
+/// A built moov whose chunk offsets are still relative to the start of the mdat payload.
+pub(crate) struct Moov {
+    pub bytes: Vec<u8>,
+    /// Positions of the chunk offset fields (4 or 8 bytes each).
+    offset_fields: Vec<usize>,
+    co64: bool,
+}
+
+impl Moov {
+    /// True when chunk offsets are 64-bit.
+    pub fn is_co64(&self) -> bool {
+        self.co64
+    }
+
+    /// Adds `base` (where the mdat payload starts in the file) to every chunk offset.
+    pub fn patch_offsets(&mut self, base: u64) -> Result<(), MuxError> {
+        for &at in &self.offset_fields {
+            if self.co64 {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&self.bytes[at..at + 8]);
+                let v = u64::from_be_bytes(b) + base;
+                self.bytes[at..at + 8].copy_from_slice(&v.to_be_bytes());
+            } else {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&self.bytes[at..at + 4]);
+                let v = u32::try_from(u64::from(u32::from_be_bytes(b)) + base)
+                    .map_err(|_| MuxError::TooLarge("chunk offset needs co64".into()))?;
+                self.bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds moov with chunk offsets relative to the mdat payload (see [`Moov::patch_offsets`]): its
+/// size depends only on stco vs co64, so it is built once.
 pub(crate) fn build_moov(
     plan: &StitchPlan,
     tables: &[ChunkTable],
-    base: u64,
     co64: bool,
-) -> Result<Vec<u8>, MuxError> {
+) -> Result<Moov, MuxError> {
     let mut w = BoxWriter::new();
+    let mut offset_fields = Vec::with_capacity(tables.iter().map(|t| t.offsets.len()).sum());
     w.start(b"moov");
     mvhd(
         &mut w,
@@ -39,7 +74,7 @@ pub(crate) fn build_moov(
         plan.tracks.len() as u32 + 1,
     );
     for (i, (t, table)) in plan.tracks.iter().zip(tables).enumerate() {
-        trak(&mut w, t, (i + 1) as u32, table, base, co64)?;
+        trak(&mut w, t, (i + 1) as u32, table, &mut offset_fields, co64)?;
     }
     if let Some(u) = &plan.udta {
         w.bytes(u);
@@ -48,7 +83,11 @@ pub(crate) fn build_moov(
         w.bytes(m);
     }
     w.end();
-    Ok(w.into_inner())
+    Ok(Moov {
+        bytes: w.into_inner(),
+        offset_fields,
+        co64,
+    })
 }
 
 /// Movie header (§8.2.2).
@@ -202,7 +241,7 @@ fn trak(
     t: &OutTrack,
     id: u32,
     table: &ChunkTable,
-    base: u64,
+    offset_fields: &mut Vec<usize>,
     co64: bool,
 ) -> Result<(), MuxError> {
     w.start(b"trak");
@@ -216,7 +255,7 @@ fn trak(
     dinf(w);
     w.start(b"stbl");
     stsd(w, t);
-    sample_tables(w, t, table, base, co64)?;
+    sample_tables(w, t, table, offset_fields, co64)?;
     w.end(); // stbl
     w.end(); // minf
     w.end(); // mdia
@@ -240,7 +279,7 @@ fn sample_tables(
     w: &mut BoxWriter,
     t: &OutTrack,
     table: &ChunkTable,
-    base: u64,
+    offset_fields: &mut Vec<usize>,
     co64: bool,
 ) -> Result<(), MuxError> {
     let s = &t.samples;
@@ -310,19 +349,21 @@ fn sample_tables(
         }
     }
     w.end();
-    // stco / co64 (§8.7.5)
+    // stco / co64 (§8.7.5), relative to the mdat payload until patched.
     if co64 {
         w.start_full(b"co64", 0, 0);
         w.u32(table.offsets.len() as u32);
         for o in &table.offsets {
-            w.u64(base + o);
+            offset_fields.push(w.buf.len());
+            w.u64(*o);
         }
     } else {
         w.start_full(b"stco", 0, 0);
         w.u32(table.offsets.len() as u32);
         for o in &table.offsets {
-            let v = u32::try_from(base + o)
+            let v = u32::try_from(*o)
                 .map_err(|_| MuxError::TooLarge("chunk offset needs co64".into()))?;
+            offset_fields.push(w.buf.len());
             w.u32(v);
         }
     }

@@ -55,22 +55,18 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
     } else {
         8
     };
-    // The moov's size does not depend on the offsets' values, only on stco vs co64.
-    let mut co64 = opts.force_co64;
-    let mut moov = build_moov(plan, &tables, 0, co64)?;
-    let base = (ftyp.len() + moov.len()) as u64 + mdat_header_len;
-    if !co64
-        && tables
-            .iter()
-            .any(|t| t.max_offset() + base > u64::from(u32::MAX))
-    {
-        co64 = true;
+    // The moov's size depends only on stco vs co64, not on the offsets' values: build it once with
+    // offsets relative to the payload, then add where the payload starts. Only an output that
+    // crosses 4 GiB because of the header itself is built twice.
+    let limit = u64::from(u32::MAX);
+    let mut moov = build_moov(plan, &tables, opts.force_co64 || payload > limit)?;
+    let mut base = (ftyp.len() + moov.bytes.len()) as u64 + mdat_header_len;
+    if !moov.is_co64() && tables.iter().any(|t| t.max_offset() + base > limit) {
+        moov = build_moov(plan, &tables, true)?;
+        base = (ftyp.len() + moov.bytes.len()) as u64 + mdat_header_len;
     }
-    let base = {
-        let probe = build_moov(plan, &tables, 0, co64)?;
-        (ftyp.len() + probe.len()) as u64 + mdat_header_len
-    };
-    moov = build_moov(plan, &tables, base, co64)?;
+    moov.patch_offsets(base)?;
+    let moov = moov.bytes;
 
     let mut head = Vec::with_capacity(ftyp.len() + moov.len() + 16);
     head.extend_from_slice(&ftyp);
