@@ -48,7 +48,11 @@ fn check(dir: &Path, damaged: &Path, expect_note: &str) {
         .arg(damaged)
         .output()
         .expect("run");
-    assert_eq!(strict.status.code(), Some(1), "without --best-effort it must fail");
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "without --best-effort it must fail"
+    );
     assert!(!out.exists());
 
     let o = seam()
@@ -60,11 +64,17 @@ fn check(dir: &Path, damaged: &Path, expect_note: &str) {
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains(expect_note), "no note {expect_note:?} in:\n{err}");
+    assert!(
+        err.contains(expect_note),
+        "no note {expect_note:?} in:\n{err}"
+    );
     // The salvaged input contributes a non-empty prefix of its samples.
     let a = samples(Path::new("fixtures/a.mp4"));
     let got = samples(&out);
-    assert!(got[0] > a[0], "no video kept from the damaged input: {got:?}");
+    assert!(
+        got[0] > a[0],
+        "no video kept from the damaged input: {got:?}"
+    );
 
     if let Ok(ff) = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
@@ -90,7 +100,12 @@ fn truncated_mdat_after_moov_is_salvaged() {
 fn fragmented_cut_inside_last_moof_is_salvaged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let b = boxes(Path::new("fixtures/frag.mp4"));
-    let (_, off, _) = b.iter().rev().find(|x| x.0 == "moof").cloned().expect("moof");
+    let (_, off, _) = b
+        .iter()
+        .rev()
+        .find(|x| x.0 == "moof")
+        .cloned()
+        .expect("moof");
     let p = truncated(dir.path(), "frag.mp4", off + 40, "frag_cut_moof.mp4");
     check(dir.path(), &p, "dropped the truncated 'moof'");
 }
@@ -99,7 +114,12 @@ fn fragmented_cut_inside_last_moof_is_salvaged() {
 fn fragmented_cut_inside_last_mdat_is_salvaged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let b = boxes(Path::new("fixtures/frag.mp4"));
-    let (_, off, size) = b.iter().rev().find(|x| x.0 == "mdat").cloned().expect("mdat");
+    let (_, off, size) = b
+        .iter()
+        .rev()
+        .find(|x| x.0 == "mdat")
+        .cloned()
+        .expect("mdat");
     let p = truncated(dir.path(), "frag.mp4", off + size / 2, "frag_cut_mdat.mp4");
     check(dir.path(), &p, "past the end of the file");
 }
