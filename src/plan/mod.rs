@@ -5,6 +5,7 @@
 //! names its [`Payload`]: a byte range of an input (copied bit-exact) or a generated frame (today:
 //! silence). A later re-encode path slots in as another kind of [`Segment`] with generated payloads.
 
+mod audio;
 mod compat;
 mod timeline;
 

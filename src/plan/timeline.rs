@@ -10,16 +10,12 @@
 //! contiguous (each packet starts where the previous ends), so at each join the planner picks the
 //! first packet of the next input whose ideal position is nearest the end of the audio written so
 //! far: the A/V error is at most half a packet and is measured against the exact ideal, never
-//! carried to the next join. Spans with no audio get silent frames.
-
-use bytes::Bytes;
+//! carried to the next join. Spans with no audio get silent frames (see [`super::audio`]).
 
 use super::{compat, Action, Join, OutSample, OutTrack, Payload, Segment, StitchPlan};
-use crate::codec::aac::AudioSpecificConfig;
 use crate::error::PlanError;
-use crate::model::{CodecConfig, Edit, Media, Track, TrackKind};
+use crate::model::{Edit, Media, Track, TrackKind};
 use crate::time::{div_round, lcm, rescale, Rounding};
-use crate::transcode::silence::silent_aac_frame;
 
 /// Fallback timeline scale (705,600,000 "flicks" per second) when the timescales' least common
 /// multiple is too large: every common video and audio rate divides it.
@@ -38,14 +34,14 @@ pub struct Span {
 
 /// Role of an output track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub(super) enum Role {
     Video,
     Audio,
     Extra(usize),
 }
 
 /// Index of the track playing `role` in `m`, if any.
-fn role_track(m: &Media, role: Role) -> Option<usize> {
+pub(super) fn role_track(m: &Media, role: Role) -> Option<usize> {
     match role {
         Role::Video | Role::Audio => {
             let kind = if role == Role::Video {
@@ -78,7 +74,7 @@ fn track_label(role: Role, t: &Track) -> String {
     }
 }
 
-fn overflow(m: &Media, track: &str, what: &str) -> PlanError {
+pub(super) fn overflow(m: &Media, track: &str, what: &str) -> PlanError {
     PlanError::Overflow {
         file: m.name().to_string(),
         track: track.to_string(),
@@ -316,7 +312,7 @@ pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
             movie_timescale,
         };
         let track = if role == Role::Audio {
-            place_audio(&ctx, &mut generated, &mut joins)?
+            super::audio::place_audio(&ctx, &mut generated, &mut joins)?
         } else {
             place_plain(&ctx, &mut warnings)?
         };
@@ -359,18 +355,18 @@ fn to_scale(v: i128, tl: u64, scale: u32) -> u64 {
 }
 
 /// What every placement needs.
-struct Placement<'a> {
-    inputs: &'a [Media],
-    role: Role,
-    spans: &'a [Option<Span>],
-    starts: &'a [i128],
-    tl: u64,
-    movie_timescale: u32,
+pub(super) struct Placement<'a> {
+    pub(super) inputs: &'a [Media],
+    pub(super) role: Role,
+    pub(super) spans: &'a [Option<Span>],
+    pub(super) starts: &'a [i128],
+    pub(super) tl: u64,
+    pub(super) movie_timescale: u32,
 }
 
 impl Placement<'_> {
     /// The first input that has the track, with its track.
-    fn reference(&self) -> (usize, &Track) {
+    pub(super) fn reference(&self) -> (usize, &Track) {
         // build() only makes roles some input has.
         let (i, ti) = self
             .inputs
@@ -384,7 +380,7 @@ impl Placement<'_> {
     /// The track's start as the output edit list can express it: the empty edit is rounded to the
     /// movie timescale, and every sample position is computed from that rounded start, so each
     /// sample is rounded once relative to what players actually apply.
-    fn written_start(&self, start: i128) -> i128 {
+    pub(super) fn written_start(&self, start: i128) -> i128 {
         let e = to_scale(start, self.tl, self.movie_timescale);
         div_round(
             i128::from(e) * i128::from(self.tl),
@@ -394,12 +390,12 @@ impl Placement<'_> {
     }
 
     /// Timeline ticks to output track ticks, rounded once.
-    fn tl_to_track(&self, v: i128, ts: u32) -> i128 {
+    pub(super) fn tl_to_track(&self, v: i128, ts: u32) -> i128 {
         div_round(v * i128::from(ts), i128::from(self.tl), Rounding::Nearest)
     }
 
     /// The output track's header fields, from the reference input.
-    fn out_track(
+    pub(super) fn out_track(
         &self,
         samples: Vec<OutSample>,
         segments: Vec<Segment>,
@@ -422,7 +418,7 @@ impl Placement<'_> {
     }
 
     /// The output edit list: an empty edit up to `start`, then `media_time` for `end - start`.
-    fn edits(&self, start: i128, end: i128, media_time: i64) -> Vec<Edit> {
+    pub(super) fn edits(&self, start: i128, end: i128, media_time: i64) -> Vec<Edit> {
         let mut out = Vec::with_capacity(2);
         let e = to_scale(start, self.tl, self.movie_timescale);
         if e > 0 {
@@ -442,7 +438,10 @@ impl Placement<'_> {
 }
 
 /// Fills in durations from the next sample's decode time and checks they fit.
-fn finish_durations(samples: &mut [OutSample], last_duration: i64) -> Result<(), String> {
+pub(super) fn finish_durations(
+    samples: &mut [OutSample],
+    last_duration: i64,
+) -> Result<(), String> {
     for k in 0..samples.len() {
         let d = match samples.get(k + 1) {
             Some(next) => next.dts - samples[k].dts,
@@ -539,287 +538,4 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
         .map_err(|e| overflow(&p.inputs[ri], role_label(p.role), &e))?;
     let edits = p.edits(out_start, end, out_media_time);
     Ok(p.out_track(samples, segments, edits))
-}
-
-/// Audio: every packet one frame long and placed right after the previous one.
-///
-/// One rule decides every packet, at joins and inside an input alike: with `c` the end of the audio
-/// placed so far and `ideal` the packet's exact position on the timeline, a gap of half a frame or
-/// more is filled with silent frames, a packet that would overlap by more than half a frame is left
-/// out (a later input's priming, or overlap with the previous input's padding), and otherwise the
-/// packet goes at `c`. So every kept packet is within half a frame of its ideal position, and the
-/// error never carries over. A trimmed last packet of an input still decodes to a whole frame, so it
-/// is given a whole frame's duration; only the output's final packet keeps its own.
-fn place_audio(
-    p: &Placement,
-    generated: &mut Vec<Bytes>,
-    joins: &mut [Join],
-) -> Result<OutTrack, PlanError> {
-    let (ri, rt) = p.reference();
-    let ts = rt.timescale;
-    // An output whose first input has no audio starts with silence at 0; otherwise it starts where
-    // the first input's audio starts, with its media time (priming is skipped by the edit list).
-    let (out_start, out_media_time) = match p.spans[0] {
-        Some(sp) if ri == 0 => (p.written_start(sp.start), sp.media_time),
-        _ => (0, 0),
-    };
-    let frame = silence_frame_duration(rt);
-    let mut filler = Filler {
-        reference: rt,
-        frame,
-        index: None,
-        can_fill: true,
-    };
-    let mut out = AudioOut::default();
-    let mut cursor: Option<i128> = None; // output media time where the next packet goes
-    let mut end = out_start;
-    let mut final_duration = frame;
-
-    // Output media time of a timeline position.
-    let media_at =
-        |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
-
-    for (i, m) in p.inputs.iter().enumerate() {
-        let next_start = p.starts[i + 1];
-        let Some((ti, sp)) = role_track(m, Role::Audio).zip(p.spans[i]) else {
-            // No audio here: silence up to the end of this input's span.
-            let c = cursor.unwrap_or(i128::from(out_media_time));
-            let n = filler.fill(&mut out, generated, c, media_at(next_start), i, m.name())?;
-            joins[i].silence_frames += n;
-            cursor = Some(c + i128::from(n) * i128::from(frame));
-            if n > 0 {
-                end = next_start;
-                final_duration = frame;
-            }
-            continue;
-        };
-        let t = &m.tracks[ti];
-        let shift = media_at(p.starts[i] + sp.start) - i128::from(sp.media_time);
-        let ideal = |k: usize| i128::from(t.samples[k].dts) + shift;
-        // Packets that start at or after the end of this input's edit are padding, never presented.
-        let window_end = media_at(p.starts[i] + sp.start + sp.duration);
-        joins[i].audio_timescale = ts;
-
-        let mut c = cursor.unwrap_or_else(|| ideal(0));
-        let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
-        let mut kept = 0usize;
-        let mut next = 0usize; // input packets before this one were kept or dropped
-        for k in 0..t.samples.len() {
-            // A packet that would start at or after the end of this input's presentation is
-            // padding: it would never be heard, or would overlap the next input.
-            if ideal(k) >= window_end || (kept > 0 && c >= window_end) {
-                break;
-            }
-            next = k + 1;
-            let gap = ideal(k) - c;
-            if 2 * gap >= i128::from(frame) {
-                let n = filler.fill(&mut out, generated, c, ideal(k), i, m.name())?;
-                if n > 0 {
-                    if let Some((first_sample, first)) = copy_start.take() {
-                        out.copy_segment(i, ti, first_sample, first);
-                    }
-                    joins[i].silence_frames += n;
-                    c += i128::from(n) * i128::from(frame);
-                } else {
-                    // No silence for this codec: jump, leaving a hole in the timestamps.
-                    c = ideal(k);
-                }
-            } else if -2 * gap > i128::from(frame) {
-                if kept == 0 {
-                    joins[i].audio_dropped_head += 1;
-                }
-                continue;
-            }
-            if kept == 0 {
-                joins[i].audio_error = i64::try_from(c - ideal(k)).ok();
-            }
-            let s = &t.samples[k];
-            if copy_start.is_none() {
-                copy_start = Some((k, out.samples.len()));
-            }
-            let dts = i64::try_from(c).map_err(|_| overflow(m, "audio", "audio position"))?;
-            out.samples.push(OutSample {
-                payload: Payload::Input {
-                    input: i as u32,
-                    offset: s.offset,
-                },
-                size: s.size,
-                dts,
-                duration: 0,
-                cts_offset: 0,
-                sync: true,
-                slot: i as u32,
-            });
-            final_duration = i64::from(s.duration);
-            c += i128::from(frame);
-            kept += 1;
-        }
-        if let Some((first_sample, first)) = copy_start {
-            out.copy_segment(i, ti, first_sample, first);
-        }
-        joins[i].audio_dropped_tail = (t.samples.len() - next) as u32;
-        cursor = Some(c);
-        end = p.starts[i] + sp.start + sp.duration;
-    }
-    let AudioOut {
-        mut samples,
-        segments,
-    } = out;
-    finish_durations(&mut samples, final_duration)
-        .map_err(|e| overflow(&p.inputs[ri], "audio", &e))?;
-    // The track ends where its last input's audio presentation ends, or where its media ends.
-    let media_end = samples
-        .last()
-        .map_or(out_media_time, |s| s.dts + i64::from(s.duration));
-    let media_end_tl = out_start
-        + div_round(
-            i128::from(media_end - out_media_time) * i128::from(p.tl),
-            i128::from(ts),
-            Rounding::Down,
-        );
-    let edits = p.edits(out_start, end.min(media_end_tl), out_media_time);
-    Ok(p.out_track(samples, segments, edits))
-}
-
-/// Output audio samples and their segments, built in order.
-#[derive(Default)]
-struct AudioOut {
-    samples: Vec<OutSample>,
-    segments: Vec<Segment>,
-}
-
-impl AudioOut {
-    /// Records the copied run from output sample `first` to the end.
-    fn copy_segment(&mut self, input: usize, track: usize, first_sample: usize, first: usize) {
-        self.segments.push(Segment {
-            input,
-            action: Action::Copy {
-                track,
-                first_sample,
-            },
-            first,
-            count: self.samples.len() - first,
-        });
-    }
-}
-
-/// Makes silent frames on demand.
-struct Filler<'a> {
-    reference: &'a Track,
-    frame: i64,
-    index: Option<u32>,
-    /// False once the codec is known to have no silence generator.
-    can_fill: bool,
-}
-
-impl Filler<'_> {
-    /// Appends the whole number of silent frames that best fills `from..to`; returns how many.
-    fn fill(
-        &mut self,
-        out: &mut AudioOut,
-        generated: &mut Vec<Bytes>,
-        from: i128,
-        to: i128,
-        input: usize,
-        file: &str,
-    ) -> Result<u32, PlanError> {
-        let n = fill_count(to - from, self.frame);
-        if n == 0 || !self.can_fill {
-            return Ok(0);
-        }
-        if !matches!(
-            self.reference.entry().map(|e| &e.codec),
-            Some(CodecConfig::Aac { .. })
-        ) {
-            // Other codecs: no silence generator yet; the caller leaves a hole instead.
-            self.can_fill = false;
-            return Ok(0);
-        }
-        let (index, size) = silence(self.reference, &mut self.index, generated, file)?;
-        let n = u32::try_from(n).map_err(|_| PlanError::Silence {
-            file: file.to_string(),
-            what: format!("a gap of {n} frames"),
-        })?;
-        let first = out.samples.len();
-        let mut at = i64::try_from(from).map_err(|_| PlanError::Silence {
-            file: file.to_string(),
-            what: "position overflows".into(),
-        })?;
-        for _ in 0..n {
-            out.samples.push(silent_sample(index, size, at, input));
-            at += self.frame;
-        }
-        out.segments.push(Segment {
-            input,
-            action: Action::Silence,
-            first,
-            count: n as usize,
-        });
-        Ok(n)
-    }
-}
-
-/// Number of whole frames that best fill a gap (none for gaps under half a frame).
-fn fill_count(gap: i128, frame: i64) -> i64 {
-    if frame <= 0 || gap * 2 < i128::from(frame) {
-        return 0;
-    }
-    i64::try_from(div_round(gap, i128::from(frame), Rounding::Nearest)).unwrap_or(0)
-}
-
-/// The duration of one audio frame in track ticks (from the reference track's packets).
-fn silence_frame_duration(t: &Track) -> i64 {
-    if let Some(CodecConfig::Aac { config, .. }) = t.entry().map(|e| &e.codec) {
-        let sr = u64::from(config.sampling_frequency.max(1));
-        let f = u64::from(config.frame_length) * u64::from(t.timescale);
-        if f % sr == 0 {
-            return (f / sr) as i64;
-        }
-    }
-    // Most common packet duration.
-    let mut d: Vec<u32> = t.samples.iter().map(|s| s.duration).take(64).collect();
-    d.sort_unstable();
-    i64::from(d.get(d.len() / 2).copied().unwrap_or(1024))
-}
-
-fn silent_sample(index: u32, size: u32, dts: i64, slot: usize) -> OutSample {
-    OutSample {
-        payload: Payload::Generated(index),
-        size,
-        dts,
-        duration: 0,
-        cts_offset: 0,
-        sync: true,
-        slot: slot as u32,
-    }
-}
-
-/// The generated silent frame (made once), as (index, size).
-fn silence(
-    reference: &Track,
-    index: &mut Option<u32>,
-    generated: &mut Vec<Bytes>,
-    file: &str,
-) -> Result<(u32, u32), PlanError> {
-    if let Some(i) = *index {
-        return Ok((i, generated[i as usize].len() as u32));
-    }
-    let asc: &AudioSpecificConfig = match reference.entry().map(|e| &e.codec) {
-        Some(CodecConfig::Aac { config, .. }) => config,
-        _ => {
-            return Err(PlanError::Silence {
-                file: file.to_string(),
-                what: "the audio codec is not AAC".into(),
-            })
-        }
-    };
-    let frame = silent_aac_frame(asc).map_err(|e| PlanError::Silence {
-        file: file.to_string(),
-        what: e.to_string(),
-    })?;
-    let i = generated.len() as u32;
-    let len = frame.len() as u32;
-    generated.push(frame);
-    *index = Some(i);
-    Ok((i, len))
 }
