@@ -378,3 +378,96 @@ fn sync(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demux::mp4::reader::BoxHeader;
+    use crate::mux::mp4::boxes::BoxWriter;
+    use bytes::Bytes;
+
+    /// An stbl with `n` samples of the given sizes in one chunk at offset 0, sizes in `stz2` with
+    /// `field_size` bits.
+    fn stbl_with_stz2(sizes: &[u32], field_size: u8) -> MemBox {
+        let n = sizes.len() as u32;
+        let mut w = BoxWriter::new();
+        w.start(b"stbl");
+        w.start_full(b"stts", 0, 0);
+        w.u32(1);
+        w.u32(n);
+        w.u32(10);
+        w.end();
+        w.start_full(b"stsc", 0, 0);
+        w.u32(1);
+        w.u32(1);
+        w.u32(n);
+        w.u32(1);
+        w.end();
+        w.start_full(b"stz2", 0, 0);
+        w.bytes(&[0, 0, 0, field_size]);
+        w.u32(n);
+        match field_size {
+            4 => {
+                for pair in sizes.chunks(2) {
+                    let hi = pair[0] as u8;
+                    let lo = pair.get(1).copied().unwrap_or(0) as u8;
+                    w.bytes(&[(hi << 4) | lo]);
+                }
+            }
+            8 => sizes.iter().for_each(|&s| w.bytes(&[s as u8])),
+            _ => sizes
+                .iter()
+                .for_each(|&s| w.bytes(&(s as u16).to_be_bytes())),
+        }
+        w.end();
+        w.start_full(b"stco", 0, 0);
+        w.u32(1);
+        w.u32(0);
+        w.end();
+        w.end();
+        let raw = Bytes::from(w.into_inner());
+        let ctx = Ctx::new("t.mp4", "");
+        let header = BoxHeader::parse(&raw, 0, raw.len() as u64, &ctx).expect("header");
+        MemBox { header, raw }
+    }
+
+    fn parse(b: &MemBox) -> Result<Vec<Sample>, DemuxError> {
+        let mut scan = crate::demux::mp4::Scan {
+            budget: 1 << 20,
+            best_effort: false,
+            notes: Vec::new(),
+        };
+        let ctx = Ctx::new("t.mp4", "stbl");
+        parse_stbl(b, 1 << 20, &Limits::default(), &mut scan, &ctx).map(|t| t.samples)
+    }
+
+    #[test]
+    fn stz2_field_sizes() {
+        for (field, sizes) in [
+            (4u8, vec![1u32, 15, 7]),
+            (8, vec![200, 3, 255, 9]),
+            (16, vec![65535, 1, 4000]),
+        ] {
+            let samples = parse(&stbl_with_stz2(&sizes, field)).expect("parse");
+            let got: Vec<u32> = samples.iter().map(|s| s.size).collect();
+            assert_eq!(got, sizes, "field size {field}");
+            // One chunk at offset 0: samples follow each other.
+            let mut at = 0;
+            for s in &samples {
+                assert_eq!(s.offset, at);
+                at += u64::from(s.size);
+            }
+            assert!(samples.iter().all(|s| s.sync), "no stss: all sync");
+            assert_eq!(
+                samples.last().map(|s| s.dts),
+                Some(10 * (sizes.len() as i64 - 1))
+            );
+        }
+    }
+
+    #[test]
+    fn stz2_bad_field_size_is_malformed() {
+        let e = parse(&stbl_with_stz2(&[1, 2], 12)).unwrap_err();
+        assert!(matches!(e, DemuxError::Malformed { .. }), "{e}");
+    }
+}
