@@ -36,7 +36,15 @@ pub fn probe_source(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, E
 
 /// Checks that the inputs can be joined and lays them on one timeline.
 pub fn plan(inputs: &[Media]) -> Result<StitchPlan, Error> {
-    Ok(crate::plan::plan(inputs, &PlanOptions::default())?)
+    plan_with(inputs, &Limits::default())
+}
+
+/// [`plan()`] with explicit limits (what the plan may generate).
+pub fn plan_with(inputs: &[Media], limits: &Limits) -> Result<StitchPlan, Error> {
+    let options = PlanOptions {
+        limits: limits.clone(),
+    };
+    Ok(crate::plan::plan(inputs, &options)?)
 }
 
 /// How to stitch.
@@ -122,7 +130,7 @@ pub fn stitch_with_progress(
         medias.push(m);
         notes.extend(n);
     }
-    let mut plan = plan(&medias)?;
+    let mut plan = plan_with(&medias, &options.limits)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     // The plan holds everything the writer needs; the input sample tables can go.
@@ -169,7 +177,7 @@ pub fn stitch_sources(
         medias.push(m);
         notes.extend(n);
     }
-    let mut plan = plan(&medias)?;
+    let mut plan = plan_with(&medias, &options.limits)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     drop(medias);

@@ -140,6 +140,14 @@ pub enum PlanError {
         /// What overflowed.
         what: String,
     },
+    /// The output would exceed [`crate::Limits`].
+    #[error("{file}: limit exceeded: {what}")]
+    LimitExceeded {
+        /// The input whose span caused it.
+        file: String,
+        /// Which limit.
+        what: String,
+    },
     /// Making a silent audio frame failed.
     #[error("{file}: audio: cannot make silence to fill the gap: {what}")]
     Silence {

@@ -885,7 +885,14 @@ fn prop_audio_error_measured(c: &Case) -> Result<(), TestCaseError> {
             describe(c)
         );
         if j.input == 0 {
-            prop_assert_eq!(j.reported, 0, "(d) the first input's audio must be exact");
+            // The first input's audio sits exactly at the start of its edit; its only error is the
+            // rounding of that start to the movie timescale (under half a movie tick, checked by
+            // `audio_check`).
+            prop_assert!(
+                j.measured_vs_planner.abs() <= Q::new(1, 2),
+                "(d) the first input's audio is not at its edit's start: {:?}",
+                j.measured_vs_planner
+            );
         }
     }
     Ok(())

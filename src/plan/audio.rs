@@ -39,6 +39,7 @@ pub(super) fn place_audio(
         frame,
         index: None,
         can_fill: true,
+        max_samples: p.max_samples,
     };
     let mut out = AudioOut::default();
     let mut cursor: Option<i128> = None; // output media time where the next packet goes
@@ -70,7 +71,13 @@ pub(super) fn place_audio(
         let window_end = media_at(p.starts[i] + sp.start + sp.duration);
         joins[i].audio_timescale = ts;
 
-        let mut c = cursor.unwrap_or_else(|| ideal(0));
+        // The output's first audio packet goes exactly where the edit list starts the track: its
+        // ideal position differs from that only by the rounding of the start to the movie
+        // timescale, which is reported as its error rather than written as a gap the sample
+        // table could not express.
+        let mut c = cursor.unwrap_or_else(|| {
+            i128::from(t.samples[0].dts) - i128::from(sp.media_time) + i128::from(out_media_time)
+        });
         let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
         let mut kept = 0usize;
         let mut next = 0usize; // input packets before this one were kept or dropped
@@ -148,7 +155,7 @@ pub(super) fn place_audio(
             Rounding::Down,
         );
     let edits = p.edits(out_start, end.min(media_end_tl), out_media_time);
-    Ok(p.out_track(samples, segments, edits))
+    p.out_track(samples, segments, edits)
 }
 
 /// Output audio samples and their segments, built in order.
@@ -180,6 +187,8 @@ struct Filler<'a> {
     index: Option<u32>,
     /// False once the codec is known to have no silence generator.
     can_fill: bool,
+    /// Most samples the track may hold.
+    max_samples: usize,
 }
 
 impl Filler<'_> {
@@ -196,6 +205,17 @@ impl Filler<'_> {
         let n = fill_count(to - from, self.frame);
         if n == 0 || !self.can_fill {
             return Ok(0);
+        }
+        if usize::try_from(n).map_or(true, |n| {
+            n > self.max_samples.saturating_sub(out.samples.len())
+        }) {
+            return Err(PlanError::LimitExceeded {
+                file: file.to_string(),
+                what: format!(
+                    "a gap of {n} audio frames would take the audio track past {} samples",
+                    self.max_samples
+                ),
+            });
         }
         if !matches!(
             self.reference.entry().map(|e| &e.codec),

@@ -178,9 +178,13 @@ pub struct Join {
 
 /// Options for [`plan`].
 #[derive(Debug, Clone, Default)]
-pub struct PlanOptions {}
+pub struct PlanOptions {
+    /// Caps what the plan may generate: at most `limits.max_samples` samples per output track, so
+    /// a tiny file claiming hours of gap cannot make seam allocate millions of silent frames.
+    pub limits: crate::Limits,
+}
 
 /// Lays the inputs end to end on one timeline and decides every output sample.
-pub fn plan(inputs: &[Media], _options: &PlanOptions) -> Result<StitchPlan, PlanError> {
-    timeline::build(inputs)
+pub fn plan(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, PlanError> {
+    timeline::build(inputs, &options.limits)
 }

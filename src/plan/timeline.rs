@@ -166,7 +166,7 @@ fn timeline_scale(inputs: &[Media]) -> u64 {
 }
 
 /// Builds the whole plan.
-pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
+pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPlan, PlanError> {
     let Some(first) = inputs.first() else {
         return Err(PlanError::NoInputs);
     };
@@ -310,6 +310,7 @@ pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
             starts: &starts,
             tl,
             movie_timescale,
+            max_samples: limits.max_samples,
         };
         let track = if role == Role::Audio {
             super::audio::place_audio(&ctx, &mut generated, &mut joins)?
@@ -340,7 +341,7 @@ pub(super) fn build(inputs: &[Media]) -> Result<StitchPlan, PlanError> {
     })
 }
 
-fn role_label(role: Role) -> &'static str {
+pub(super) fn role_label(role: Role) -> &'static str {
     match role {
         Role::Video => "video",
         Role::Audio => "audio",
@@ -362,6 +363,8 @@ pub(super) struct Placement<'a> {
     pub(super) starts: &'a [i128],
     pub(super) tl: u64,
     pub(super) movie_timescale: u32,
+    /// Most samples an output track may have.
+    pub(super) max_samples: usize,
 }
 
 impl Placement<'_> {
@@ -397,12 +400,14 @@ impl Placement<'_> {
     /// The output track's header fields, from the reference input.
     pub(super) fn out_track(
         &self,
-        samples: Vec<OutSample>,
+        mut samples: Vec<OutSample>,
         segments: Vec<Segment>,
-        edits: Vec<Edit>,
-    ) -> OutTrack {
-        let (_, t) = self.reference();
-        OutTrack {
+        mut edits: Vec<Edit>,
+    ) -> Result<OutTrack, PlanError> {
+        let (ri, t) = self.reference();
+        normalize(&mut samples, &mut edits)
+            .map_err(|what| overflow(&self.inputs[ri], role_label(self.role), &what))?;
+        Ok(OutTrack {
             kind: t.kind,
             handler: t.handler,
             timescale: t.timescale,
@@ -414,7 +419,7 @@ impl Placement<'_> {
             edits,
             samples,
             segments,
-        }
+        })
     }
 
     /// The output edit list: an empty edit up to `start`, then `media_time` for `end - start`.
@@ -435,6 +440,41 @@ impl Placement<'_> {
         });
         out
     }
+}
+
+/// Makes a track start at decode time 0, as MP4 sample tables must (stts holds only durations, so
+/// the first decode time is 0 in any progressive file, and tfdt is unsigned), moving the edit's
+/// media time along so presentation does not change. If the first presented media time then lies
+/// before 0 (composition offsets below the first decode time), every composition offset and the
+/// media time are raised together instead, again leaving presentation unchanged.
+fn normalize(samples: &mut [OutSample], edits: &mut [Edit]) -> Result<(), String> {
+    let Some(d0) = samples.first().map(|s| s.dts) else {
+        return Ok(());
+    };
+    for s in samples.iter_mut() {
+        s.dts -= d0;
+    }
+    // Which edits map media, decided before any media time moves (a shifted media time of -1 must
+    // not turn into an empty edit).
+    let normal: Vec<usize> = (0..edits.len()).filter(|&k| !edits[k].is_empty()).collect();
+    let mut raise = 0i64;
+    for &k in &normal {
+        edits[k].media_time -= d0;
+        raise = raise.max(-edits[k].media_time);
+    }
+    if raise > 0 {
+        let r = i32::try_from(raise).map_err(|_| format!("composition shift {raise} too large"))?;
+        for s in samples.iter_mut() {
+            s.cts_offset = s
+                .cts_offset
+                .checked_add(r)
+                .ok_or_else(|| "composition offset overflows".to_string())?;
+        }
+        for &k in &normal {
+            edits[k].media_time += raise;
+        }
+    }
+    Ok(())
 }
 
 /// Fills in durations from the next sample's decode time and checks they fit.
@@ -537,5 +577,5 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
     finish_durations(&mut samples, last_duration)
         .map_err(|e| overflow(&p.inputs[ri], role_label(p.role), &e))?;
     let edits = p.edits(out_start, end, out_media_time);
-    Ok(p.out_track(samples, segments, edits))
+    p.out_track(samples, segments, edits)
 }
