@@ -125,3 +125,54 @@ fn copies_are_merged_into_few_runs() {
         layout.input_runs()
     );
 }
+
+/// A fragmented recording cut from a live stream starts at a large decode time (tfdt) and has no
+/// edit list. Its own time zero is where its samples start, so stitching it must give exactly the
+/// same output as the same file starting at 0.
+#[test]
+fn large_tfdt_without_edit_list_stitches_like_zero() {
+    let original = std::fs::read("fixtures/frag.mp4").expect("fixture");
+    let mut shifted = original.clone();
+    // Ten hours into the stream: the same time for every track, in each track's timescale
+    // (track 1 is video at 12800 Hz, track 2 audio at 48000 Hz); the tfdt follows its tfhd.
+    let mut patched = 0;
+    let mut track = 0u32;
+    let mut i = 0;
+    while i + 20 <= shifted.len() {
+        if &shifted[i + 4..i + 8] == b"tfhd" {
+            track = u32::from_be_bytes([
+                shifted[i + 12],
+                shifted[i + 13],
+                shifted[i + 14],
+                shifted[i + 15],
+            ]);
+        }
+        if &shifted[i + 4..i + 8] == b"tfdt" && shifted[i + 8] == 1 {
+            let at = i + 12;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&shifted[at..at + 8]);
+            let rate: u64 = if track == 1 { 12_800 } else { 48_000 };
+            let v = u64::from_be_bytes(b) + 36_000 * rate;
+            shifted[at..at + 8].copy_from_slice(&v.to_be_bytes());
+            patched += 1;
+        }
+        i += 1;
+    }
+    assert!(patched >= 10, "patched {patched} tfdt boxes");
+    let a = std::fs::read("fixtures/a.mp4").expect("fixture");
+    let stitch = |first: Vec<u8>| {
+        let sources: Vec<Arc<dyn Source>> = vec![
+            Arc::new(MemSource::new("frag.mp4", first)),
+            Arc::new(MemSource::new("a.mp4", a.clone())),
+        ];
+        seam::stitch_sources(sources, &seam::StitchOptions::default())
+            .expect("stitch")
+            .0
+    };
+    let want = stitch(original);
+    let got = stitch(shifted);
+    assert!(
+        got == want,
+        "output differs when the input starts at a large tfdt"
+    );
+}
