@@ -25,6 +25,9 @@ pub struct Limits {
     pub max_playlist_entries: usize,
     /// Input files (segments) per job.
     pub max_segments: usize,
+    /// Samples the plan may generate (silent audio frames) per output track. A tiny file can claim
+    /// hours of gap; this caps what that costs (each generated sample is ~50 bytes of plan).
+    pub max_generated_samples: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,8 @@ impl Default for Limits {
             max_fragments: 1_000_000,
             max_playlist_entries: 100_000,
             max_segments: 100_000,
+            // About 26 hours of 48 kHz AAC.
+            max_generated_samples: 4_500_000,
         }
     }
 }
