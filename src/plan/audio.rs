@@ -40,6 +40,8 @@ pub(super) fn place_audio(
         index: None,
         can_fill: true,
         max_samples: p.max_samples,
+        max_generated: p.max_generated,
+        generated: 0,
     };
     let mut out = AudioOut::default();
     let mut cursor: Option<i128> = None; // output media time where the next packet goes
@@ -189,6 +191,9 @@ struct Filler<'a> {
     can_fill: bool,
     /// Most samples the track may hold.
     max_samples: usize,
+    /// Most silent frames it may generate, and how many it has.
+    max_generated: usize,
+    generated: usize,
 }
 
 impl Filler<'_> {
@@ -206,17 +211,21 @@ impl Filler<'_> {
         if n == 0 || !self.can_fill {
             return Ok(0);
         }
-        if usize::try_from(n).map_or(true, |n| {
-            n > self.max_samples.saturating_sub(out.samples.len())
-        }) {
+        let room = self
+            .max_samples
+            .saturating_sub(out.samples.len())
+            .min(self.max_generated.saturating_sub(self.generated));
+        if usize::try_from(n).map_or(true, |n| n > room) {
             return Err(PlanError::LimitExceeded {
                 file: file.to_string(),
                 what: format!(
-                    "a gap of {n} audio frames would take the audio track past {} samples",
-                    self.max_samples
+                    "filling a gap needs {n} silent audio frames; limits allow {} generated and {} \
+                     samples per track",
+                    self.max_generated, self.max_samples
                 ),
             });
         }
+        self.generated += n as usize;
         if !matches!(
             self.reference.entry().map(|e| &e.codec),
             Some(CodecConfig::Aac { .. })

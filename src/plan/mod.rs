@@ -179,8 +179,9 @@ pub struct Join {
 /// Options for [`plan`].
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
-    /// Caps what the plan may generate: at most `limits.max_samples` samples per output track, so
-    /// a tiny file claiming hours of gap cannot make seam allocate millions of silent frames.
+    /// Caps what the plan may make: `limits.max_samples` samples per output track and
+    /// `limits.max_generated_samples` generated ones, so a tiny file claiming hours of gap cannot
+    /// make seam allocate millions of silent frames beyond what the caller allows.
     pub limits: crate::Limits,
 }
 

@@ -311,6 +311,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
             tl,
             movie_timescale,
             max_samples: limits.max_samples,
+            max_generated: limits.max_generated_samples,
         };
         let track = if role == Role::Audio {
             super::audio::place_audio(&ctx, &mut generated, &mut joins)?
@@ -365,6 +366,8 @@ pub(super) struct Placement<'a> {
     pub(super) movie_timescale: u32,
     /// Most samples an output track may have.
     pub(super) max_samples: usize,
+    /// Most samples an output track may generate.
+    pub(super) max_generated: usize,
 }
 
 impl Placement<'_> {
