@@ -176,3 +176,27 @@ fn large_tfdt_without_edit_list_stitches_like_zero() {
         "output differs when the input starts at a large tfdt"
     );
 }
+
+/// Silence for a span without audio is capped by `Limits::max_generated_samples`.
+#[test]
+fn generated_silence_is_limited() {
+    let limits = Limits {
+        max_generated_samples: 10,
+        ..Limits::default()
+    };
+    let medias: Vec<_> = ["a.mp4", "video_only.mp4", "b.mp4"]
+        .iter()
+        .map(|f| seam::probe(&Path::new("fixtures").join(f), &limits).expect("probe"))
+        .collect();
+    match seam::api::plan_with(&medias, &limits) {
+        Err(seam::Error::Plan(seam::error::PlanError::LimitExceeded { file, .. })) => {
+            assert!(file.ends_with("video_only.mp4"), "{file}")
+        }
+        other => panic!(
+            "expected LimitExceeded, got {:?}",
+            other.map(|p| p.duration)
+        ),
+    }
+    // The default limit allows the 1.2 s gap (56 frames).
+    assert!(seam::plan(&medias).is_ok());
+}
