@@ -107,6 +107,25 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
     }
 }
 
+/// Demuxes every input and plans the join; what best-effort demuxing dropped comes first among the
+/// plan's warnings. The input sample tables are freed on return: the plan holds all the writer needs.
+fn open_and_plan(
+    opened: impl Iterator<Item = Result<(Media, Vec<String>), crate::error::DemuxError>>,
+    limits: &Limits,
+) -> Result<StitchPlan, Error> {
+    let mut medias = Vec::new();
+    let mut notes = Vec::new();
+    for r in opened {
+        let (m, n) = r?;
+        medias.push(m);
+        notes.extend(n);
+    }
+    let mut plan = plan_with(&medias, limits)?;
+    notes.append(&mut plan.warnings);
+    plan.warnings = notes;
+    Ok(plan)
+}
+
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
 pub fn stitch(
     inputs: &[&Path],
@@ -123,18 +142,12 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let mut medias = Vec::with_capacity(inputs.len());
-    let mut notes = Vec::new();
-    for p in inputs {
-        let (m, n) = demux::open_path_with(p, &options.limits, options.best_effort)?;
-        medias.push(m);
-        notes.extend(n);
-    }
-    let mut plan = plan_with(&medias, &options.limits)?;
-    notes.append(&mut plan.warnings);
-    plan.warnings = notes;
-    // The plan holds everything the writer needs; the input sample tables can go.
-    drop(medias);
+    let plan = open_and_plan(
+        inputs
+            .iter()
+            .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
+        &options.limits,
+    )?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes.
@@ -170,17 +183,12 @@ pub fn stitch_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
-    let mut medias = Vec::with_capacity(sources.len());
-    let mut notes = Vec::new();
-    for s in sources {
-        let (m, n) = demux::open_with(s, &options.limits, options.best_effort)?;
-        medias.push(m);
-        notes.extend(n);
-    }
-    let mut plan = plan_with(&medias, &options.limits)?;
-    notes.append(&mut plan.warnings);
-    plan.warnings = notes;
-    drop(medias);
+    let plan = open_and_plan(
+        sources
+            .into_iter()
+            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
+        &options.limits,
+    )?;
     let layout = layout(&plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};

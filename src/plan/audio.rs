@@ -117,18 +117,7 @@ pub(super) fn place_audio(
                 copy_start = Some((k, out.samples.len()));
             }
             let dts = i64::try_from(c).map_err(|_| overflow(m, "audio", "audio position"))?;
-            out.samples.push(OutSample {
-                payload: Payload::Input {
-                    input: i as u32,
-                    offset: s.offset,
-                },
-                size: s.size,
-                dts,
-                duration: 0,
-                cts_offset: 0,
-                sync: true,
-                slot: i as u32,
-            });
+            out.samples.push(OutSample::copied(i, s, dts, 0, true));
             final_duration = i64::from(s.duration);
             c += i128::from(frame);
             kept += 1;

@@ -128,6 +128,30 @@ pub struct OutSample {
     pub slot: u32,
 }
 
+impl OutSample {
+    /// An output sample copied from `sample` of input `input`, at output decode time `dts`.
+    pub fn copied(
+        input: usize,
+        sample: &crate::model::Sample,
+        dts: i64,
+        cts_offset: i32,
+        sync: bool,
+    ) -> Self {
+        OutSample {
+            payload: Payload::Input {
+                input: input as u32,
+                offset: sample.offset,
+            },
+            size: sample.size,
+            dts,
+            duration: 0,
+            cts_offset,
+            sync,
+            slot: input as u32,
+        }
+    }
+}
+
 /// A run of output samples with one origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {

@@ -12,7 +12,7 @@
 //! far: the A/V error is at most half a packet and is measured against the exact ideal, never
 //! carried to the next join. Spans with no audio get silent frames (see [`super::audio`]).
 
-use super::{compat, Action, Join, OutSample, OutTrack, Payload, Segment, StitchPlan};
+use super::{compat, Action, Join, OutSample, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};
 use crate::time::{div_round, lcm, rescale, Rounding};
@@ -544,18 +544,7 @@ fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, Pl
             }
             let cts_offset = i32::try_from(cts - i128::from(dts))
                 .map_err(|_| overflow(m, &label, "composition offset"))?;
-            samples.push(OutSample {
-                payload: Payload::Input {
-                    input: i as u32,
-                    offset: s.offset,
-                },
-                size: s.size,
-                dts,
-                duration: 0,
-                cts_offset,
-                sync: s.sync,
-                slot: i as u32,
-            });
+            samples.push(OutSample::copied(i, s, dts, cts_offset, s.sync));
         }
         if squeezed > 0 {
             warnings.push(format!(
