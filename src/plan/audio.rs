@@ -260,14 +260,15 @@ fn silence_frame_duration(t: &Track) -> i64 {
     if let Some(CodecConfig::Aac { config, .. }) = t.entry().map(|e| &e.codec) {
         let sr = u64::from(config.sampling_frequency.max(1));
         let f = u64::from(config.frame_length) * u64::from(t.timescale);
-        if f % sr == 0 {
+        if f % sr == 0 && f > 0 {
             return (f / sr) as i64;
         }
     }
-    // Most common packet duration.
+    // The median packet duration; at least one tick, so decode times always increase even when a
+    // damaged file gives its packets no duration.
     let mut d: Vec<u32> = t.samples.iter().map(|s| s.duration).take(64).collect();
     d.sort_unstable();
-    i64::from(d.get(d.len() / 2).copied().unwrap_or(1024))
+    i64::from(d.get(d.len() / 2).copied().unwrap_or(1024).max(1))
 }
 
 fn silent_sample(index: u32, size: u32, dts: i64, slot: usize) -> OutSample {
