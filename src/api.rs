@@ -116,6 +116,16 @@ fn open_and_plan(
     let mut medias = Vec::new();
     let mut notes = Vec::new();
     for r in opened {
+        if medias.len() >= limits.max_segments {
+            return Err(crate::error::PlanError::LimitExceeded {
+                file: medias
+                    .last()
+                    .map(|m: &Media| m.name().to_string())
+                    .unwrap_or_default(),
+                what: format!("more than {} inputs", limits.max_segments),
+            }
+            .into());
+        }
         let (m, n) = r?;
         medias.push(m);
         notes.extend(n);

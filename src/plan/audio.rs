@@ -208,9 +208,9 @@ impl Filler<'_> {
             return Err(PlanError::LimitExceeded {
                 file: file.to_string(),
                 what: format!(
-                    "filling a gap needs {n} silent audio frames; limits allow {} generated and {} \
-                     samples per track",
-                    self.max_generated, self.max_samples
+                    "filling a gap needs {n} silent audio frames, {} already generated; limits \
+                     allow {} generated and {} samples per track in total",
+                    self.generated, self.max_generated, self.max_samples
                 ),
             });
         }

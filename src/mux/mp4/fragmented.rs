@@ -221,7 +221,8 @@ fn traf(w: &mut BoxWriter, t: &OutTrack, id: u32, r: std::ops::Range<usize>, dat
     w.u32(id);
     w.end();
     w.start_full(b"tfdt", 1, 0);
-    w.u64(s[0].dts as u64);
+    // Output tracks start at decode time 0 (plan::timeline::normalize), so this never clamps.
+    w.u64(u64::try_from(s[0].dts).unwrap_or(0));
     w.end();
     let has_cts = s.iter().any(|x| x.cts_offset != 0);
     let negative = s.iter().any(|x| x.cts_offset < 0);
