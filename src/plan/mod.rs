@@ -45,17 +45,6 @@ pub struct StitchPlan {
     pub joins: Vec<Join>,
 }
 
-impl StitchPlan {
-    /// Total bytes of sample data the output holds.
-    pub fn payload_bytes(&self) -> u64 {
-        self.tracks
-            .iter()
-            .flat_map(|t| &t.samples)
-            .map(|s| u64::from(s.size))
-            .sum()
-    }
-}
-
 /// One output track.
 #[derive(Debug, Clone)]
 pub struct OutTrack {

@@ -87,11 +87,6 @@ pub(crate) struct Scan {
     pub notes: Vec<String>,
 }
 
-/// Parses an MP4 file.
-pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxError> {
-    open_with(source, limits, false).map(|(m, _)| m)
-}
-
 /// Parses an MP4 file; with `best_effort`, a truncated last box (an mdat cut short, a final moof
 /// cut off) or a sample table that runs past the end of the file is cut back to the last complete
 /// sample instead of failing, and what was dropped is returned in words.
