@@ -391,28 +391,21 @@ pub fn stitch_e2e(data: &[u8]) {
     let sources = || vec![source("one.mp4", a), source("two.mp4", b)];
     let limits = stitch_limits();
     for (fragmented, best_effort) in [(false, false), (true, true)] {
-        // The plan stitch_sources will write, made separately so the output can be checked
-        // against it.
-        let medias: Result<Vec<Media>, _> = sources()
-            .into_iter()
-            .map(|s| seam::demux::open_with(s, &limits, best_effort).map(|(m, _)| m))
-            .collect();
-        let plan = medias
-            .as_ref()
-            .ok()
-            .map(|m| seam::api::plan_with(m, &limits));
         let opts = StitchOptions {
             fragmented,
             best_effort,
             limits: limits.clone(),
             ..StitchOptions::default()
         };
+        // The plan stitch_sources will write, made separately so the output can be checked
+        // against it.
+        let plan = seam::api::plan_sources(sources(), &opts);
         let result = seam::stitch_sources(sources(), &opts);
         let plan = match (&plan, &result) {
-            (Some(Ok(p)), Ok(_)) => p,
-            (_, Err(_)) => continue,
-            (None, Ok(_)) => panic!("stitch succeeded although an input does not demux"),
-            (Some(Err(e)), Ok(_)) => panic!("stitch succeeded although planning fails: {e}"),
+            (Ok(p), Ok(_)) => p,
+            (Err(_), Err(_)) => continue,
+            (Ok(_), Err(e)) => panic!("planning succeeds but stitching fails: {e}"),
+            (Err(e), Ok(_)) => panic!("stitch succeeded although planning fails: {e}"),
         };
         // The planner starts every output track at decode time 0 (a fragmented output once wrote
         // -2 into tfdt as 2^64 - 2: tests/regressions/stitch_e2e/fragmented-negative-tfdt).

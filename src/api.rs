@@ -72,12 +72,43 @@ pub struct StitchReport {
     pub copied_samples: u64,
     /// Samples seam generated (silence).
     pub generated_samples: u64,
+    /// Input samples left out (priming, overlaps, audio outside an input's video, padding).
+    pub dropped_samples: u64,
     /// Output duration in seconds (for display).
     pub duration_seconds: f64,
     /// Number of copy operations from inputs.
     pub copy_runs: usize,
-    /// Warnings from planning.
+    /// What happened at each join, per track.
+    pub joins: Vec<JoinReport>,
+    /// Warnings from demuxing and planning.
     pub warnings: Vec<String>,
+}
+
+/// One input's place in the output, for [`StitchReport`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JoinReport {
+    /// Index of the input (among those joined).
+    pub input: usize,
+    /// Its name.
+    pub file: String,
+    /// Where it starts in the output.
+    pub start_seconds: f64,
+    /// Per output track.
+    pub tracks: Vec<JoinTrackReport>,
+}
+
+/// One input's contribution to one output track, for [`StitchReport`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JoinTrackReport {
+    /// The counts, in samples and ticks (see [`crate::plan::JoinTrack`]).
+    #[serde(flatten)]
+    pub counts: crate::plan::JoinTrack,
+    /// Duration of the dropped packets.
+    pub dropped_seconds: f64,
+    /// Duration of the generated frames.
+    pub generated_seconds: f64,
+    /// Audio placement error of the first kept packet (positive: audio late).
+    pub av_offset_error_seconds: Option<f64>,
 }
 
 fn layout(plan: &StitchPlan, fragmented: bool) -> Result<Layout, Error> {
@@ -96,25 +127,63 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
         .flat_map(|t| &t.samples)
         .filter(|s| matches!(s.payload, crate::plan::Payload::Generated(_)))
         .count() as u64;
+    let secs = |ticks: f64, ts: u32| ticks / f64::from(ts.max(1));
+    let joins: Vec<JoinReport> = plan
+        .joins
+        .iter()
+        .map(|j| JoinReport {
+            input: j.input,
+            file: plan
+                .inputs
+                .get(j.input)
+                .map(|s| s.name().to_string())
+                .unwrap_or_default(),
+            start_seconds: secs(j.start as f64, plan.movie_timescale),
+            tracks: j
+                .tracks
+                .iter()
+                .map(|t| JoinTrackReport {
+                    counts: t.clone(),
+                    dropped_seconds: secs(t.dropped_ticks as f64, t.timescale),
+                    generated_seconds: secs(t.generated_ticks as f64, t.timescale),
+                    av_offset_error_seconds: t.error.map(|e| secs(e as f64, t.timescale)),
+                })
+                .collect(),
+        })
+        .collect();
+    let dropped = plan
+        .joins
+        .iter()
+        .flat_map(|j| &j.tracks)
+        .map(|t| u64::from(t.dropped()))
+        .sum();
     StitchReport {
         bytes: layout.len(),
         samples,
         copied_samples: samples - generated,
         generated_samples: generated,
-        duration_seconds: plan.duration as f64 / f64::from(plan.movie_timescale.max(1)),
+        dropped_samples: dropped,
+        duration_seconds: secs(plan.duration as f64, plan.movie_timescale),
         copy_runs: layout.input_runs(),
+        joins,
         warnings: plan.warnings.clone(),
     }
 }
 
 /// Demuxes every input and plans the join; what best-effort demuxing dropped comes first among the
-/// plan's warnings. The input sample tables are freed on return: the plan holds all the writer needs.
+/// plan's warnings. With `best_effort`, an input that cannot be read at all (an empty file, a
+/// crashed recorder's file without a moov) is skipped with a warning, and timestamp jumps inside an
+/// input are closed. The input sample tables are freed on return: the plan holds all the writer
+/// needs.
 fn open_and_plan(
     opened: impl Iterator<Item = Result<(Media, Vec<String>), crate::error::DemuxError>>,
     limits: &Limits,
+    best_effort: bool,
 ) -> Result<StitchPlan, Error> {
+    use crate::error::DemuxError;
     let mut medias = Vec::new();
     let mut notes = Vec::new();
+    let mut skipped: Option<DemuxError> = None;
     for r in opened {
         if medias.len() >= limits.max_segments {
             return Err(crate::error::PlanError::LimitExceeded {
@@ -126,9 +195,28 @@ fn open_and_plan(
             }
             .into());
         }
-        let (m, n) = r?;
-        medias.push(m);
+        let (mut m, n) = match r {
+            Ok(v) => v,
+            Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
+                if best_effort =>
+            {
+                notes.push(format!("skipped (best effort): {e}"));
+                skipped = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         notes.extend(n);
+        if best_effort {
+            notes.extend(crate::plan::close_jumps(&mut m));
+        }
+        medias.push(m);
+    }
+    if medias.is_empty() {
+        if let Some(e) = skipped {
+            // Nothing readable at all: the last reason is the answer.
+            return Err(e.into());
+        }
     }
     let mut plan = plan_with(&medias, limits)?;
     notes.append(&mut plan.warnings);
@@ -157,6 +245,7 @@ pub fn stitch_with_progress(
             .iter()
             .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
         &options.limits,
+        options.best_effort,
     )?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
@@ -188,17 +277,27 @@ fn write(
     Ok(())
 }
 
+/// The plan [`stitch_sources`] writes: every source demuxed (best-effort salvage, skipping and
+/// closing as `options` say) and planned.
+pub fn plan_sources(
+    sources: Vec<Arc<dyn Source>>,
+    options: &StitchOptions,
+) -> Result<StitchPlan, Error> {
+    open_and_plan(
+        sources
+            .into_iter()
+            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
+        &options.limits,
+        options.best_effort,
+    )
+}
+
 /// Stitches sources into bytes in memory (tests, fuzzing, callers without files).
 pub fn stitch_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
-    let plan = open_and_plan(
-        sources
-            .into_iter()
-            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
-        &options.limits,
-    )?;
+    let plan = plan_sources(sources, options)?;
     let layout = layout(&plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};

@@ -148,6 +148,19 @@ pub enum PlanError {
         /// Which limit.
         what: String,
     },
+    /// A track's decode time leaps far ahead or goes backwards inside one input (a damaged
+    /// `tfdt`); `--best-effort` closes the jump instead.
+    #[error("{file}: {track}: sample at byte {offset}: {what}: damaged timestamps (--best-effort closes the jump)")]
+    TimestampJump {
+        /// The file.
+        file: String,
+        /// The track.
+        track: String,
+        /// Byte offset of the first sample after the jump.
+        offset: u64,
+        /// What jumps, and by how much.
+        what: String,
+    },
     /// Making a silent audio frame failed.
     #[error("{file}: audio: cannot make silence to fill the gap: {what}")]
     Silence {

@@ -29,8 +29,8 @@ pub mod transcode;
 pub mod cli;
 
 pub use api::{
-    plan, probe, probe_source, stitch, stitch_sources, stitch_with_progress, StitchOptions,
-    StitchReport,
+    plan, probe, probe_source, stitch, stitch_sources, stitch_with_progress, JoinReport,
+    JoinTrackReport, StitchOptions, StitchReport,
 };
 pub use error::{Error, Location};
 pub use limits::Limits;

@@ -283,3 +283,60 @@ impl Sample {
         self.dts.saturating_add(i64::from(self.cts_offset))
     }
 }
+
+/// Small hand-made tracks for unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// An audio track whose samples sit at `dts` (1024-tick durations, 10 bytes each).
+    pub fn track(timescale: u32, dts: &[i64]) -> Track {
+        Track {
+            id: 1,
+            kind: TrackKind::Audio,
+            handler: FourCC::new(b"soun"),
+            timescale,
+            language: 0,
+            header: TrackHeader {
+                flags: 3,
+                layer: 0,
+                alternate_group: 0,
+                volume: 0x100,
+                matrix: [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000],
+                width: 0,
+                height: 0,
+            },
+            hdlr: Bytes::new(),
+            media_header: None,
+            sample_entries: Vec::new(),
+            edits: Vec::new(),
+            samples: dts
+                .iter()
+                .enumerate()
+                .map(|(k, &d)| Sample {
+                    offset: 10 * k as u64,
+                    dts: d,
+                    size: 10,
+                    duration: 1024,
+                    cts_offset: 0,
+                    entry: 0,
+                    sync: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// A media holding `tracks`, backed by an empty in-memory source.
+    pub fn media(tracks: Vec<Track>) -> Media {
+        Media {
+            source: Arc::new(crate::source::MemSource::new("test.mp4", Bytes::new())),
+            format: ContainerFormat::Mp4,
+            major_brand: None,
+            movie_timescale: 1000,
+            movie_duration: 0,
+            tracks,
+            udta: None,
+            meta: None,
+        }
+    }
+}

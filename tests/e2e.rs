@@ -80,9 +80,9 @@ fn samples_are_bit_exact_by_seam_demuxer() {
         let plan = seam::plan(&medias).unwrap_or_else(|e| panic!("{tag}: plan: {e}"));
         for (i, (r, j)) in al.runs.iter().zip(&plan.joins).enumerate() {
             let got = (
-                j.audio_dropped_head as usize,
-                j.audio_dropped_tail as usize,
-                j.silence_frames as usize,
+                j.audio().map_or(0, |a| a.dropped_head) as usize,
+                j.audio().map_or(0, |a| a.dropped_tail) as usize,
+                j.audio().map_or(0, |a| a.generated) as usize,
             );
             if got != (r.head, r.tail, r.silence_before + r.silence_inside) {
                 failures.push(format!(

@@ -166,17 +166,62 @@ fn run_stitch(
                 println!("{v}");
             } else if !quiet {
                 eprintln!(
-                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated) in {:.2} s",
+                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated, {} dropped) in {:.2} s",
                     output.display(),
                     r.bytes,
                     r.duration_seconds,
                     r.copied_samples,
                     r.generated_samples,
+                    r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
+                for line in join_lines(&r) {
+                    eprintln!("seam:   {line}");
+                }
             }
             0
         }
         Err(e) => fail(&e, json),
     }
+}
+
+/// One line per join and track where something was left out or generated.
+fn join_lines(r: &crate::StitchReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for j in &r.joins {
+        for t in &j.tracks {
+            let c = &t.counts;
+            let mut parts = Vec::new();
+            if c.dropped() > 0 {
+                parts.push(format!(
+                    "{} dropped ({} head, {} inside, {} tail; {:.3} s)",
+                    c.dropped(),
+                    c.dropped_head,
+                    c.dropped_inside,
+                    c.dropped_tail,
+                    t.dropped_seconds
+                ));
+            }
+            if c.generated > 0 {
+                parts.push(format!(
+                    "{} silent frames generated ({:.3} s)",
+                    c.generated, t.generated_seconds
+                ));
+            }
+            if c.decode_only > 0 {
+                parts.push(format!("{} decode-only frames hidden", c.decode_only));
+            }
+            if !parts.is_empty() {
+                out.push(format!(
+                    "{} at {:.3} s: {} track {}: {}",
+                    j.file,
+                    j.start_seconds,
+                    c.kind.as_str(),
+                    c.track + 1,
+                    parts.join(", ")
+                ));
+            }
+        }
+    }
+    out
 }
