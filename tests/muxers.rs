@@ -267,6 +267,7 @@ fn new_fixtures_round_trip_through_the_box_tree() {
     for f in [
         "qtmux.mov",
         "qtmux_robust.mov",
+        "qtmux_crashed.mov",
         "mp4mux.mp4",
         "hevc_a.mp4",
         "hevc_b.mp4",
