@@ -396,3 +396,181 @@ fn hex_bytes(v: &[u8]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    /// A box: size, type, body.
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// A `vp09` visual sample entry of 320x240 with `name` as compressorname and `kids` as
+    /// children.
+    fn visual(name: &[u8], depth: u16, kids: &[Vec<u8>]) -> SampleEntry {
+        let mut body = vec![0u8; 6];
+        body.extend_from_slice(&1u16.to_be_bytes()); // data_reference_index
+        body.extend_from_slice(&[0u8; 16]);
+        body.extend_from_slice(&320u16.to_be_bytes());
+        body.extend_from_slice(&240u16.to_be_bytes());
+        body.extend_from_slice(&0x0048_0000u32.to_be_bytes());
+        body.extend_from_slice(&0x0048_0000u32.to_be_bytes());
+        body.extend_from_slice(&[0u8; 4]);
+        body.extend_from_slice(&1u16.to_be_bytes()); // frame_count
+        let mut compressor = [0u8; 32];
+        compressor[0] = name.len() as u8;
+        compressor[1..=name.len()].copy_from_slice(name);
+        body.extend_from_slice(&compressor);
+        body.extend_from_slice(&depth.to_be_bytes());
+        body.extend_from_slice(&(-1i16).to_be_bytes());
+        for k in kids {
+            body.extend_from_slice(k);
+        }
+        SampleEntry {
+            raw: Bytes::from(boxed(b"vp09", &body)),
+            format: FourCC(*b"vp09"),
+            codec: CodecConfig::Video {
+                width: 320,
+                height: 240,
+            },
+        }
+    }
+
+    /// An `Opus` audio sample entry with a `dOps` body.
+    fn opus(dops: &[u8], extra: &[u8]) -> SampleEntry {
+        let mut body = vec![0u8; 6];
+        body.extend_from_slice(&1u16.to_be_bytes());
+        body.extend_from_slice(&[0u8; 8]);
+        body.extend_from_slice(&2u16.to_be_bytes());
+        body.extend_from_slice(&16u16.to_be_bytes());
+        body.extend_from_slice(&[0u8; 4]);
+        body.extend_from_slice(&(48000u32 << 16).to_be_bytes());
+        body.extend_from_slice(&boxed(b"dOps", dops));
+        body.extend_from_slice(extra);
+        SampleEntry {
+            raw: Bytes::from(boxed(b"Opus", &body)),
+            format: FourCC(*b"Opus"),
+            codec: CodecConfig::Audio {
+                channels: 2,
+                sample_rate: 48000,
+            },
+        }
+    }
+
+    fn vpcc(profile: u8) -> Vec<u8> {
+        boxed(b"vpcC", &[1, 0, 0, 0, profile, 10, 0x82, 2, 2, 2, 0, 0])
+    }
+
+    fn btrt(rate: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 4];
+        b.extend_from_slice(&rate.to_be_bytes());
+        b.extend_from_slice(&rate.to_be_bytes());
+        boxed(b"btrt", &b)
+    }
+
+    fn pasp(h: u32, v: u32) -> Vec<u8> {
+        let mut b = h.to_be_bytes().to_vec();
+        b.extend_from_slice(&v.to_be_bytes());
+        boxed(b"pasp", &b)
+    }
+
+    #[test]
+    fn rotations_are_named_as_ffprobe_does() {
+        let m = |a: i32, b: i32, c: i32, d: i32| [a, b, 0, c, d, 0, 0, 0, 0x4000_0000];
+        const ONE: i32 = 0x10000;
+        assert_eq!(rotation(&m(ONE, 0, 0, ONE)), "0°");
+        // fixtures/rotated.mp4 (ffprobe: rotation=90).
+        assert_eq!(rotation(&m(0, -ONE, ONE, 0)), "90°");
+        assert_eq!(rotation(&m(-ONE, 0, 0, -ONE)), "180°");
+        assert_eq!(rotation(&m(0, ONE, -ONE, 0)), "270°");
+        assert!(
+            rotation(&m(-ONE, 0, 0, ONE)).starts_with("matrix ["),
+            "a mirror"
+        );
+    }
+
+    #[test]
+    fn btrt_and_compressorname_are_ignored() {
+        let a = visual(b"libvpx", 24, &[vpcc(0), btrt(1000)]);
+        let b = visual(b"other encoder", 24, &[vpcc(0), btrt(2_000_000)]);
+        assert_ne!(a.raw, b.raw);
+        assert_eq!(difference(&a, &b), None);
+        // No btrt at all on one side.
+        let c = visual(b"", 24, &[vpcc(0)]);
+        assert_eq!(difference(&a, &c), None);
+    }
+
+    #[test]
+    fn a_differing_child_box_is_named() {
+        let a = visual(b"", 24, &[vpcc(0), pasp(1, 1)]);
+        let d = difference(&a, &visual(b"", 24, &[vpcc(1), pasp(1, 1)])).expect("differs");
+        assert_eq!(d.parameter, "box");
+        assert!(
+            d.reference.starts_with("'vpcC' 20 bytes, at 12: 00"),
+            "{d:?}"
+        );
+        assert!(d.value.starts_with("'vpcC' 20 bytes, at 12: 01"), "{d:?}");
+        // pasp changes the displayed shape: not ignored.
+        let d = difference(&a, &visual(b"", 24, &[vpcc(0), pasp(4, 3)])).expect("differs");
+        assert!(d.reference.starts_with("'pasp'"), "{d:?}");
+        // A box missing on one side.
+        let d = difference(&a, &visual(b"", 24, &[vpcc(0)])).expect("differs");
+        assert_eq!((d.reference.as_str(), d.value.as_str()), ("'pasp'", "none"));
+    }
+
+    #[test]
+    fn a_differing_field_is_named() {
+        let a = visual(b"", 24, &[vpcc(0)]);
+        let d = difference(&a, &visual(b"", 32, &[vpcc(0)])).expect("differs");
+        assert_eq!(
+            (d.parameter, d.reference.as_str(), d.value.as_str()),
+            ("depth", "0018ffff", "0020ffff")
+        );
+    }
+
+    #[test]
+    fn opaque_audio_entries_compare_box_by_box() {
+        let a = opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &[]);
+        // The same with a btrt: compatible.
+        assert_eq!(
+            difference(
+                &a,
+                &opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &btrt(9))
+            ),
+            None
+        );
+        // Another pre-skip: named as the dOps box.
+        let d = difference(
+            &a,
+            &opus(&[0, 2, 1, 0x38 + 1, 0, 0, 0xbb, 0x80, 0, 0, 0], &[]),
+        )
+        .expect("differs");
+        assert_eq!(d.parameter, "box");
+        assert!(d.reference.starts_with("'dOps' 19 bytes, at 11"), "{d:?}");
+        // A QuickTime terminator after the children changes nothing.
+        assert_eq!(
+            difference(
+                &a,
+                &opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &[0, 0, 0, 0])
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn unsplittable_entries_fall_back_to_bytes() {
+        let e = |b: &[u8]| SampleEntry {
+            raw: Bytes::from(boxed(b"xyz1", b)),
+            format: FourCC(*b"xyz1"),
+            codec: CodecConfig::Other,
+        };
+        let d = difference(&e(b"one"), &e(b"two")).expect("differs");
+        assert_eq!(d.parameter, "sample description");
+        assert_eq!(difference(&e(b"one"), &e(b"one")), None);
+    }
+}
