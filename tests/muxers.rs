@@ -108,6 +108,26 @@ fn gstreamer_qtmux_files_stitch_bit_exact() {
 }
 
 #[test]
+fn quicktime_sound_description_v2_stitches_bit_exact() {
+    let m = seam_media(&fixture("mov_v2_96k.mov"));
+    let e = m.audio().and_then(|a| a.entry()).expect("audio entry");
+    assert!(
+        matches!(
+            &e.codec,
+            seam::model::CodecConfig::Aac {
+                sample_rate: 96000,
+                channels: 3,
+                ..
+            }
+        ),
+        "v2 fields (f64 rate, 32-bit channels) and the esds in wave: {:?}",
+        e.codec
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    accepted(dir.path(), &["mov_v2_96k.mov", "mov_v2_96k.mov"]);
+}
+
+#[test]
 fn gstreamer_mp4mux_files_stitch_bit_exact() {
     let dir = tempfile::tempdir().expect("tempdir");
     accepted(dir.path(), &["mp4mux.mp4", "mp4mux.mp4"]);
@@ -269,6 +289,7 @@ fn new_fixtures_round_trip_through_the_box_tree() {
         "qtmux_robust.mov",
         "qtmux_crashed.mov",
         "mp4mux.mp4",
+        "mov_v2_96k.mov",
         "hevc_a.mp4",
         "hevc_b.mp4",
         "hevc_180.mp4",
