@@ -177,3 +177,23 @@ fn rejects_what_is_not_an_sps() {
     let c = HevcDecoderConfig::parse(&r).unwrap();
     assert!(c.first_sps().is_err());
 }
+
+#[test]
+fn every_byte_changed_never_panics() {
+    // A poor man's fuzz run over the x265 record: each byte set to a few values in turn.
+    let base = record(SPS_180, PPS);
+    for i in 0..base.len() {
+        for v in [0x00, 0x01, 0x7f, 0x80, 0xff, base[i] ^ 0x10] {
+            let mut r = base.clone();
+            r[i] = v;
+            if let Ok(c) = HevcDecoderConfig::parse(&r) {
+                if let Ok(sps) = c.first_sps() {
+                    assert!(sps.width > 0 && sps.width <= sps.coded_width);
+                    assert!(sps.height > 0 && sps.height <= sps.coded_height);
+                    let _ = (profile_name(&sps.ptl), level_string(&sps.ptl));
+                    assert_eq!(compare(&c, &c), Ok(None));
+                }
+            }
+        }
+    }
+}
