@@ -313,7 +313,10 @@ fn h265_config(data: &[u8]) {
     with_header.extend_from_slice(&[0x42, 0x01]);
     with_header.extend_from_slice(data);
     if let Ok(sps) = h265::Sps::parse(&with_header) {
-        assert!(sps.width > 0 && sps.height > 0, "H.265 SPS with an empty picture");
+        assert!(
+            sps.width > 0 && sps.height > 0,
+            "H.265 SPS with an empty picture"
+        );
         assert!(sps.width <= sps.coded_width && sps.height <= sps.coded_height);
         let _ = (
             sps.chroma_format(),

@@ -306,3 +306,43 @@ fn new_fixtures_round_trip_through_the_box_tree() {
         assert!(out == data, "{f} does not round trip");
     }
 }
+
+/// Demuxes `data` as `hostile.mp4`; the error text.
+fn demux_error(data: Vec<u8>) -> String {
+    let src: std::sync::Arc<dyn seam::source::Source> =
+        std::sync::Arc::new(seam::source::MemSource::new("hostile.mp4", data));
+    match seam::demux::open_with(src, &seam::Limits::default(), false) {
+        Ok(_) => "Ok".into(),
+        Err(e) => {
+            assert!(
+                matches!(e, seam::error::DemuxError::Malformed { .. }),
+                "{e}"
+            );
+            e.to_string()
+        }
+    }
+}
+
+/// The hvcC rows of docs/ERRORS.md: hevc_a.mp4 with one byte of its hvcC edited.
+#[test]
+fn damaged_hvcc_is_located() {
+    let data = std::fs::read(fixture("hevc_a.mp4")).expect("fixture");
+    let at = data.windows(4).position(|w| w == b"hvcC").expect("hvcC") + 4;
+    let mut v = data.clone();
+    v[at] = 0;
+    assert_eq!(
+        demux_error(v),
+        "hostile.mp4: moov/trak[0]/mdia/minf/stbl/stsd/hvc1[0]/hvcC at byte 547: configurationVersion is 0, not 1 (at byte 0 of the hvcC)"
+    );
+    let mut v = data.clone();
+    v[at + 22] = 200;
+    assert_eq!(
+        demux_error(v),
+        "hostile.mp4: moov/trak[0]/mdia/minf/stbl/stsd/hvc1[0]/hvcC at byte 547: record ends inside a NAL unit array (at byte 2435 of the hvcC)"
+    );
+    // hvcC renamed: an hvc1 entry without its record.
+    let mut v = data;
+    v[at - 4..at].copy_from_slice(b"hvcX");
+    let e = demux_error(v);
+    assert!(e.ends_with("hvc1 entry without hvcC"), "{e}");
+}
