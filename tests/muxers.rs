@@ -346,3 +346,36 @@ fn damaged_hvcc_is_located() {
     let e = demux_error(v);
     assert!(e.ends_with("hvc1 entry without hvcC"), "{e}");
 }
+
+/// Plans `a.mp4` followed by an edited copy of it (in memory); the error text, or `Ok`.
+fn plan_with_edited_copy(edit: impl FnOnce(&mut Vec<u8>)) -> String {
+    let a = std::fs::read(fixture("a.mp4")).expect("fixture");
+    let mut b = a.clone();
+    edit(&mut b);
+    let sources: Vec<std::sync::Arc<dyn seam::source::Source>> = vec![
+        std::sync::Arc::new(seam::source::MemSource::new("a.mp4", a)),
+        std::sync::Arc::new(seam::source::MemSource::new("b.mp4", b)),
+    ];
+    match seam::stitch_sources(sources, &seam::StitchOptions::default()) {
+        Ok(_) => "Ok".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// H.264 entries with equal avcC must also agree on the boxes that change how the picture is shown
+/// (pasp here); btrt is ignored.
+#[test]
+fn h264_pixel_aspect_change_is_refused_btrt_is_not() {
+    let at = |d: &[u8], kind: &[u8; 4]| d.windows(4).position(|w| w == kind).expect("box") + 4;
+    let e = plan_with_edited_copy(|b| {
+        let p = at(b, b"pasp");
+        b[p..p + 8].copy_from_slice(&[0, 0, 0, 4, 0, 0, 0, 3]);
+    });
+    assert!(e.starts_with("b.mp4: video box 'pasp' 16 bytes"), "{e}");
+    assert!(e.contains("differs from a.mp4: 'pasp' 16 bytes"), "{e}");
+    let ok = plan_with_edited_copy(|b| {
+        let p = at(b, b"btrt");
+        b[p + 4..p + 12].copy_from_slice(&[0, 1, 0, 0, 0, 2, 0, 0]);
+    });
+    assert_eq!(ok, "Ok");
+}

@@ -4,8 +4,8 @@
 //! sets, AAC after parsing the AudioSpecificConfig. Other codecs are compared box by box: the
 //! entry's fixed fields and its child boxes must be equal, except what does not affect decoding:
 //! `btrt` (bitrate statistics) and the visual entry's `compressorname` (a label). `pasp`, `colr`,
-//! `fiel` and the like change how the picture is shown, so they must be equal. For H.265 the other
-//! child boxes are compared the same way once the hvcC records agree. A mismatch names both files,
+//! `fiel` and the like change how the picture is shown, so they must be equal. For H.264 and H.265
+//! the other child boxes are compared the same way once the avcC/hvcC records agree. A mismatch names both files,
 //! the track and the parameter, e.g. `b.mp4: video resolution 720x1280 differs from a.mp4:
 //! 1280x720`.
 //!
@@ -206,14 +206,16 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
             },
         ) => match (rc, oc) {
             (Some(rc), Some(oc)) => match h264::compare(rc, oc) {
-                Ok(d) => d,
+                Ok(Some(d)) => Some(d),
+                // pasp, colr, fiel... of the first input describe every output sample.
+                Ok(None) => boxes_difference(reference, other, &[b"avcC"]),
                 Err(e) => differ("avcC", "valid".into(), format!("unreadable ({e})")),
             },
             _ if (rw, rh) != (ow, oh) => {
                 differ("resolution", format!("{rw}x{rh}"), format!("{ow}x{oh}"))
             }
             // avc3 carries parameter sets in band; the decoder follows them.
-            _ => None,
+            _ => boxes_difference(reference, other, &[b"avcC"]),
         },
         (
             CodecConfig::H265 {
