@@ -46,6 +46,34 @@ fn accepted(dir: &Path, inputs: &[&str]) -> (PathBuf, String) {
     if require_ffmpeg() {
         check_with_ffmpeg(&out, &paths, inputs);
     }
+    // The fragmented output carries the same samples.
+    let frag = dir.join(format!("{}.frag.mp4", inputs.join("+")));
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "--fragmented".into(),
+        "-y".into(),
+        "-o".into(),
+    ];
+    args.push(frag.clone().into());
+    args.extend(paths.iter().map(|p| p.clone().into_os_string()));
+    let f = seam(args);
+    assert!(
+        f.status.success(),
+        "{inputs:?} --fragmented: {}",
+        describe(&f)
+    );
+    assert_eq!(
+        seam_sample_hashes(&frag, TrackKind::Video),
+        iv,
+        "{inputs:?} --fragmented: video samples differ"
+    );
+    if require_ffmpeg() {
+        let (ok, err) = decode_null(&frag);
+        assert!(
+            ok && err.trim().is_empty(),
+            "{inputs:?} --fragmented: ffmpeg decode: {err}"
+        );
+    }
     (out, String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
@@ -182,6 +210,20 @@ fn hevc_probe_reports_resolution_profile_level() {
     assert!(
         text.contains("video h265 320x180 Main level 2"),
         "probe: {text}"
+    );
+}
+
+/// mp4mux and qtmux write the same avcC but describe colour differently (`colr` nclx of 19 bytes
+/// vs QuickTime nclc of 18): the box is named rather than one description used for both.
+#[test]
+fn gstreamer_mp4mux_and_qtmux_differ_in_colr() {
+    let err = refused(&["mp4mux.mp4", "qtmux.mov"]);
+    assert_says(
+        &err,
+        &[
+            "qtmux.mov: video box 'colr' of 18 bytes differs from",
+            "mp4mux.mp4: 'colr' of 19 bytes",
+        ],
     );
 }
 

@@ -3,7 +3,8 @@
 //! H.264 is compared after parsing the avcC parameter sets, H.265 after parsing the hvcC parameter
 //! sets, AAC after parsing the AudioSpecificConfig. Other codecs are compared box by box: the
 //! entry's fixed fields and its child boxes must be equal, except what does not affect decoding:
-//! `btrt` (bitrate statistics) and the visual entry's `compressorname` (a label). `pasp`, `colr`,
+//! `btrt` (bitrate statistics), and the visual entry's `compressorname`, resolution (dpi) and
+//! QuickTime vendor/quality words (labels). `pasp`, `colr`,
 //! `fiel` and the like change how the picture is shown, so they must be equal. For H.264 and H.265
 //! the other child boxes are compared the same way once the avcC/hvcC records agree. A mismatch names both files,
 //! the track and the parameter, e.g. `b.mp4: video resolution 720x1280 differs from a.mp4:
@@ -286,33 +287,34 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
     }
 }
 
-/// Names of the fixed fields of a visual sample entry body (ISO/IEC 14496-12 §12.1.3.2), as
-/// (start, end, name); `compressorname` (32..64 of the fields after data_reference_index) is left
-/// out on purpose: it is a label.
-const VISUAL_FIELDS: [(usize, usize, &str); 7] = [
+/// The fixed fields of a visual sample entry body that are compared (ISO/IEC 14496-12 §12.1.3.2),
+/// as (start, end, name). Left out on purpose, as they do not change decoding or display: bytes
+/// 8..24 (pre_defined/reserved in ISO; version, revision, vendor and temporal/spatial quality in a
+/// QuickTime video sample description, which qtmux fills in), 28..36 (horizontal/vertical
+/// resolution in dpi) and 42..74 (`compressorname`, a label).
+const VISUAL_FIELDS: [(usize, usize, &str); 5] = [
     (0, 8, "data_reference_index"),
-    (8, 24, "reserved fields"),
     (24, 28, "width/height"),
-    (28, 36, "resolution (dpi)"),
     (36, 40, "reserved fields"),
     (40, 42, "frame_count"),
-    (74, 78, "depth"),
+    (74, 78, "depth/colour table"),
 ];
 
-/// Names of the fixed fields of an audio sample entry body (§12.2.3.2 and QuickTime sound
-/// descriptions v1/v2), as (start, end, name).
+/// The fixed fields of an audio sample entry body that are compared (§12.2.3.2 and QuickTime sound
+/// descriptions), as (start, end, name); left out: bytes 10..16 (QuickTime revision level and
+/// vendor). The version 1/2 extension after byte 28 is compared as a whole.
 const AUDIO_FIELDS: [(usize, usize, &str); 6] = [
     (0, 8, "data_reference_index"),
-    (8, 16, "sound description version"),
+    (8, 10, "sound description version"),
     (16, 18, "channel count"),
     (18, 20, "sample size"),
-    (20, 24, "reserved fields"),
+    (20, 24, "compression ID/packet size"),
     (24, 28, "sample rate"),
 ];
 
 /// The first difference between two sample entries compared field by field and child box by child
-/// box, ignoring [`IGNORED_BOXES`], the visual `compressorname` and the child boxes in `parsed`
-/// (already compared by the caller). `None` when they agree, or when either entry cannot be split
+/// box, ignoring [`IGNORED_BOXES`], the fields left out of [`VISUAL_FIELDS`]/[`AUDIO_FIELDS`] and
+/// the child boxes in `parsed` (already compared by the caller). `None` when they agree, or when either entry cannot be split
 /// (the caller decides).
 fn boxes_difference(
     reference: &SampleEntry,
@@ -327,28 +329,26 @@ fn boxes_difference(
             value,
         })
     };
-    if r.fields != o.fields {
-        let visual = r.fields.len() == 78;
-        let names: &[(usize, usize, &str)] = if visual {
-            &VISUAL_FIELDS
-        } else {
-            &AUDIO_FIELDS
-        };
-        for &(start, end, name) in names {
-            let (a, b) = (r.fields.get(start..end), o.fields.get(start..end));
-            if a != b {
-                let hex = |v: Option<&[u8]>| v.map(hex_bytes).unwrap_or_default();
-                return differ(name, hex(a), hex(b));
-            }
+    let visual = r.fields.len() == 78;
+    let names: &[(usize, usize, &str)] = if visual {
+        &VISUAL_FIELDS
+    } else {
+        &AUDIO_FIELDS
+    };
+    for &(start, end, name) in names {
+        let (a, b) = (r.fields.get(start..end), o.fields.get(start..end));
+        if a != b {
+            let hex = |v: Option<&[u8]>| v.map(hex_bytes).unwrap_or_default();
+            return differ(name, hex(a), hex(b));
         }
-        let tail = if visual { 78 } else { 28 };
-        if r.fields.get(tail..) != o.fields.get(tail..) {
-            return differ(
-                "QuickTime sound description fields",
-                hex_bytes(r.fields.get(tail..).unwrap_or_default()),
-                hex_bytes(o.fields.get(tail..).unwrap_or_default()),
-            );
-        }
+    }
+    let tail = if visual { 78 } else { 28 };
+    if r.fields.get(tail..) != o.fields.get(tail..) {
+        return differ(
+            "QuickTime sound description fields",
+            hex_bytes(r.fields.get(tail..).unwrap_or_default()),
+            hex_bytes(o.fields.get(tail..).unwrap_or_default()),
+        );
     }
     let keep = |(kind, _): &&(FourCC, &[u8])| {
         !IGNORED_BOXES.contains(&&kind.0) && !parsed.contains(&&kind.0)
@@ -358,12 +358,20 @@ fn boxes_difference(
     for i in 0..rk.len().max(ok.len()) {
         match (rk.get(i), ok.get(i)) {
             (Some((rt, rb)), Some((ot, ob))) if rt == ot => {
+                if rb.len() != ob.len() {
+                    return differ(
+                        "box",
+                        format!("'{rt}' of {} bytes", rb.len()),
+                        format!("'{ot}' of {} bytes", ob.len()),
+                    );
+                }
                 if rb != ob {
+                    // Same size: the first differing byte of the box (header included) and on.
                     let at = rb
                         .iter()
                         .zip(ob.iter())
                         .position(|(a, b)| a != b)
-                        .unwrap_or(rb.len().min(ob.len()));
+                        .unwrap_or(0);
                     return differ(
                         "box",
                         format!(
@@ -531,7 +539,7 @@ mod tests {
         let d = difference(&a, &visual(b"", 32, &[vpcc(0)])).expect("differs");
         assert_eq!(
             (d.parameter, d.reference.as_str(), d.value.as_str()),
-            ("depth", "0018ffff", "0020ffff")
+            ("depth/colour table", "0018ffff", "0020ffff")
         );
     }
 
