@@ -95,7 +95,10 @@ fn parse_level(
         let header = data.slice(pos..hl);
         let body = data.slice(hl..end);
         let child_ctx = ctx.child(h.kind);
-        let (body, (children, trailer)) = if CONTAINERS.contains(&&h.kind.0) {
+        // QuickTime's `meta` (iPhone recordings: moov/meta with mdta keys) is a plain container:
+        // its first child, hdlr, starts right after the header, where ISO has version and flags.
+        let quicktime_meta = &h.kind.0 == b"meta" && body.get(4..8) == Some(&b"hdlr"[..]);
+        let (body, (children, trailer)) = if CONTAINERS.contains(&&h.kind.0) || quicktime_meta {
             (
                 Bytes::new(),
                 parse_level(&body, offset + h.header_len, &child_ctx, limits, depth + 1)?,
@@ -252,6 +255,23 @@ mod tests {
             &Limits::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn quicktime_meta_has_no_version() {
+        // moov/meta holding hdlr directly (QuickTime), then an ISO meta with version and flags.
+        let hdlr = [&33u32.to_be_bytes()[..], b"hdlr", &[0u8; 25]].concat();
+        let qt = [&(8 + 33u32).to_be_bytes()[..], b"meta", &hdlr].concat();
+        let iso = [&(12 + 33u32).to_be_bytes()[..], b"meta", &[0u8; 4], &hdlr].concat();
+        let data = Bytes::from([qt.clone(), iso.clone()].concat());
+        let tree = parse(&data, 0, "t.mov", &Limits::default()).expect("parse");
+        assert_eq!(tree[0].children.len(), 1);
+        assert!(tree[0].body.is_empty());
+        assert_eq!(tree[1].children.len(), 1);
+        assert_eq!(tree[1].body.len(), 4);
+        let mut out = Vec::new();
+        encode(&tree, &mut out);
+        assert_eq!(out, data);
     }
 
     #[test]
