@@ -341,3 +341,83 @@ fn find_esds(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demux::mp4::reader::BoxHeader;
+    use bytes::Bytes;
+
+    /// qtmux's avc1 from fixtures/qtmux.mov: children avcC, btrt, colr, fiel, pasp, then the
+    /// QuickTime 32-bit zero.
+    fn qtmux_avc1() -> Vec<u8> {
+        let data = std::fs::read("fixtures/qtmux.mov").expect("fixture");
+        let at = data.windows(4).position(|w| w == b"avc1").expect("avc1") - 4;
+        let size = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        data[at..at + size].to_vec()
+    }
+
+    fn entry(raw: &[u8]) -> Result<CodecConfig, DemuxError> {
+        let ctx = Ctx::new("t.mov", "stsd/avc1[0]");
+        let header = BoxHeader::parse(raw, 100, raw.len() as u64, &ctx)?;
+        parse_entry(
+            &MemBox {
+                header,
+                raw: Bytes::copy_from_slice(raw),
+            },
+            &ctx,
+        )
+    }
+
+    #[test]
+    fn quicktime_terminator_ends_the_children() {
+        let raw = qtmux_avc1();
+        assert_eq!(&raw[raw.len() - 4..], &[0, 0, 0, 0]);
+        assert!(matches!(
+            entry(&raw),
+            Ok(CodecConfig::H264 {
+                width: 320,
+                height: 240,
+                config: Some(_)
+            })
+        ));
+        let parts = split_entry(&raw).expect("splits");
+        let kinds: Vec<String> = parts.children.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(kinds, ["avcC", "btrt", "colr", "fiel", "pasp"]);
+        assert_eq!(parts.fields.len(), VISUAL_FIELDS);
+    }
+
+    #[test]
+    fn four_other_bytes_are_still_a_truncated_box() {
+        let mut raw = qtmux_avc1();
+        let n = raw.len();
+        raw[n - 1] = 1;
+        let e = entry(&raw).unwrap_err();
+        assert!(
+            e.to_string().ends_with(&format!(
+                "at byte {}: box header needs 8 bytes, 4 left",
+                100 + n - 4
+            )),
+            "{e}"
+        );
+        assert!(split_entry(&raw).is_none());
+    }
+
+    #[test]
+    fn split_entry_refuses_what_does_not_add_up() {
+        let raw = qtmux_avc1();
+        // Size field larger than the bytes.
+        let mut bad = raw.clone();
+        bad[3] = bad[3].wrapping_add(1);
+        assert!(split_entry(&bad).is_none());
+        // A child claiming more than is left.
+        let mut bad = raw.clone();
+        bad[8 + VISUAL_FIELDS + 3] = 0xff;
+        assert!(split_entry(&bad).is_none());
+        // Unknown entry type.
+        let mut other = raw;
+        other[4..8].copy_from_slice(b"xyz1");
+        assert!(split_entry(&other).is_none());
+        assert!(split_entry(&[0, 0, 0, 4]).is_none());
+    }
+}
