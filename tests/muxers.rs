@@ -203,6 +203,22 @@ fn hevc_pair_stitches_bit_exact() {
 }
 
 #[test]
+fn hevc_from_qtmux_stitches_and_differs_from_ffmpeg_x265_by_vps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    accepted(dir.path(), &["qtmux_hevc.mov", "qtmux_hevc.mov"]);
+    let err = refused(&["hevc_a.mp4", "qtmux_hevc.mov"]);
+    // Same size, profile and level; x265's settings differ, and the VPS is the first set to show
+    // it.
+    assert_says(
+        &err,
+        &[
+            "qtmux_hevc.mov: video VPS 21 bytes, at 19: 9409 differs from",
+            "hevc_a.mp4: 21 bytes, at 19: 9009",
+        ],
+    );
+}
+
+#[test]
 fn hevc_probe_reports_resolution_profile_level() {
     let o = seam(["probe".into(), fixture("hevc_180.mp4").into_os_string()]);
     assert!(o.status.success(), "{}", describe(&o));
@@ -330,6 +346,7 @@ fn new_fixtures_round_trip_through_the_box_tree() {
         "qtmux.mov",
         "qtmux_robust.mov",
         "qtmux_crashed.mov",
+        "qtmux_hevc.mov",
         "mp4mux.mp4",
         "mov_v2_96k.mov",
         "hevc_a.mp4",
