@@ -2,13 +2,12 @@
 //!
 //! H.264 is compared after parsing the avcC parameter sets, H.265 after parsing the hvcC parameter
 //! sets, AAC after parsing the AudioSpecificConfig. Other codecs are compared box by box: the
-//! entry's fixed fields and its child boxes must be equal, except what does not affect decoding:
-//! `btrt` (bitrate statistics), and the visual entry's `compressorname`, resolution (dpi) and
-//! QuickTime vendor/quality words (labels). `pasp`, `colr`,
-//! `fiel` and the like change how the picture is shown, so they must be equal. For H.264 and H.265
-//! the other child boxes are compared the same way once the avcC/hvcC records agree. A mismatch names both files,
-//! the track and the parameter, e.g. `b.mp4: video resolution 720x1280 differs from a.mp4:
-//! 1280x720`.
+//! entry's fixed fields and its child boxes must be equal, except what does not affect decoding or
+//! display: `btrt` (bitrate statistics), and the visual entry's `compressorname`, resolution (dpi)
+//! and QuickTime vendor/quality words (labels). `pasp`, `colr`, `fiel` and the like change how the
+//! picture is shown, so they must be equal; for H.264 and H.265 they are compared the same way once
+//! the avcC/hvcC records agree. A mismatch names both files, the track and the parameter, e.g.
+//! `b.mp4: video resolution 720x1280 differs from a.mp4: 1280x720`.
 //!
 //! Per track ([`check_track`]): encrypted tracks are refused (the per-sample encryption data is not
 //! carried), and so are tracks whose samples use more than one sample description, since the output
@@ -79,7 +78,7 @@ pub fn check_track(
     }
 }
 
-/// `encrypted (scheme cenc, key ID 0123…, original format av01): …not supported yet`.
+/// `encrypted av01 (encv, scheme cenc, key ID 0123…): … not supported yet`.
 fn describe_encrypted(e: &SampleEntry) -> String {
     let CodecConfig::Encrypted {
         original,
