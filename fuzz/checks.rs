@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use seam::codec::{aac, h264};
+use seam::codec::{aac, h264, h265};
 use seam::demux::mp4::tree;
 use seam::error::DemuxError;
 use seam::model::{ContainerFormat, Media};
@@ -293,6 +293,36 @@ pub fn h264_config(data: &[u8]) {
     }
     for unit in h264::annexb_nal_units(data) {
         assert!(!unit.is_empty() && within(unit, data), "bad Annex B unit");
+    }
+    h265_config(data);
+}
+
+/// Part of `h264_config`: the same bytes as an H.265 `hvcC` record and as an H.265 SPS (with a
+/// NAL header in front) never panic; a record with an SPS equals itself.
+fn h265_config(data: &[u8]) {
+    if let Ok(c) = h265::HevcDecoderConfig::parse(data) {
+        if c.first_sps().is_ok() {
+            assert_eq!(
+                h265::compare(&c, &c),
+                Ok(None),
+                "an hvcC differs from itself"
+            );
+        }
+    }
+    let mut with_header = Vec::with_capacity(data.len() + 2);
+    with_header.extend_from_slice(&[0x42, 0x01]);
+    with_header.extend_from_slice(data);
+    if let Ok(sps) = h265::Sps::parse(&with_header) {
+        assert!(
+            sps.width > 0 && sps.height > 0,
+            "H.265 SPS with an empty picture"
+        );
+        assert!(sps.width <= sps.coded_width && sps.height <= sps.coded_height);
+        let _ = (
+            sps.chroma_format(),
+            h265::profile_name(&sps.ptl),
+            h265::level_string(&sps.ptl),
+        );
     }
 }
 

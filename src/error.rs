@@ -117,6 +117,15 @@ pub enum PlanError {
         /// The file.
         file: String,
     },
+    /// An input has video or audio tracks but no samples in them (an fMP4 initialisation segment,
+    /// or an empty recording).
+    #[error("{file}: no samples: {what}")]
+    NoSamples {
+        /// The file.
+        file: String,
+        /// What the file is, in words.
+        what: String,
+    },
     /// Two inputs cannot be joined without re-encoding.
     #[error("{0}")]
     Incompatible(Box<Incompatibility>),

@@ -36,6 +36,33 @@ fn timeline_scale(inputs: &[Media]) -> u64 {
     l
 }
 
+/// Why an input without a video or audio track with samples cannot be joined.
+fn no_media(m: &Media) -> PlanError {
+    let file = m.name().to_string();
+    let av = m
+        .tracks
+        .iter()
+        .filter(|t| t.kind != TrackKind::Other)
+        .count();
+    if av == 0 {
+        return PlanError::NoTracks { file };
+    }
+    let what = if m.format == crate::model::ContainerFormat::FragmentedMp4 {
+        "an initialisation segment (moov with mvex, no movie fragments): there is no media to join; give the init segment and its media segments as one file (cat init.mp4 seg*.m4s)"
+    } else {
+        "its video and audio tracks hold no samples (an empty recording)"
+    };
+    PlanError::NoSamples {
+        file,
+        what: what.to_string(),
+    }
+}
+
+/// Every sample of `t` uses its first sample description (extra tracks are written with that one).
+fn single_entry(t: &Track) -> bool {
+    t.samples.iter().all(|s| s.entry == 0)
+}
+
 /// Builds the whole plan.
 pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPlan, PlanError> {
     let Some(first) = inputs.first() else {
@@ -44,9 +71,12 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
     let mut warnings = Vec::new();
     for m in inputs {
         if kind_count(m, TrackKind::Video) == 0 && kind_count(m, TrackKind::Audio) == 0 {
-            return Err(PlanError::NoTracks {
-                file: m.name().to_string(),
-            });
+            return Err(no_media(m));
+        }
+        for t in m.tracks.iter().filter(|t| !t.samples.is_empty()) {
+            if t.kind != TrackKind::Other {
+                compat::check_track(m, t, t.kind.as_str(), &mut warnings)?;
+            }
         }
         super::damage::check_jumps(m)?;
     }
@@ -220,7 +250,11 @@ fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role
         let missing = inputs[1..].iter().find(|m| {
             !role_track(m, role).is_some_and(|oi| {
                 let o = &m.tracks[oi];
-                o.handler == t.handler
+                // One output description: both tracks must use only their first (and these
+                // must be equal).
+                single_entry(t)
+                    && single_entry(o)
+                    && o.handler == t.handler
                     && o.timescale == t.timescale
                     && matches!((t.entry(), o.entry()), (Some(a), Some(b)) if a.raw == b.raw)
             })
