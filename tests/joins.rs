@@ -54,6 +54,9 @@ const PREROLL: &[&str] = &["preroll_1.mp4", "preroll_2.mp4"];
 const FRAME: f64 = 1024.0 / 48000.0;
 /// Half an AAC frame at 48 kHz, seconds.
 const HALF_FRAME: f64 = 512.0 / 48000.0;
+/// Tolerance of time comparisons in seconds: well under one audio sample (20.8 us), over one tick
+/// of a 10 MHz time base (ISMV).
+const EPS: f64 = 1e-6;
 
 // ---------------------------------------------------------------------------------------------
 // ffprobe / ffmpeg
@@ -390,6 +393,13 @@ fn align(out: &[String], inputs: &[Vec<String>]) -> Result<Vec<Run>, String> {
     Ok(runs)
 }
 
+/// What is left of a salvaged (truncated) input: packets counted from its start.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    video: usize,
+    audio: usize,
+}
+
 /// What one stitch was measured to be (for the JSON report test and failure messages).
 #[derive(Debug, Default)]
 struct Measured {
@@ -404,12 +414,13 @@ struct Measured {
 }
 
 /// The rules in the module doc, for `out` stitched from `inputs` (input video packets copied in
-/// full; `video_prefix[i]` = Some(n) when only the first n video packets of input i are expected,
+/// full; `cuts[i]` = Some(cut) when only the first `cut.video` video packets of input i are expected
+/// and only its first `cut.audio` audio packets exist,
 /// e.g. a salvaged truncated input whose full version is `inputs[i]`).
 fn check_stitch(
     tag: &str,
     inputs: &[PathBuf],
-    video_prefix: &[Option<usize>],
+    cuts: &[Option<Cut>],
     out: &Path,
     failures: &mut Vec<String>,
 ) -> Measured {
@@ -469,8 +480,8 @@ fn check_stitch(
     for (i, p) in inputs.iter().enumerate() {
         let iv = pis[i].video().expect("input video");
         let mut v = (*md5s(p, iv.index)).clone();
-        if let Some(Some(n)) = video_prefix.get(i) {
-            v.truncate(*n);
+        if let Some(Some(c)) = cuts.get(i) {
+            v.truncate(c.video);
         }
         counts.push(v.len());
         expected.extend(v);
@@ -703,23 +714,32 @@ fn check_stitch(
             );
             let must_keep = |p: &Pkt| {
                 !p.discard
-                    && ia.secs(p.dur) >= frame - 1e-9
-                    && pstart(p) >= v0s - 1e-9
-                    && pend(p) <= v1s + 1e-9
+                    && ia.secs(p.dur) >= frame - EPS
+                    && pstart(p) >= v0s - EPS
+                    && pend(p) <= v1s + EPS
             };
-            let must_drop = |p: &Pkt| p.discard || pend(p) <= v0s + 1e-9 || pstart(p) >= v1s - 1e-9;
+            let must_drop = |p: &Pkt| p.discard || pend(p) <= v0s + EPS || pstart(p) >= v1s - EPS;
             let Some(keep_first) = ia.pkts.iter().position(must_keep) else {
                 errs.push(None);
                 continue;
             };
-            let keep_last = ia.pkts.iter().rposition(must_keep).unwrap_or(keep_first);
+            // (a salvaged input has only its first `cut.audio` packets)
+            let avail = cuts
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or(ia.pkts.len(), |c| c.audio.min(ia.pkts.len()));
+            let keep_last = ia.pkts[..avail]
+                .iter()
+                .rposition(must_keep)
+                .unwrap_or(keep_first);
             // The earliest/latest packets that may be kept.
             let may_first = (0..=keep_first)
                 .rev()
                 .take_while(|&k| !must_drop(&ia.pkts[k]))
                 .last()
                 .unwrap_or(keep_first);
-            let may_last = (keep_last..ia.pkts.len())
+            let may_last = (keep_last..avail)
                 .take_while(|&k| !must_drop(&ia.pkts[k]))
                 .last()
                 .unwrap_or(keep_last);
@@ -1306,32 +1326,54 @@ fn best_effort_truncated_fragment_ends_at_last_salvaged_sample() {
     if !warnings.contains("frag_ff_2.cut80.mp4") {
         failures.push(format!("no warning names the truncated input: {warnings}"));
     }
-    // The salvaged video packets of the cut input: a prefix of the full file's packets.
+    // What is complete in the cut file, by ffmpeg: the leading packets whose framemd5 equals the
+    // full file's.
     let full = fixture("frag_ff_2.mp4");
+    let (pf, pc) = (probe(&full), probe(&cut));
+    let complete = |kind: &str| -> usize {
+        let (Some(a), Some(b)) = (pf.of(kind).first().copied(), pc.of(kind).first().copied())
+        else {
+            return 0;
+        };
+        let (x, y) = (md5s(&full, a.index), md5s(&cut, b.index));
+        x.iter().zip(y.iter()).take_while(|(p, q)| p == q).count()
+    };
+    let (v_avail, a_avail) = (complete("video"), complete("audio"));
+    // The salvaged video packets: a prefix of the full file's; at most the complete ones, and
+    // at least all but a trailing mini-GOP (2 B-frames + the reference they wait for).
     let po = probe(&out);
     let n_out = po.video().map_or(0, |v| v.pkts.len());
     let n0 = probe(&inputs[0]).video().unwrap().pkts.len();
     let n2 = probe(&inputs[2]).video().unwrap().pkts.len();
     let n1 = n_out.saturating_sub(n0 + n2);
-    let n_full = probe(&full).video().unwrap().pkts.len();
-    if n1 == 0 || n1 >= n_full {
+    let n_full = pf.video().unwrap().pkts.len();
+    if n1 > v_avail || n1 + 3 < v_avail {
         failures.push(format!(
-            "{n1} video packets salvaged from the cut input (of {n_full} in the full file)"
+            "{n1} video packets salvaged from the cut input; ffmpeg reads {v_avail} complete ones \
+             (of {n_full} in the full file)"
         ));
     }
     let judged = vec![inputs[0].clone(), full, inputs[2].clone()];
     let m = check_stitch(
         "best-effort cut",
         &judged,
-        &[None, Some(n1), None],
+        &[
+            None,
+            Some(Cut {
+                video: n1,
+                audio: a_avail,
+            }),
+            None,
+        ],
         &out,
         &mut failures,
     );
     // (check_stitch takes the cut input's span from its salvaged video packets, so its audio is
-    // expected to end with them.)
+    // expected to end with them, or with its last complete audio packet when that is earlier.)
     if let (Some(v), Some(s1), Some(s2)) = (po.video(), m.out_starts.get(1), m.out_starts.get(2)) {
         eprintln!(
-            "salvaged input spans {:.4} s in the output ({n1} of {n_full} video packets)",
+            "salvaged input spans {:.4} s in the output ({n1} of {n_full} video packets, \
+             {v_avail} complete; {a_avail} complete audio packets)",
             v.secs(s2 - s1)
         );
     }
