@@ -974,7 +974,7 @@ fn four_tracks_follow_the_audio_rules() {
 // ---------------------------------------------------------------------------------------------
 // 5. Edit-list pre-roll
 
-/// 5. `ffmpeg -ss 0.52 -i src -c copy`: 13 decode-only frames before the edit list's start. After
+/// (5) `ffmpeg -ss 0.52 -i src -c copy`: 13 decode-only frames before the edit list's start. After
 /// a join they are still not shown: the decoded frames of the output are exactly the inputs'
 /// decoded frames, in order (count and md5 of every picture), and no presented frames overlap.
 #[test]
@@ -1209,7 +1209,7 @@ fn check_report(tag: &str, inputs: &[PathBuf], out: &Path, json: &Value) -> Vec<
     failures
 }
 
-/// 9. `stitch --json` counts every dropped packet (priming, overlaps, cut tails) and every
+/// (9) `stitch --json` counts every dropped packet (priming, overlaps, cut tails) and every
 /// generated one, per join and per track, consistently with ffprobe of the output and inputs.
 #[test]
 fn json_report_counts_every_dropped_and_generated_packet() {
@@ -1415,7 +1415,7 @@ fn best_effort_skips_empty_and_moovless_inputs() {
             ));
         }
     }
-    let inputs = vec![fixture("a.mp4"), e.clone(), n.clone(), fixture("c.mp4")];
+    let inputs = [fixture("a.mp4"), e.clone(), n.clone(), fixture("c.mp4")];
     let out = dir.join("best_effort_skip.mp4");
     let mut args: Vec<std::ffi::OsString> = vec![
         "stitch".into(),
