@@ -414,8 +414,8 @@ struct Measured {
 }
 
 /// The rules in the module doc, for `out` stitched from `inputs` (input video packets copied in
-/// full; `cuts[i]` = Some(cut) when only the first `cut.video` video packets of input i are expected
-/// and only its first `cut.audio` audio packets exist,
+/// full; `cuts[i]` = Some(cut) when only the first `cut.video` video packets of input i are
+/// expected and only its first `cut.audio` audio packets exist,
 /// e.g. a salvaged truncated input whose full version is `inputs[i]`).
 fn check_stitch(
     tag: &str,
@@ -815,9 +815,9 @@ fn check_stitch(
                     || (n - want_inside).abs() > i64::from(want_inside > 0)
                 {
                     failures.push(format!(
-                        "{tag}: audio track {t}: input {i}: {b} generated packet(s) before its audio \
-                         and {n} inside, expected {want_before} and {want_inside} (its audio starts \
-                         {:.4} s into its span, {:.4} s left uncovered before it)",
+                        "{tag}: audio track {t}: input {i}: {b} generated packet(s) before its \
+                         audio and {n} inside, expected {want_before} and {want_inside} (its audio \
+                         starts {:.4} s into its span, {:.4} s left uncovered before it)",
                         a0 - v0s,
                         lead
                     ));
