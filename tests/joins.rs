@@ -1032,6 +1032,35 @@ fn f(v: &Value, k: &str) -> Result<f64, String> {
 }
 
 /// Checks the report of a stitch against ffprobe of the output and the inputs.
+///
+/// The shape expected of `seam stitch --json` (under `"report"`, or at the top level):
+///
+/// ```text
+/// {"joins": [{"input": i,                  // index among the command-line inputs
+///             "file": "...",               // that input's path (or its file name)
+///             "start_seconds": s,          // where its span (first presented video frame) starts
+///             "tracks": [{"track": k,      // output track_ID (ffprobe's stream "id")
+///                         "kind": "video" | "audio" | ...,
+///                         "copied": n, "dropped_head": n, "dropped_tail": n,
+///                         "dropped_seconds": s, "generated": n, "generated_seconds": s,
+///                         "av_offset_error_seconds": s}]}],   // audio tracks; null for video
+///  "copied_samples": N, "dropped_samples": N, "generated_samples": N, "warnings": [...]}
+/// ```
+///
+/// Every output track is listed in every join. Consistency required:
+/// * per join and track: copied + dropped_head + dropped_tail == the input's packet count of that
+///   track (ffprobe, edit-list-hidden packets included);
+/// * per track: the sum over the joins of copied + generated == ffprobe's packet count of the
+///   output stream;
+/// * audio: (copied, dropped_head, dropped_tail, generated) is what framemd5 of the output shows
+///   (generated = silent packets before the input's run and inside it; trailing silence belongs
+///   to the last input); dropped_seconds == the ffprobe durations of the dropped packets summed;
+///   generated_seconds == generated x 1024 / 48000; av_offset_error_seconds == the output's
+///   (audio pts minus span start) minus the input's (audio pts minus span start), of its first or
+///   last kept packet, whichever is larger, within one sample;
+/// * start_seconds == the output pts of the input's first presented video frame (1 us);
+/// * copied_samples, dropped_samples (head + tail), generated_samples == the sums over the joins
+///   and tracks.
 fn check_report(tag: &str, inputs: &[PathBuf], out: &Path, json: &Value) -> Vec<String> {
     let mut failures = Vec::new();
     let m = check_stitch(tag, inputs, &[], out, &mut Vec::new());
