@@ -48,6 +48,7 @@ const ISMV: &[&str] = &["ismv_1.ismv", "ismv_2.ismv"];
 const TWO_AUDIO: &[&str] = &["two_audio_1.mp4", "two_audio_2.mp4"];
 const TWO_AUDIO_SAME: &[&str] = &["two_audio_1.mp4", "two_audio_1.mp4"];
 const FOUR_TRACK: &[&str] = &["four_track_1.mp4", "four_track_2.mp4"];
+const FOUR_TRACK_SAME: &[&str] = &["four_track_1.mp4", "four_track_1.mp4"];
 const PREROLL: &[&str] = &["preroll_1.mp4", "preroll_2.mp4"];
 
 /// An AAC frame at 48 kHz (every fixture's audio), seconds.
@@ -967,13 +968,15 @@ fn two_audio_tracks_follow_the_audio_rules() {
     fail_if_any("two audio tracks", &f);
 }
 
-/// 4b. One video and three audio tracks.
+/// 4b. One video and three audio tracks (two recordings, and the same file twice).
 #[test]
 fn four_tracks_follow_the_audio_rules() {
     if !require_ffmpeg() {
         return;
     }
-    fail_if_any("four tracks", &check_set("four_track", FOUR_TRACK, false));
+    let mut f = check_set("four_track", FOUR_TRACK, false);
+    f.extend(check_set("four_track_same", FOUR_TRACK_SAME, false));
+    fail_if_any("four tracks", &f);
 }
 
 // ---------------------------------------------------------------------------------------------
