@@ -217,7 +217,7 @@ fn join_lines(r: &crate::StitchReport) -> Vec<String> {
                     j.file,
                     j.start_seconds,
                     c.kind.as_str(),
-                    c.track + 1,
+                    c.track,
                     parts.join(", ")
                 ));
             }

@@ -72,7 +72,7 @@ pub(super) fn place_audio(
     let mut final_duration = frame;
 
     for (i, m) in p.inputs.iter().enumerate() {
-        let mut stats = JoinTrack::new(p.track_index, rt.kind, ts);
+        let mut stats = JoinTrack::new(p.track_index + 1, rt.kind, ts);
         let next_start = p.starts[i + 1];
         let Some((ti, sp)) = role_track(m, p.role).zip(p.spans[i]) else {
             // No audio here: silence up to the end of this input's window.
@@ -110,13 +110,15 @@ pub(super) fn place_audio(
         let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
         let mut kept = 0usize;
         let mut next = 0usize; // input packets before this one were kept or dropped
-        let drop = |stats: &mut JoinTrack, k: usize, kept: usize| {
+        let drop = |stats: &mut JoinTrack, kept: usize| {
             if kept == 0 {
                 stats.dropped_head += 1;
             } else {
                 stats.dropped_inside += 1;
             }
-            stats.dropped_ticks += u64::from(t.samples[k].duration);
+            // What is lost is one decoded frame, whatever duration the table gives the packet (a
+            // muxer may stretch a priming packet's to cover a hole after it).
+            stats.dropped_ticks += frame.unsigned_abs();
         };
         for k in 0..t.samples.len() {
             // A packet that would start at or after the end of this input's window would never be
@@ -127,7 +129,7 @@ pub(super) fn place_audio(
             next = k + 1;
             if k < skip || (kept == 0 && !opening && 2 * (lo - ideal(k)) > i128::from(frame)) {
                 // Before the output's first kept packet, or before this input's first frame.
-                drop(&mut stats, k, kept);
+                drop(&mut stats, kept);
                 continue;
             }
             let gap = ideal(k) - c;
@@ -156,7 +158,7 @@ pub(super) fn place_audio(
                     c = ideal(k);
                 }
             } else if -2 * gap > i128::from(frame) {
-                drop(&mut stats, k, kept);
+                drop(&mut stats, kept);
                 continue;
             }
             // The error is that of the first packet heard (the output's pre-roll packet is not).
@@ -182,10 +184,9 @@ pub(super) fn place_audio(
             let placed = c - i128::from(frame) * kept as i128;
             stats.error = i64::try_from(placed - ideal(k)).ok();
         }
-        for k in next..t.samples.len() {
-            stats.dropped_tail += 1;
-            stats.dropped_ticks += u64::from(t.samples[k].duration);
-        }
+        let tail = t.samples.len() - next;
+        stats.dropped_tail += u32::try_from(tail).unwrap_or(u32::MAX);
+        stats.dropped_ticks += tail as u64 * frame.unsigned_abs();
         stats.copied = u32::try_from(kept).unwrap_or(u32::MAX);
         joins[i].tracks.push(stats);
         cursor = Some(c);

@@ -198,7 +198,7 @@ impl Join {
 /// What one input contributed to one output track, and what was left out or made up.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct JoinTrack {
-    /// Index of the output track.
+    /// The output track's ID (its index in [`StitchPlan::tracks`] plus one, as in its `tkhd`).
     pub track: usize,
     /// Video, audio or other.
     #[serde(serialize_with = "kind_name")]
@@ -215,7 +215,7 @@ pub struct JoinTrack {
     /// Trailing packets left out: audio after the input's last video frame, or padding past its
     /// edit list.
     pub dropped_tail: u32,
-    /// Sum of the durations of the packets left out, in `timescale` ticks.
+    /// Duration of the packets left out, in `timescale` ticks (one decoded frame each for audio).
     pub dropped_ticks: u64,
     /// Silent frames generated before this input's audio (or for all of it when it has none).
     pub generated: u32,

@@ -182,7 +182,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
                 role.label(rt)
             ));
             for j in &mut joins {
-                j.tracks.retain(|t| t.track != tracks.len());
+                j.tracks.retain(|t| t.track != tracks.len() + 1);
             }
             continue;
         }

@@ -42,7 +42,7 @@ pub(super) fn place_plain(
     let mut media_end: Option<i128> = None;
     let mut prev_post_roll = false;
     for (i, m) in p.inputs.iter().enumerate() {
-        let mut stats = JoinTrack::new(p.track_index, rt.kind, ts);
+        let mut stats = JoinTrack::new(p.track_index + 1, rt.kind, ts);
         let (Some(ti), Some(sp)) = (role_track(m, p.role), p.spans[i]) else {
             joins[i].tracks.push(stats);
             continue;
