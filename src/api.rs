@@ -111,7 +111,29 @@ pub struct JoinTrackReport {
     pub av_offset_error_seconds: Option<f64>,
 }
 
-fn layout(plan: &StitchPlan, fragmented: bool) -> Result<Layout, Error> {
+/// The output layout. A fragmented output's edit list is one per track, and players apply it (if
+/// at all) to the whole track, so decode-only frames that a later input's edit list hid (its
+/// pre-roll) are said to show there.
+fn layout(plan: &mut StitchPlan, fragmented: bool) -> Result<Layout, Error> {
+    if fragmented {
+        for j in &plan.joins {
+            for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
+                let name = plan
+                    .inputs
+                    .get(j.input)
+                    .map_or("", |s| s.name())
+                    .to_string();
+                plan.warnings.push(format!(
+                    "{name}: {} track {}: {} decode-only frames (outside its edit list) will show \
+                     in fragmented output, whose players ignore per-join edits; write progressive \
+                     MP4 to keep them hidden",
+                    t.kind.as_str(),
+                    t.track,
+                    t.decode_only
+                ));
+            }
+        }
+    }
     Ok(if fragmented {
         mux::mp4::layout_fragmented(plan)?
     } else {
@@ -240,7 +262,7 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let plan = open_and_plan(
+    let mut plan = open_and_plan(
         inputs
             .iter()
             .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
@@ -248,7 +270,7 @@ pub fn stitch_with_progress(
         options.best_effort,
     )?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
-    let layout = layout(&plan, options.fragmented)?;
+    let layout = layout(&mut plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes.
     for src in &plan.inputs {
         if let Some(f) = src.file() {
@@ -297,8 +319,8 @@ pub fn stitch_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
-    let plan = plan_sources(sources, options)?;
-    let layout = layout(&plan, options.fragmented)?;
+    let mut plan = plan_sources(sources, options)?;
+    let layout = layout(&mut plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};
     write(&plan, &layout, &mut out, &mut noop)?;
