@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::model::Media;
 use crate::mux::{self, output::OutputFile, Layout, Sink};
 use crate::plan::{PlanOptions, StitchPlan};
-use crate::source::Source;
+use crate::source::{InputChanged, Source};
 
 /// Reads an input's metadata (sample payloads stay on disk).
 pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
@@ -160,18 +160,20 @@ pub fn stitch_with_progress(
     )?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
-    // The inputs must not have changed between reading their metadata and copying their bytes.
+    // The inputs must not have changed between reading their metadata and copying their bytes
+    // (checked again whenever an input is reopened for copying).
     for src in &plan.inputs {
-        if let Some(f) = src.file() {
-            let now = f.metadata().map(|x| x.len()).unwrap_or(0);
-            if now != src.len() {
-                return Err(crate::error::MuxError::InputChanged {
+        src.check_unchanged()
+            .map_err(|e| match InputChanged::find(&e) {
+                Some(changed) => crate::error::MuxError::InputChanged {
                     path: src.name().into(),
-                    what: format!("length was {}, now {now}", src.len()),
-                }
-                .into());
-            }
-        }
+                    what: changed.0.clone(),
+                },
+                None => crate::error::MuxError::Io {
+                    path: src.name().into(),
+                    source: e,
+                },
+            })?;
     }
     write(&plan, &layout, &mut out, progress)?;
     out.commit()?;
