@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -227,8 +227,10 @@ pub struct FileSource {
     id: u64,
     pool: Arc<FilePool>,
     /// The path to reopen: absolute, so a later change of working directory does not matter.
-    path: PathBuf,
-    name: String,
+    path: Box<Path>,
+    /// The path as the user gave it, for messages; `None` when that is `path` itself (an absolute
+    /// UTF-8 path), which saves one allocation per input.
+    name: Option<Box<str>>,
     len: u64,
     dev: u64,
     ino: u64,
@@ -258,11 +260,13 @@ impl FileSource {
                 "is a directory",
             ));
         }
+        let name = path.display().to_string();
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Ok(FileSource {
             id,
             pool,
-            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-            name: path.display().to_string(),
+            name: (abs.to_str() != Some(name.as_str())).then(|| name.into_boxed_str()),
+            path: abs.into_boxed_path(),
             len: meta.len(),
             dev: meta.dev(),
             ino: meta.ino(),
@@ -313,7 +317,11 @@ impl Drop for FileSource {
 
 impl Source for FileSource {
     fn name(&self) -> &str {
-        &self.name
+        match &self.name {
+            Some(n) => n,
+            // Set to None only when the path is valid UTF-8.
+            None => self.path.to_str().unwrap_or_default(),
+        }
     }
     fn len(&self) -> u64 {
         self.len
@@ -384,6 +392,7 @@ fn eof() -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn nofile_limit_is_the_soft_column() {
