@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::model::Media;
 use crate::mux::{self, output::OutputFile, Layout, Sink};
 use crate::plan::{PlanOptions, StitchPlan};
-use crate::source::{InputChanged, Source};
+use crate::source::{FileSource, InputChanged, Source};
 
 /// Reads an input's metadata (sample payloads stay on disk).
 pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
@@ -109,31 +109,73 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
 
 /// Demuxes every input and plans the join; what best-effort demuxing dropped comes first among the
 /// plan's warnings. The input sample tables are freed on return: the plan holds all the writer needs.
+///
+/// A job may have hundreds of thousands of small inputs, so per input only its samples and a few
+/// hundred bytes are kept: header bytes equal to the previous input's are shared
+/// ([`demux::share_headers`]), and once planned, the inputs' models are dropped and the freed heap
+/// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
-    opened: impl Iterator<Item = Result<(Media, Vec<String>), crate::error::DemuxError>>,
+    sources: Vec<Arc<dyn Source>>,
     limits: &Limits,
+    best_effort: bool,
 ) -> Result<StitchPlan, Error> {
-    let mut medias = Vec::new();
-    let mut notes = Vec::new();
-    for r in opened {
-        if medias.len() >= limits.max_segments {
-            return Err(crate::error::PlanError::LimitExceeded {
-                file: medias
-                    .last()
-                    .map(|m: &Media| m.name().to_string())
-                    .unwrap_or_default(),
-                what: format!("more than {} inputs", limits.max_segments),
-            }
-            .into());
+    if sources.len() > limits.max_segments {
+        return Err(crate::error::PlanError::LimitExceeded {
+            file: sources[limits.max_segments].name().to_string(),
+            what: format!(
+                "{} inputs, more than the limit of {}",
+                sources.len(),
+                limits.max_segments
+            ),
         }
-        let (m, n) = r?;
+        .into());
+    }
+    let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
+    let mut notes = Vec::new();
+    for src in sources {
+        let (mut m, n) = demux::open_with(src, limits, best_effort)?;
+        if let Some(prev) = medias.last() {
+            demux::share_headers(&mut m, prev);
+        }
         medias.push(m);
         notes.extend(n);
     }
     let mut plan = plan_with(&medias, limits)?;
+    drop(medias);
+    crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// Opens every input read-only (only metadata is read), so a missing or unreadable input is
+/// reported before any is parsed.
+fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+    if inputs.len() > limits.max_segments {
+        return Err(crate::error::PlanError::LimitExceeded {
+            file: inputs[limits.max_segments].display().to_string(),
+            what: format!(
+                "{} inputs, more than the limit of {}",
+                inputs.len(),
+                limits.max_segments
+            ),
+        }
+        .into());
+    }
+    inputs
+        .iter()
+        .map(|p| {
+            FileSource::open(p)
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+                .map_err(|e| {
+                    crate::error::DemuxError::Io {
+                        file: p.display().to_string(),
+                        source: e,
+                    }
+                    .into()
+                })
+        })
+        .collect()
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
@@ -152,12 +194,8 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let plan = open_and_plan(
-        inputs
-            .iter()
-            .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
-        &options.limits,
-    )?;
+    let sources = open_files(inputs, &options.limits)?;
+    let plan = open_and_plan(sources, &options.limits, options.best_effort)?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes
@@ -195,12 +233,7 @@ pub fn stitch_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
-    let plan = open_and_plan(
-        sources
-            .into_iter()
-            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
-        &options.limits,
-    )?;
+    let plan = open_and_plan(sources, &options.limits, options.best_effort)?;
     let layout = layout(&plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};

@@ -100,3 +100,36 @@ fn reopened_inputs_are_checked() {
         other => panic!("expected InputChanged, got {:?}", other.map(|v| v.len())),
     }
 }
+
+/// Fragments of one recording keep one copy of their equal header bytes; unequal ones stay apart.
+#[test]
+fn equal_headers_are_shared_with_the_previous_input() {
+    let limits = seam::Limits::default();
+    let a = seam::probe(&fixture("a.mp4"), &limits).expect("a");
+    let mut a2 = seam::probe(&fixture("a.mp4"), &limits).expect("a");
+    let mut p = seam::probe(&fixture("portrait.mp4"), &limits).expect("portrait");
+    seam::demux::share_headers(&mut a2, &a);
+    seam::demux::share_headers(&mut p, &a);
+    let entry = |m: &seam::model::Media, k: usize| m.tracks[k].sample_entries[0].raw.clone();
+    for k in 0..a.tracks.len() {
+        assert_eq!(
+            entry(&a2, k).as_ptr(),
+            entry(&a, k).as_ptr(),
+            "track {k} entry"
+        );
+        assert_eq!(a2.tracks[k].hdlr.as_ptr(), a.tracks[k].hdlr.as_ptr());
+    }
+    assert_ne!(entry(&p, 0), entry(&a, 0), "portrait's video entry differs");
+    assert_ne!(entry(&p, 0).as_ptr(), entry(&a, 0).as_ptr());
+    // Sharing changes no value.
+    let fresh = seam::probe(&fixture("a.mp4"), &limits).expect("a");
+    for (x, y) in a2.tracks.iter().zip(&fresh.tracks) {
+        assert_eq!(x.hdlr, y.hdlr);
+        assert_eq!(x.media_header, y.media_header);
+        assert_eq!(x.sample_entries[0].raw, y.sample_entries[0].raw);
+        assert_eq!(
+            format!("{:?}", x.sample_entries[0].codec),
+            format!("{:?}", y.sample_entries[0].codec)
+        );
+    }
+}
