@@ -64,6 +64,16 @@ def median_run(cmd, runs):
     return tuple(statistics.median(r[k] for r in results) for k in range(3))
 
 
+def row(n, got, sw, sc, sr, ow, oc, orss, fw, fc, fr, pk):
+    if fw is None:
+        ff = ["-"] * 5
+    else:
+        ff = ["%.2f" % fw, "%.2f" % fc, "%.1f" % fr, "%.1fx" % (fw / max(sw, 0.01)),
+              "%.2f" % (sr / fr)]
+    print("| %d | %d | %.2f | %.2f | %.1f | %s | %.2f / %.2f / %.1f | %.2f |"
+          % (n, got, sw, sc, sr, " | ".join(ff), ow, oc, orss, pk), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="/dev/shm/seam-many")
@@ -78,7 +88,11 @@ def main():
     counts = [int(c) for c in args.counts.split(",")]
     per_file_frames = frames(args.fixture)
     os.makedirs(args.dir, exist_ok=True)
-    rows = []
+    print("| inputs | video frames | seam wall s | seam CPU s | seam peak RSS MB "
+          "| ffmpeg wall s | ffmpeg CPU s | ffmpeg peak RSS MB | seam speed vs ffmpeg (wall) "
+          "| seam RSS / ffmpeg RSS | one input, same samples: wall s / CPU s / MB "
+          "| per-input overhead KB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     try:
         have = 0
         for n in sorted(counts):
@@ -113,24 +127,11 @@ def main():
                 os.remove(ff_out)
             os.remove(out)
             per_input_kb = (seam_rss - one_rss) * 1024.0 / n
-            rows.append((n, got, seam_wall, seam_cpu, seam_rss, one_wall, one_cpu, one_rss,
-                         ff_wall, ff_cpu, ff_rss, per_input_kb))
+            row(n, got, seam_wall, seam_cpu, seam_rss, one_wall, one_cpu, one_rss, ff_wall,
+                ff_cpu, ff_rss, per_input_kb)
     finally:
         if not args.keep:
             shutil.rmtree(args.dir, ignore_errors=True)
-
-    print("| inputs | video frames | seam wall s | seam CPU s | seam peak RSS MB "
-          "| ffmpeg wall s | ffmpeg CPU s | ffmpeg peak RSS MB | seam speed vs ffmpeg (wall) "
-          "| seam RSS / ffmpeg RSS | one input, same samples: wall s / CPU s / MB "
-          "| per-input overhead KB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, got, sw, sc, sr, ow, oc, orss, fw, fc, fr, pk in rows:
-        if fw is None:
-            ff = ["-"] * 5
-        else:
-            ff = ["%.2f" % fw, "%.2f" % fc, "%.1f" % fr, "%.1fx" % (fw / sw), "%.2f" % (sr / fr)]
-        print("| %d | %d | %.2f | %.2f | %.1f | %s | %.2f / %.2f / %.1f | %.2f |"
-              % (n, got, sw, sc, sr, " | ".join(ff), ow, oc, orss, pk))
 
 
 if __name__ == "__main__":
