@@ -110,8 +110,8 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
 /// Demuxes every input and plans the join; what best-effort demuxing dropped comes first among the
 /// plan's warnings. The input sample tables are freed on return: the plan holds all the writer needs.
 ///
-/// A job may have hundreds of thousands of small inputs, so per input only its samples and a few
-/// hundred bytes are kept: header bytes equal to the previous input's are shared
+/// A job may have hundreds of thousands of small inputs, so per input only its samples and about
+/// 1 KB are kept: header bytes equal to the previous input's are shared
 /// ([`demux::share_headers`]), and once planned, the inputs' models are dropped and the freed heap
 /// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
@@ -119,17 +119,7 @@ fn open_and_plan(
     limits: &Limits,
     best_effort: bool,
 ) -> Result<StitchPlan, Error> {
-    if sources.len() > limits.max_segments {
-        return Err(crate::error::PlanError::LimitExceeded {
-            file: sources[limits.max_segments].name().to_string(),
-            what: format!(
-                "{} inputs, more than the limit of {}",
-                sources.len(),
-                limits.max_segments
-            ),
-        }
-        .into());
-    }
+    check_count(sources.len(), limits, |i| sources[i].name().to_string())?;
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     for src in sources {
@@ -148,20 +138,22 @@ fn open_and_plan(
     Ok(plan)
 }
 
-/// Opens every input read-only (only metadata is read), so a missing or unreadable input is
-/// reported before any is parsed.
-fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
-    if inputs.len() > limits.max_segments {
+/// At most `limits.max_segments` inputs; the error names the first one past the limit.
+fn check_count(n: usize, limits: &Limits, name: impl Fn(usize) -> String) -> Result<(), Error> {
+    if n > limits.max_segments {
         return Err(crate::error::PlanError::LimitExceeded {
-            file: inputs[limits.max_segments].display().to_string(),
-            what: format!(
-                "{} inputs, more than the limit of {}",
-                inputs.len(),
-                limits.max_segments
-            ),
+            file: name(limits.max_segments),
+            what: format!("{n} inputs, more than the limit of {}", limits.max_segments),
         }
         .into());
     }
+    Ok(())
+}
+
+/// Opens every input read-only (only metadata is read), so a missing or unreadable input is
+/// reported before any is parsed.
+fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+    check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
     inputs
         .iter()
         .map(|p| {

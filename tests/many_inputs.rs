@@ -133,3 +133,35 @@ fn equal_headers_are_shared_with_the_previous_input() {
         );
     }
 }
+
+/// More inputs than `Limits::max_segments`: refused before any is parsed, naming the first one past
+/// the limit.
+#[test]
+fn input_count_limit() {
+    let data = std::fs::read(fixture("a.mp4")).expect("read fixture");
+    let sources: Vec<Arc<dyn seam::source::Source>> = (0..3)
+        .map(|i| {
+            Arc::new(seam::source::MemSource::new(
+                format!("m{i}.mp4"),
+                data.clone(),
+            )) as _
+        })
+        .collect();
+    let options = seam::StitchOptions {
+        limits: seam::Limits {
+            max_segments: 2,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match seam::stitch_sources(sources, &options) {
+        Err(seam::Error::Plan(seam::error::PlanError::LimitExceeded { file, what })) => {
+            assert_eq!(file, "m2.mp4");
+            assert!(
+                what.contains("3 inputs, more than the limit of 2"),
+                "{what}"
+            );
+        }
+        other => panic!("expected LimitExceeded, got {:?}", other.map(|r| r.1)),
+    }
+}
