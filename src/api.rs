@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::model::Media;
 use crate::mux::{self, output::OutputFile, Layout, Sink};
 use crate::plan::{PlanOptions, StitchPlan};
-use crate::source::Source;
+use crate::source::{FileSource, InputChanged, Source};
 
 /// Reads an input's metadata (sample payloads stay on disk).
 pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
@@ -197,27 +197,23 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
 /// crashed recorder's file without a moov) is skipped with a warning, and timestamp jumps inside an
 /// input are closed. The input sample tables are freed on return: the plan holds all the writer
 /// needs.
+///
+/// A job may have hundreds of thousands of small inputs, so per input only its samples and about
+/// 1 KB are kept: header bytes equal to the previous input's are shared
+/// ([`demux::share_headers`]), and once planned, the inputs' models are dropped and the freed heap
+/// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
-    opened: impl Iterator<Item = Result<(Media, Vec<String>), crate::error::DemuxError>>,
+    sources: Vec<Arc<dyn Source>>,
     limits: &Limits,
     best_effort: bool,
 ) -> Result<StitchPlan, Error> {
     use crate::error::DemuxError;
-    let mut medias = Vec::new();
+    check_count(sources.len(), limits, |i| sources[i].name().to_string())?;
+    let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
-    for r in opened {
-        if medias.len() >= limits.max_segments {
-            return Err(crate::error::PlanError::LimitExceeded {
-                file: medias
-                    .last()
-                    .map(|m: &Media| m.name().to_string())
-                    .unwrap_or_default(),
-                what: format!("more than {} inputs", limits.max_segments),
-            }
-            .into());
-        }
-        let (mut m, n) = match r {
+    for src in sources {
+        let (mut m, n) = match demux::open_with(src, limits, best_effort) {
             Ok(v) => v,
             Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
                 if best_effort =>
@@ -228,6 +224,9 @@ fn open_and_plan(
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(prev) = medias.last() {
+            demux::share_headers(&mut m, prev);
+        }
         notes.extend(n);
         if best_effort {
             notes.extend(crate::plan::close_jumps(&mut m));
@@ -241,9 +240,43 @@ fn open_and_plan(
         }
     }
     let mut plan = plan_with(&medias, limits)?;
+    drop(medias);
+    crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// At most `limits.max_segments` inputs; the error names the first one past the limit.
+fn check_count(n: usize, limits: &Limits, name: impl Fn(usize) -> String) -> Result<(), Error> {
+    if n > limits.max_segments {
+        return Err(crate::error::PlanError::LimitExceeded {
+            file: name(limits.max_segments),
+            what: format!("{n} inputs, more than the limit of {}", limits.max_segments),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Opens every input read-only (only metadata is read), so a missing or unreadable input is
+/// reported before any is parsed.
+fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+    check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
+    inputs
+        .iter()
+        .map(|p| {
+            FileSource::open(p)
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+                .map_err(|e| {
+                    crate::error::DemuxError::Io {
+                        file: p.display().to_string(),
+                        source: e,
+                    }
+                    .into()
+                })
+        })
+        .collect()
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
@@ -262,27 +295,24 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let mut plan = open_and_plan(
-        inputs
-            .iter()
-            .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
-        &options.limits,
-        options.best_effort,
-    )?;
+    let sources = open_files(inputs, &options.limits)?;
+    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&mut plan, options.fragmented)?;
-    // The inputs must not have changed between reading their metadata and copying their bytes.
+    // The inputs must not have changed between reading their metadata and copying their bytes
+    // (checked again whenever an input is reopened for copying).
     for src in &plan.inputs {
-        if let Some(f) = src.file() {
-            let now = f.metadata().map(|x| x.len()).unwrap_or(0);
-            if now != src.len() {
-                return Err(crate::error::MuxError::InputChanged {
+        src.check_unchanged()
+            .map_err(|e| match InputChanged::find(&e) {
+                Some(changed) => crate::error::MuxError::InputChanged {
                     path: src.name().into(),
-                    what: format!("length was {}, now {now}", src.len()),
-                }
-                .into());
-            }
-        }
+                    what: changed.0.clone(),
+                },
+                None => crate::error::MuxError::Io {
+                    path: src.name().into(),
+                    source: e,
+                },
+            })?;
     }
     write(&plan, &layout, &mut out, progress)?;
     out.commit()?;
@@ -305,13 +335,7 @@ pub fn plan_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<StitchPlan, Error> {
-    open_and_plan(
-        sources
-            .into_iter()
-            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
-        &options.limits,
-        options.best_effort,
-    )
+    open_and_plan(sources, &options.limits, options.best_effort)
 }
 
 /// Stitches sources into bytes in memory (tests, fuzzing, callers without files).

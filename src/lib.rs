@@ -18,6 +18,7 @@ pub mod codec;
 pub mod demux;
 pub mod error;
 pub mod limits;
+mod mem;
 pub mod model;
 pub mod mux;
 pub mod plan;
