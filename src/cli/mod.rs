@@ -29,8 +29,12 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "inputs_from")]
         inputs: Vec<PathBuf>,
+        /// Read more input paths, one per line, from this file (`-` for standard input), after
+        /// those on the command line: a week of HLS segments does not fit in a command line.
+        #[arg(long, value_name = "FILE")]
+        inputs_from: Option<PathBuf>,
         /// Overwrite the output if it exists.
         #[arg(short = 'y', long = "overwrite")]
         overwrite: bool,
@@ -76,24 +80,35 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Stitch {
             output,
-            inputs,
+            mut inputs,
+            inputs_from,
             overwrite,
             fragmented,
             quiet,
             json,
             best_effort,
-        } => run_stitch(
-            &output,
-            &inputs,
-            StitchOptions {
-                overwrite,
-                fragmented,
-                best_effort,
-                limits: Limits::default(),
-            },
-            quiet,
-            json,
-        ),
+        } => match inputs_from.map(|f| read_input_list(&f)) {
+            Some(Err(e)) => {
+                // The list could not be read: an I/O error, like an unreadable input.
+                eprintln!("seam: {e}");
+                3
+            }
+            listed => {
+                inputs.extend(listed.and_then(Result::ok).unwrap_or_default());
+                run_stitch(
+                    &output,
+                    &inputs,
+                    StitchOptions {
+                        overwrite,
+                        fragmented,
+                        best_effort,
+                        limits: Limits::default(),
+                    },
+                    quiet,
+                    json,
+                )
+            }
+        },
         Command::Probe {
             inputs,
             json,
@@ -107,6 +122,27 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Input paths listed one per line (blank lines and lines starting with `#` skipped).
+fn read_input_list(file: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let text = if file.as_os_str() == "-" {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t).map(|_| t)
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect();
+    if paths.is_empty() {
+        return Err(format!("{}: lists no input", file.display()));
+    }
+    Ok(paths)
 }
 
 fn fail(e: &Error, json: bool) -> u8 {
