@@ -46,7 +46,10 @@ pub(super) fn place_audio(
         max_generated: p.max_generated,
         generated: 0,
     };
-    let mut out = AudioOut::default();
+    let mut out = AudioOut {
+        samples: Vec::with_capacity(p.input_samples()),
+        segments: Vec::new(),
+    };
     // The output media clock: timeline position x is output media tick
     // `out_media_time + tl_to_track(x - out_start)`. When the first input has this track, the
     // clock is that input's own media clock (so its first packets and the edit keep their exact
