@@ -4,6 +4,7 @@
 //! looking at the first bytes.
 
 pub mod flv;
+pub mod hls;
 pub mod mp4;
 
 use std::path::Path;
