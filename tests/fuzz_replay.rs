@@ -50,6 +50,9 @@ fn input_dirs(target: &str) -> Vec<PathBuf> {
     if seeds == "mp4" {
         dirs.push(root.join("fixtures"));
     }
+    if target == "flv_demux" {
+        dirs.push(root.join("fixtures/flv"));
+    }
     dirs
 }
 
@@ -111,6 +114,27 @@ fn aac_config() {
 fn stitch_e2e() {
     let n = replay("stitch_e2e", checks::stitch_e2e);
     println!("stitch_e2e: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn flv_demux() {
+    let n = replay("flv_demux", checks::flv_demux);
+    println!("flv_demux: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn m3u8() {
+    let n = replay("m3u8", checks::m3u8);
+    println!("m3u8: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn framing() {
+    let n = replay("framing", checks::framing);
+    println!("framing: {n} files");
     assert!(n > 0, "empty corpus");
 }
 

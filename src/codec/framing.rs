@@ -237,7 +237,10 @@ pub fn annexb_to_length_prefixed(
 }
 
 /// The NAL units of a length-prefixed sample, as ranges of `sample` (ISO/IEC 14496-15 §5.3.2).
-/// Every unit must be non-empty and the last must end exactly at the end of the sample.
+/// The last unit must end exactly at the end of the sample, and every unit must be one an Annex B
+/// stream can carry: non-empty, without `00 00 00`, `00 00 01` or `00 00 02` inside (emulation
+/// prevention forbids them; a reader would take them for a start code) and not ending with a zero
+/// byte (it would read as `trailing_zero_8bits`).
 pub fn length_prefixed_units(
     sample: &[u8],
     length_size: u8,
@@ -277,6 +280,27 @@ pub fn length_prefixed_units(
         };
         if len == 0 {
             return Err(malformed("sample", pos, "empty NAL unit".into()));
+        }
+        let nal = &sample[start..end];
+        if let Some(p) = nal
+            .windows(3)
+            .position(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2)
+        {
+            return Err(malformed(
+                "sample",
+                start + p,
+                format!(
+                    "bytes 00 00 {:02x} inside a NAL unit (emulation prevention missing)",
+                    nal[p + 2]
+                ),
+            ));
+        }
+        if nal.last() == Some(&0) {
+            return Err(malformed(
+                "sample",
+                end - 1,
+                "NAL unit ends with a zero byte".into(),
+            ));
         }
         units.push(start..end);
         pos = end;

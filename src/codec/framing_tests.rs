@@ -165,6 +165,8 @@ fn malformed_annexb_is_refused() {
     assert!(length_prefixed_units(&[0, 0, 0], 4).is_err());
     assert!(length_prefixed_units(&[0, 0, 0, 0], 4).is_err());
     assert!(length_prefixed_units(&[1, 0x65], 3).is_err());
+    assert!(length_prefixed_units(&[0, 0, 0, 4, 0x65, 0, 0, 1], 4).is_err());
+    assert!(length_prefixed_units(&[0, 0, 0, 2, 0x65, 0], 4).is_err());
 }
 
 #[test]
