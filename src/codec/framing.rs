@@ -115,7 +115,7 @@ pub fn scan_annexb(data: &[u8]) -> Result<AnnexBLayout, CodecError> {
         return Err(malformed(
             S,
             p,
-            format!("{first} bytes before the first start code are not zero"),
+            "non-zero bytes before the first start code".into(),
         ));
     }
     let mut zeros_before = first;

@@ -132,7 +132,7 @@ fn malformed_annexb_is_refused() {
     let cases: [(&[u8], &str); 5] = [
         (
             &[1, 0, 0, 1, 0x65],
-            "bytes before the first start code are not zero",
+            "non-zero bytes before the first start code",
         ),
         (&[0x65, 0x88], "no start code"),
         (&[0, 0, 1, 0, 0, 1, 0x65], "empty NAL unit"),
