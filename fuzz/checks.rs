@@ -663,7 +663,7 @@ pub fn m3u8(data: &[u8]) {
 /// trip: Annex B → length-prefixed → Annex B gives the input back byte for byte (or without its
 /// AUD/filler units when they are dropped); length-prefixed → Annex B → length-prefixed gives the
 /// sample back; ADTS frames without CRC come back from raw + template; configs built from in-band
-/// parameter sets encode and parse back equal.
+/// parameter sets (avcC, hvcC) encode and parse back equal.
 pub fn framing(data: &[u8]) {
     use seam::codec::framing::*;
     if let Ok(layout) = scan_annexb(data) {
@@ -712,6 +712,19 @@ pub fn framing(data: &[u8]) {
                 Some(c),
                 "avcC round trip"
             );
+        }
+        let of_type = |ty: u8| -> Vec<&[u8]> {
+            let h265 = NalCodec::H265;
+            let units = layout
+                .units
+                .iter()
+                .filter(|u| h265.nal_type(u.header) == ty);
+            units.map(|u| &data[u.range.clone()]).collect()
+        };
+        if let Ok(c) = hvcc_from_parameter_sets(&of_type(32), &of_type(33), &of_type(34), 4) {
+            let enc = encode_hvcc(&c);
+            let back = h265::HevcDecoderConfig::parse(&enc).ok();
+            assert_eq!(back, Some(c), "hvcC round trip");
         }
     }
     for length_size in [1u8, 2, 4] {

@@ -13,7 +13,8 @@
 //!   lets them out; MP4 readers ignore them), SEI and every other unit is kept.
 //!   `annexb(length_prefixed(x)) == x` holds exactly when nothing is removed, and equals `x`
 //!   without those units otherwise ([`annexb_from_layout_without`] gives the same bytes directly).
-//! * [`avcc_from_parameter_sets`] builds an `avcC` record from in-band SPS/PPS NAL units.
+//! * [`avcc_from_parameter_sets`] builds an `avcC` record from in-band SPS/PPS NAL units,
+//!   [`hvcc_from_parameter_sets`] an `hvcC` record from VPS/SPS/PPS ([`encode_hvcc`] writes it).
 //! * **ADTS ↔ raw AAC** (ISO/IEC 14496-3 §1.A.2): [`adts_frames`] locates frames and their
 //!   payloads, [`adts_to_raw`] strips the header and [`AdtsTemplate::write`] adds it
 //!   (`write(adts_to_raw(x)) == x` for frames without CRC; a CRC-protected frame comes back without
@@ -464,6 +465,131 @@ pub fn avcc_from_parameter_sets(
             .collect(),
         trailing: trailing.into(),
     })
+}
+
+/// Builds an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1) from in-band VPS, SPS and PPS NAL units
+/// (H.265 types 32, 33, 34, with their 2-byte headers and emulation prevention).
+///
+/// Profile, tier, level, chroma format and bit depths come from the first SPS (H.265 §7.3.2.2.1),
+/// `numTemporalLayers` and `temporalIdNested` from its `sps_max_sub_layers_minus1` and
+/// `sps_temporal_id_nesting_flag`. Fields that need the VUI or the PPS parsed are written as
+/// "unknown", which §8.3.3.1.3 allows: `min_spatial_segmentation_idc` 0, `parallelismType` 0,
+/// `avgFrameRate` 0, `constantFrameRate` 0 (ffmpeg fills the first two from the VUI and PPS, so its
+/// record may differ in them). The arrays are VPS, SPS, PPS with `array_completeness` set.
+pub fn hvcc_from_parameter_sets(
+    vps: &[&[u8]],
+    sps: &[&[u8]],
+    pps: &[&[u8]],
+    length_size: u8,
+) -> Result<crate::codec::h265::HevcDecoderConfig, CodecError> {
+    use crate::codec::h265::{HevcDecoderConfig, NalArray, Sps as HevcSps};
+    let bad = |what: String| malformed("hvcC", 0, what);
+    let first = sps.first().ok_or_else(|| bad("no SPS".into()))?;
+    if vps.is_empty() || pps.is_empty() {
+        return Err(bad(format!("{} VPS and {} PPS", vps.len(), pps.len())));
+    }
+    if !matches!(length_size, 1 | 2 | 4) {
+        return Err(bad(format!("NAL length size {length_size}")));
+    }
+    let mut arrays = Vec::new();
+    for (units, ty) in [(vps, 32u8), (sps, 33), (pps, 34)] {
+        if units.len() > usize::from(u16::MAX) {
+            return Err(bad(format!("{} units of type {ty}", units.len())));
+        }
+        for u in units.iter() {
+            let found = u.first().map_or(0xff, |b| NalCodec::H265.nal_type(*b));
+            if found != ty || u.len() < 3 || u.len() > usize::from(u16::MAX) {
+                return Err(bad(format!(
+                    "NAL unit of type {found} and {} bytes where type {ty} is expected",
+                    u.len()
+                )));
+            }
+        }
+        arrays.push(NalArray {
+            complete: true,
+            nal_type: ty,
+            units: units
+                .iter()
+                .map(|u| bytes::Bytes::copy_from_slice(u))
+                .collect(),
+        });
+    }
+    let parsed = HevcSps::parse(first)?;
+    for depth in [parsed.bit_depth_luma, parsed.bit_depth_chroma] {
+        if !(8..=15).contains(&depth) {
+            return Err(CodecError::Unsupported {
+                structure: "hvcC",
+                what: format!("bit depth {depth} (the record holds 8 to 15)"),
+            });
+        }
+    }
+    // The byte after the 2-byte header: vps_id (4), max_sub_layers_minus1 (3), nesting flag (1).
+    // The header bytes are non-zero, so no emulation prevention byte can precede it.
+    let third = first.get(2).copied().unwrap_or(0);
+    Ok(HevcDecoderConfig {
+        configuration_version: 1,
+        ptl: parsed.ptl,
+        min_spatial_segmentation: 0,
+        parallelism_type: 0,
+        chroma_format_idc: parsed.chroma_format_idc as u8 & 0x03,
+        bit_depth_luma: parsed.bit_depth_luma,
+        bit_depth_chroma: parsed.bit_depth_chroma,
+        avg_frame_rate: 0,
+        constant_frame_rate: 0,
+        num_temporal_layers: parsed.max_sub_layers & 0x07,
+        temporal_id_nested: third & 0x01 != 0,
+        length_size,
+        arrays,
+    })
+}
+
+/// Serializes an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1.2), reserved bits set as required. At
+/// most 255 arrays and 65535 units per array are written; longer units are left out.
+pub fn encode_hvcc(c: &crate::codec::h265::HevcDecoderConfig) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.push(c.configuration_version);
+    out.push(
+        ((c.ptl.profile_space & 0x03) << 6)
+            | (u8::from(c.ptl.high_tier) << 5)
+            | (c.ptl.profile_idc & 0x1f),
+    );
+    out.extend_from_slice(&c.ptl.compatibility_flags.to_be_bytes());
+    out.extend_from_slice(&c.ptl.constraint_flags.to_be_bytes()[2..]);
+    out.push(c.ptl.level_idc);
+    out.extend_from_slice(&(0xf000 | (c.min_spatial_segmentation & 0x0fff)).to_be_bytes());
+    out.push(0xfc | (c.parallelism_type & 0x03));
+    out.push(0xfc | (c.chroma_format_idc & 0x03));
+    out.push(0xf8 | (c.bit_depth_luma.wrapping_sub(8) & 0x07));
+    out.push(0xf8 | (c.bit_depth_chroma.wrapping_sub(8) & 0x07));
+    out.extend_from_slice(&c.avg_frame_rate.to_be_bytes());
+    let length_size_minus_one = match c.length_size {
+        1 => 0,
+        2 => 1,
+        _ => 3,
+    };
+    out.push(
+        ((c.constant_frame_rate & 0x03) << 6)
+            | ((c.num_temporal_layers & 0x07) << 3)
+            | (u8::from(c.temporal_id_nested) << 2)
+            | length_size_minus_one,
+    );
+    let arrays: Vec<_> = c.arrays.iter().take(255).collect();
+    out.push(arrays.len() as u8);
+    for a in arrays {
+        out.push((u8::from(a.complete) << 7) | (a.nal_type & 0x3f));
+        let units: Vec<_> = a
+            .units
+            .iter()
+            .filter(|u| u.len() <= usize::from(u16::MAX))
+            .take(usize::from(u16::MAX))
+            .collect();
+        out.extend_from_slice(&(units.len() as u16).to_be_bytes());
+        for u in units {
+            out.extend_from_slice(&(u.len() as u16).to_be_bytes());
+            out.extend_from_slice(u);
+        }
+    }
+    out
 }
 
 /// The SPS and PPS units of an Annex B layout (H.264 types 7 and 8), as slices of `data`.
