@@ -277,3 +277,63 @@ fn amf_values_and_depth() {
     let m = demux(&flv(&[(18, 0, d)])).expect("demux");
     assert!(m.warnings[0].to_string().contains("strict array of"));
 }
+
+/// A source counting the bytes read from it.
+#[derive(Debug)]
+struct Counting {
+    inner: MemSource,
+    read: std::sync::atomic::AtomicU64,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl Source for Counting {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.read.fetch_add(buf.len() as u64, Relaxed);
+        self.calls.fetch_add(1, Relaxed);
+        self.inner.read_at(offset, buf)
+    }
+}
+
+#[test]
+fn reads_tag_headers_only() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let src = Counting {
+        inner: MemSource::new("t.flv", FIXTURE.to_vec()),
+        read: 0.into(),
+        calls: 0.into(),
+    };
+    let m = open(&src, &Limits::default()).expect("demux");
+    // One read of at most 20 bytes per tag (and one for the end), plus the 9-byte header, the
+    // sequence headers and the script tag read whole.
+    let whole: u64 = m
+        .video
+        .iter()
+        .map(|t| t.configs.iter().map(|c| c.raw.len() as u64).sum::<u64>())
+        .chain(
+            m.audio
+                .iter()
+                .map(|t| t.configs.iter().map(|c| c.raw.len() as u64).sum()),
+        )
+        .sum::<u64>()
+        + u64::from(u32::from_be_bytes([
+            0,
+            FIXTURE[14],
+            FIXTURE[15],
+            FIXTURE[16],
+        ])); // onMetaData
+    let read = src.read.load(Relaxed);
+    assert!(read <= 9 + 20 * (m.tags + 1) + whole, "read {read} bytes");
+    let payload: u64 = m.samples().map(|s| u64::from(s.size)).sum();
+    assert!(
+        read * 10 < payload,
+        "read {read} of {payload} payload bytes"
+    );
+    assert!(src.calls.load(Relaxed) <= 1 + (m.tags + 1) + 3);
+}

@@ -11,6 +11,9 @@
 //! `https:`, `file:`..., or `//host`) because seam reads local files only, and, unless
 //! [`ResolveOptions::allow_any_path`] is set, paths that leave the playlist's folder: absolute
 //! paths, `..` components, and symbolic links pointing outside (checked on the canonical path).
+//! A URI is used as the file name it spells (no percent-decoding, no query stripping), the way
+//! ffmpeg's `file` protocol opens it; a segment that does not exist is a [`PlaylistError::Io`]
+//! naming it.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -152,6 +155,8 @@ pub struct MediaPlaylist {
 pub struct Variant {
     /// The URI of its media playlist.
     pub uri: String,
+    /// The path: the URI until [`MasterPlaylist::resolve`], then the checked local path.
+    pub path: PathBuf,
     /// `BANDWIDTH` in bits per second.
     pub bandwidth: u64,
     /// `AVERAGE-BANDWIDTH`.
@@ -740,6 +745,7 @@ impl<'a> Parser<'a> {
         };
         self.variants.push(Variant {
             uri: uri.to_string(),
+            path: PathBuf::from(uri),
             bandwidth,
             average_bandwidth,
             resolution,
@@ -846,7 +852,24 @@ impl MediaPlaylist {
     }
 }
 
-/// Reads, parses and (for a media playlist) resolves the playlist at `path`. The file may be at
+impl MasterPlaylist {
+    /// Replaces every variant's `path` by the local playlist its URI names, as
+    /// [`MediaPlaylist::resolve`] does for segments.
+    pub fn resolve(
+        &mut self,
+        file: &str,
+        dir: &Path,
+        opts: &ResolveOptions,
+    ) -> Result<(), PlaylistError> {
+        for v in &mut self.variants {
+            v.path = resolve_uri(file, v.line, dir, &v.uri, opts)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads, parses and resolves the playlist at `path` (segment and map paths of a media playlist,
+/// variant paths of a master playlist). The file may be at
 /// most 1 KB per allowed entry plus 1 MB (checked before reading).
 pub fn load(
     path: &Path,
@@ -878,14 +901,15 @@ pub fn load(
         });
     };
     let mut p = parse(&file, &text, limits)?;
-    if let Playlist::Media(m) = &mut p {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        m.resolve(&file, dir, opts)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    match &mut p {
+        Playlist::Media(m) => m.resolve(&file, dir, opts)?,
+        Playlist::Master(m) => m.resolve(&file, dir, opts)?,
     }
     Ok(p)
 }

@@ -280,6 +280,25 @@ fn resolver_refuses_urls_and_escapes() {
         let r = load(&p, &Limits::default(), &any);
         assert_eq!(why == "a URL", r.is_err(), "{uri}: {r:?}");
     }
+    // Master playlists: variant paths resolve the same way.
+    let p = dir.join("master.m3u8");
+    std::fs::write(
+        &p,
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2\nok.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsub/b.ts\n",
+    )
+    .expect("write");
+    let Playlist::Master(m) = load(&p, &Limits::default(), &opts).expect("master") else {
+        panic!("master")
+    };
+    assert_eq!(m.variants[0].path, canon.join("sub/b.ts"));
+    assert_eq!(m.variants[1].path, canon.join("ok.m3u8"));
+    std::fs::write(
+        &p,
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2\nhttp://x/v.m3u8\n",
+    )
+    .expect("write");
+    let e = load(&p, &Limits::default(), &opts).expect_err("url variant");
+    assert!(matches!(e, PlaylistError::Refused { line: 3, .. }), "{e}");
     // A URL in EXT-X-MAP is refused too; a missing segment is an I/O error naming it.
     let p = write(
         "map.m3u8",
