@@ -490,7 +490,9 @@ impl<'a> Parser<'a> {
         }
         for (i, raw) in lines.enumerate() {
             self.line = i + 2;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            // CRLF line ends, and stray trailing blanks (never meaningful: a quoted string ends
+            // with its quote).
+            let line = raw.trim_end_matches(['\r', ' ', '\t']);
             if line.trim().is_empty() {
                 continue;
             }

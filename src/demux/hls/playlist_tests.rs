@@ -31,7 +31,7 @@ all.mp4\r
 #EXT-X-FOO:bar\r
 #EXTINF:2\r
 seg 3.mp4\r
-#EXT-X-ENDLIST\r
+#EXT-X-ENDLIST \r
 ";
 
 #[test]
