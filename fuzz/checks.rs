@@ -729,10 +729,17 @@ pub fn framing(data: &[u8]) {
     }
     for length_size in [1u8, 2, 4] {
         if let Ok(units) = length_prefixed_units(data, length_size) {
-            let mut annexb = Vec::new();
-            length_prefixed_to_annexb(data, &units, &mut annexb).expect("to Annex B");
-            assert_eq!(annexb.len(), annexb_size(&units), "predicted Annex B size");
-            if let Ok(layout) = scan_annexb(&annexb) {
+            for codes in [
+                StartCodes::Four,
+                StartCodes::LongFirst(NalCodec::H264),
+                StartCodes::LongFirst(NalCodec::H265),
+            ] {
+                let mut annexb = Vec::new();
+                length_prefixed_to_annexb(data, &units, codes, &mut annexb).expect("to Annex B");
+                let predicted = annexb_size(data, &units, codes);
+                assert_eq!(annexb.len(), predicted, "predicted Annex B size");
+                let layout = scan_annexb(&annexb).expect("Annex B of valid units scans");
+                assert_eq!(layout.units.len(), units.len(), "unit count");
                 let opts = Mp4Nals {
                     codec: NalCodec::H264,
                     length_size,

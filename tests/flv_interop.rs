@@ -118,3 +118,103 @@ fn extended_timestamps_match_ffmpeg() {
     assert!(v.samples.first().is_some_and(|s| s.dts < 1 << 24));
     assert!(v.samples.last().is_some_and(|s| s.dts > 1 << 24));
 }
+
+/// `seam::codec::framing` on ffmpeg's Annex B: each packet `h264_mp4toannexb` makes of the FLV's
+/// samples (split from `-f h264` by the framehash sizes) scans, converts to length-prefixed and
+/// back byte for byte (sizes predicted), and is the FLV sample once the SPS/PPS ffmpeg inserted
+/// before keyframes are taken out; those equal the avcC's.
+#[test]
+fn framing_round_trips_ffmpegs_annexb() {
+    use seam::codec::framing::*;
+    if !common::require_ffmpeg() {
+        return;
+    }
+    let path = common::fixture("flv/av.flv");
+    let data = std::fs::read(&path).expect("read fixture");
+    let src = FileSource::open(&path).expect("open");
+    let m = flv::open(&src, &Limits::default()).expect("demux");
+    let v = m.video.as_ref().expect("video track");
+    let avcc = &v.configs[0].parsed;
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args([
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb",
+            "-f",
+            "h264",
+            "-",
+        ])
+        .output()
+        .expect("run ffmpeg");
+    assert!(o.status.success(), "{}", common::describe(&o));
+    let stream = o.stdout;
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-map", "0:v", "-c", "copy", "-bsf:v", "h264_mp4toannexb"])
+        .args(["-f", "framehash", "-hash", "sha256", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(o.status.success(), "{}", common::describe(&o));
+    let sizes: Vec<usize> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.split(',')
+                .nth(4)
+                .expect("size")
+                .trim()
+                .parse()
+                .expect("size")
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), stream.len());
+    assert_eq!(sizes.len(), v.samples.len());
+    let opts = Mp4Nals {
+        codec: NalCodec::H264,
+        length_size: 4,
+        drop_aud_filler: false,
+    };
+    let mut pos = 0;
+    let mut inserted = 0;
+    for (i, (s, size)) in v.samples.iter().zip(&sizes).enumerate() {
+        let packet = &stream[pos..pos + size];
+        pos += size;
+        let layout = scan_annexb(packet).unwrap_or_else(|e| panic!("packet {i}: {e}"));
+        assert_eq!(annexb_layout_size(&layout), packet.len());
+        let mut lp = Vec::new();
+        annexb_to_length_prefixed(packet, &layout, &opts, &mut lp).expect("convert");
+        assert_eq!(
+            lp.len(),
+            length_prefixed_size(&layout, &opts).expect("size")
+        );
+        let mut back = Vec::new();
+        annexb_from_layout(&lp, 4, &layout, &mut back).expect("back");
+        assert_eq!(back, packet, "packet {i}: Annex B round trip");
+        // Without the parameter sets ffmpeg inserted, the length-prefixed form is the sample.
+        let (sps, pps) = parameter_sets(packet, &layout);
+        if !sps.is_empty() {
+            inserted += 1;
+            assert!(
+                s.keyframe,
+                "packet {i}: parameter sets before a non-keyframe"
+            );
+            assert_eq!(sps, avcc.sps.iter().map(|u| &u[..]).collect::<Vec<_>>());
+            assert_eq!(pps, avcc.pps.iter().map(|u| &u[..]).collect::<Vec<_>>());
+        }
+        let keep = |u: &AnnexBUnit| !matches!(u.header & 0x1f, 7 | 8);
+        let mut without = Vec::new();
+        for u in layout.units.iter().filter(|u| keep(u)) {
+            without.extend_from_slice(&(u.range.len() as u32).to_be_bytes());
+            without.extend_from_slice(&packet[u.range.clone()]);
+        }
+        let sample = &data[s.offset as usize..s.end() as usize];
+        assert_eq!(without, sample, "packet {i}: not the FLV sample");
+    }
+    assert_eq!(inserted, v.samples.iter().filter(|s| s.keyframe).count());
+}

@@ -309,24 +309,66 @@ pub fn length_prefixed_units(
     Ok(units)
 }
 
-/// Size of [`length_prefixed_to_annexb`]'s output: a 4-byte start code and the bytes of each unit.
-pub fn annexb_size(units: &[Range<usize>]) -> usize {
-    units.iter().map(|u| 4 + u.len()).sum()
+/// Which start codes [`length_prefixed_to_annexb`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartCodes {
+    /// `00 00 00 01` before every unit.
+    Four,
+    /// `00 00 00 01` before the first unit of the access unit and before parameter sets (H.264
+    /// SPS/PPS, H.265 VPS/SPS/PPS), `00 00 01` before the others: what x264 writes and ffmpeg's
+    /// `h264_mp4toannexb` produces (H.264 Annex B.1.2 requires the `zero_byte` exactly there).
+    LongFirst(NalCodec),
 }
 
-/// Appends the Annex B form of a length-prefixed sample to `out`, every unit behind a 4-byte start
-/// code `00 00 00 01`.
+impl StartCodes {
+    fn len(self, index: usize, header: u8) -> usize {
+        match self {
+            StartCodes::Four => 4,
+            StartCodes::LongFirst(codec) => {
+                let ty = codec.nal_type(header);
+                let parameter_set = match codec {
+                    NalCodec::H264 => matches!(ty, 7 | 8),
+                    NalCodec::H265 => matches!(ty, 32..=34),
+                };
+                if index == 0 || parameter_set {
+                    4
+                } else {
+                    3
+                }
+            }
+        }
+    }
+}
+
+/// Size of [`length_prefixed_to_annexb`]'s output: each unit's bytes and its start code. `units`
+/// come from [`length_prefixed_units`] on `sample` (only each unit's first byte is looked at).
+pub fn annexb_size(sample: &[u8], units: &[Range<usize>], codes: StartCodes) -> usize {
+    units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| codes.len(i, sample.get(u.start).copied().unwrap_or(0)) + u.len())
+        .sum()
+}
+
+/// Appends the Annex B form of a length-prefixed sample to `out`, each unit behind the start code
+/// `codes` chooses.
 pub fn length_prefixed_to_annexb(
     sample: &[u8],
     units: &[Range<usize>],
+    codes: StartCodes,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    out.reserve(annexb_size(units));
-    for u in units {
+    out.reserve(annexb_size(sample, units, codes));
+    for (i, u) in units.iter().enumerate() {
         let nal = sample
             .get(u.clone())
             .ok_or_else(|| malformed("sample", u.start, "unit outside the sample".into()))?;
-        out.extend_from_slice(&[0, 0, 0, 1]);
+        let code: &[u8] = if codes.len(i, nal[0]) == 4 {
+            &[0, 0, 0, 1]
+        } else {
+            &[0, 0, 1]
+        };
+        out.extend_from_slice(code);
         out.extend_from_slice(nal);
     }
     Ok(())

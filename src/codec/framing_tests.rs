@@ -32,8 +32,8 @@ fn fixture_samples_round_trip_through_annexb() {
         let sample = &FLV[s.offset as usize..s.end() as usize];
         let units = length_prefixed_units(sample, 4).expect("units");
         let mut annexb = Vec::new();
-        length_prefixed_to_annexb(sample, &units, &mut annexb).expect("annexb");
-        assert_eq!(annexb.len(), annexb_size(&units));
+        length_prefixed_to_annexb(sample, &units, StartCodes::Four, &mut annexb).expect("annexb");
+        assert_eq!(annexb.len(), annexb_size(sample, &units, StartCodes::Four));
         let (layout, lp) = to_lp(&annexb, &H264);
         assert_eq!(lp, sample);
         assert_eq!(layout.units.len(), units.len());
@@ -58,6 +58,26 @@ fn access_unit() -> Vec<u8> {
     x.extend_from_slice(&[0, 0, 1, 0x41, 0x9a, 0x00, 0x00]); // trailing_zero_8bits
     x.extend_from_slice(&[0, 0, 0, 1, 0x41, 0x9b]);
     x
+}
+
+#[test]
+fn long_first_start_codes_give_x264s_access_unit_back() {
+    // access_unit() without its filler and trailing zeros is what x264 writes.
+    let x: Vec<u8> = [
+        &[0, 0, 0, 1, 0x09, 0xf0][..],
+        &[0, 0, 0, 1, 0x67, 0x64, 0x00, 0x0d, 0xac],
+        &[0, 0, 0, 1, 0x68, 0xeb, 0xe3, 0xcb],
+        &[0, 0, 1, 0x06, 0x05, 0x00, 0x00, 0x03, 0x01, 0x80],
+        &[0, 0, 1, 0x65, 0x88, 0x84],
+    ]
+    .concat();
+    let (_, lp) = to_lp(&x, &H264);
+    let units = length_prefixed_units(&lp, 4).expect("units");
+    let codes = StartCodes::LongFirst(NalCodec::H264);
+    let mut back = Vec::new();
+    length_prefixed_to_annexb(&lp, &units, codes, &mut back).expect("annexb");
+    assert_eq!(back, x);
+    assert_eq!(annexb_size(&lp, &units, codes), x.len());
 }
 
 #[test]
