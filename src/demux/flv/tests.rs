@@ -46,6 +46,7 @@ fn aac(packet_type: u8, payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn fixture_tracks_and_metadata() {
+    assert!(sniff(FIXTURE) && !sniff(b"FLV\x02") && !sniff(b"FL"));
     let m = demux(FIXTURE).expect("fixture");
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
     assert!(m.header.has_audio && m.header.has_video);
