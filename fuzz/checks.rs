@@ -514,3 +514,259 @@ pub fn stitch_e2e(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// FLV, M3U8 and codec framing (issue 7 building blocks).
+
+/// Display name of a fuzzed FLV input.
+pub const FLV_NAME: &str = "fuzz.flv";
+
+fn flv_open(data: &[u8]) -> Result<seam::demux::flv::FlvMedia, DemuxError> {
+    let src = MemSource::new(FLV_NAME.to_string(), data.to_vec());
+    seam::demux::flv::open(&src, &Limits::default())
+}
+
+fn flv_tracks(m: &seam::demux::flv::FlvMedia) -> [(Vec<seam::demux::flv::FlvSample>, usize); 2] {
+    [
+        m.video
+            .as_ref()
+            .map_or((Vec::new(), 0), |t| (t.samples.clone(), t.configs.len())),
+        m.audio
+            .as_ref()
+            .map_or((Vec::new(), 0), |t| (t.samples.clone(), t.configs.len())),
+    ]
+}
+
+/// `flv_demux`: demuxing is deterministic; errors are located (`fuzz.flv: tag[N] ... at byte`) and
+/// never `Io` for bytes in memory; every sample is a non-empty range inside the input naming an
+/// existing configuration; the input cut anywhere demuxes too, to a prefix of every track's
+/// samples (a cut only drops the tag it falls in, with a warning).
+pub fn flv_demux(data: &[u8]) {
+    let first = flv_open(data);
+    let second = flv_open(data);
+    match (&first, &second) {
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "nondeterministic error"),
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "nondeterministic result"),
+        _ => panic!("nondeterministic: {first:?} vs {second:?}"),
+    }
+    let m = match first {
+        Err(e) => {
+            check_error(FLV_NAME, &e);
+            return;
+        }
+        Ok(m) => m,
+    };
+    let len = data.len() as u64;
+    assert!(m.end <= len, "end {} past the {len}-byte input", m.end);
+    for (samples, configs) in flv_tracks(&m) {
+        for (i, s) in samples.iter().enumerate() {
+            assert!(s.size > 0, "sample {i}: empty");
+            assert!(
+                s.offset
+                    .checked_add(u64::from(s.size))
+                    .is_some_and(|e| e <= len),
+                "sample {i}: {}+{} outside the {len}-byte input",
+                s.offset,
+                s.size
+            );
+            assert!(
+                usize::from(s.config) < configs,
+                "sample {i}: config {}",
+                s.config
+            );
+            let _ = s.pts();
+        }
+    }
+    let cut = data.len() / 2;
+    if cut < m.header.data_offset as usize {
+        return; // a cut inside the header is an error, rightly
+    }
+    let c = flv_open(&data[..cut]).unwrap_or_else(|e| panic!("cut at {cut} fails: {e}"));
+    for ((full, _), (part, _)) in flv_tracks(&m).iter().zip(flv_tracks(&c).iter()) {
+        assert!(
+            part.len() <= full.len() && full[..part.len()] == part[..],
+            "cut at {cut}: samples are not a prefix"
+        );
+    }
+}
+
+/// `m3u8`: parsing (the input as UTF-8, lossily) is deterministic and never panics; a media
+/// playlist's segments are numbered consecutively, their byte ranges do not overflow and name
+/// existing maps; a master playlist's variants are sorted by bandwidth; resolving any URI against a
+/// missing folder fails (a URL is always refused, never followed).
+pub fn m3u8(data: &[u8]) {
+    use seam::demux::hls::playlist::{self, Playlist, PlaylistError, ResolveOptions};
+    let text = String::from_utf8_lossy(data);
+    let limits = Limits {
+        max_playlist_entries: 1000,
+        ..Limits::default()
+    };
+    let a = playlist::parse("fuzz.m3u8", &text, &limits);
+    let b = playlist::parse("fuzz.m3u8", &text, &limits);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"), "nondeterministic");
+    let p = match a {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with("fuzz.m3u8: line "),
+                "unlocated error: {msg}"
+            );
+            let _ = DemuxError::from(e);
+            return;
+        }
+        Ok(p) => p,
+    };
+    let uris: Vec<String> = match &p {
+        Playlist::Media(m) => {
+            assert!(m.segments.len() + m.maps.len() <= 1000, "entry limit");
+            for (i, s) in m.segments.iter().enumerate() {
+                assert_eq!(
+                    Some(s.sequence),
+                    m.media_sequence.checked_add(i as u64),
+                    "segment {i}: sequence"
+                );
+                if let Some(r) = s.byte_range {
+                    assert!(r.offset.checked_add(r.len).is_some(), "segment {i}: range");
+                }
+                assert!(s.map.map_or(true, |k| k < m.maps.len()), "segment {i}: map");
+                let _ = (
+                    s.duration.nanos(),
+                    s.duration.millis(),
+                    s.duration.to_string(),
+                );
+            }
+            let _ = m.duration_nanos();
+            m.segments.iter().map(|s| s.uri.clone()).collect()
+        }
+        Playlist::Master(m) => {
+            assert!(
+                m.variants
+                    .windows(2)
+                    .all(|w| w[0].bandwidth <= w[1].bandwidth),
+                "variants not sorted"
+            );
+            m.variants.iter().map(|v| v.uri.clone()).collect()
+        }
+    };
+    let dir = std::path::Path::new("/nonexistent-seam-fuzz-dir");
+    for uri in uris.iter().take(20) {
+        let r = playlist::resolve_uri("fuzz.m3u8", 1, dir, uri, &ResolveOptions::default());
+        match r {
+            Ok(p) => panic!("{uri:?} resolved to {} in a missing folder", p.display()),
+            Err(PlaylistError::Refused { .. }) => {}
+            Err(e) => assert!(!playlist::is_url(uri), "URL {uri:?} not refused: {e}"),
+        }
+    }
+}
+
+/// `framing`: every conversion's size is predicted exactly before writing and conversions round
+/// trip: Annex B → length-prefixed → Annex B gives the input back byte for byte (or without its
+/// AUD/filler units when they are dropped); length-prefixed → Annex B → length-prefixed gives the
+/// sample back; ADTS frames without CRC come back from raw + template; configs built from in-band
+/// parameter sets (avcC, hvcC) encode and parse back equal.
+pub fn framing(data: &[u8]) {
+    use seam::codec::framing::*;
+    if let Ok(layout) = scan_annexb(data) {
+        assert_eq!(annexb_layout_size(&layout), data.len(), "layout size");
+        for codec in [NalCodec::H264, NalCodec::H265] {
+            for length_size in [1u8, 2, 4] {
+                for drop_aud_filler in [false, true] {
+                    let opts = Mp4Nals {
+                        codec,
+                        length_size,
+                        drop_aud_filler,
+                    };
+                    let Ok(size) = length_prefixed_size(&layout, &opts) else {
+                        assert!(
+                            annexb_to_length_prefixed(data, &layout, &opts, &mut Vec::new())
+                                .is_err()
+                        );
+                        continue;
+                    };
+                    let mut lp = Vec::new();
+                    annexb_to_length_prefixed(data, &layout, &opts, &mut lp).expect("convert");
+                    assert_eq!(lp.len(), size, "predicted length-prefixed size");
+                    let mut back = Vec::new();
+                    annexb_from_layout_without(&lp, &opts, &layout, &mut back).expect("rebuild");
+                    let mut want = Vec::new();
+                    for u in &layout.units {
+                        if !(drop_aud_filler && codec.is_aud_or_filler(codec.nal_type(u.header))) {
+                            want.resize(want.len() + u.zeros_before, 0);
+                            want.extend_from_slice(&[0, 0, 1]);
+                            want.extend_from_slice(&data[u.range.clone()]);
+                        }
+                    }
+                    want.resize(want.len() + layout.trailing_zeros, 0);
+                    assert_eq!(back, want, "Annex B round trip");
+                    if !drop_aud_filler {
+                        assert_eq!(back, data, "exact Annex B round trip");
+                    }
+                }
+            }
+        }
+        let (sps, pps) = parameter_sets(data, &layout);
+        if let Ok(c) = avcc_from_parameter_sets(&sps, &pps, 4) {
+            let enc = c.encode();
+            assert_eq!(
+                h264::AvcDecoderConfig::parse(&enc).ok(),
+                Some(c),
+                "avcC round trip"
+            );
+        }
+        let of_type = |ty: u8| -> Vec<&[u8]> {
+            let h265 = NalCodec::H265;
+            let units = layout
+                .units
+                .iter()
+                .filter(|u| h265.nal_type(u.header) == ty);
+            units.map(|u| &data[u.range.clone()]).collect()
+        };
+        if let Ok(c) = hvcc_from_parameter_sets(&of_type(32), &of_type(33), &of_type(34), 4) {
+            let enc = encode_hvcc(&c);
+            let back = h265::HevcDecoderConfig::parse(&enc).ok();
+            assert_eq!(back, Some(c), "hvcC round trip");
+        }
+    }
+    for length_size in [1u8, 2, 4] {
+        if let Ok(units) = length_prefixed_units(data, length_size) {
+            for codes in [
+                StartCodes::Four,
+                StartCodes::LongFirst(NalCodec::H264),
+                StartCodes::LongFirst(NalCodec::H265),
+            ] {
+                let mut annexb = Vec::new();
+                length_prefixed_to_annexb(data, &units, codes, &mut annexb).expect("to Annex B");
+                let predicted = annexb_size(data, &units, codes);
+                assert_eq!(annexb.len(), predicted, "predicted Annex B size");
+                let layout = scan_annexb(&annexb).expect("Annex B of valid units scans");
+                assert_eq!(layout.units.len(), units.len(), "unit count");
+                let opts = Mp4Nals {
+                    codec: NalCodec::H264,
+                    length_size,
+                    drop_aud_filler: false,
+                };
+                let mut lp = Vec::new();
+                annexb_to_length_prefixed(&annexb, &layout, &opts, &mut lp).expect("back");
+                assert_eq!(lp, data, "length-prefixed round trip");
+            }
+        }
+    }
+    if let Ok(frames) = adts_frames(data) {
+        for f in &frames {
+            let frame = &data[f.frame.clone()];
+            let (t, raw) = adts_to_raw(frame).expect("one frame");
+            assert_eq!(raw, &data[f.payload.clone()]);
+            let mut out = Vec::new();
+            t.write(raw, &mut out).expect("write");
+            assert_eq!(
+                out.len(),
+                AdtsTemplate::frame_size(raw.len()).expect("size"),
+                "predicted ADTS size"
+            );
+            if f.header.protection_absent {
+                assert_eq!(out, frame, "ADTS round trip");
+            }
+            let _ = asc_from_adts(&f.header);
+        }
+    }
+}

@@ -17,6 +17,14 @@ read-only corpus directory; `tests/fuzz_replay.rs` replays them. See fuzz/README
   (length-prefixed NAL units) from each fixture.
 * aac_config: AudioSpecificConfigs, esds payloads (after version/flags, as `parse_esds` takes them)
   and ADTS headers written for each AudioSpecificConfig.
+* flv_demux: the head of fixtures/flv/av.flv, its first tags with timestamps crossing 2^24 ms, a
+  bare header, and a copy with a wrong PreviousTagSize and an unknown tag (runs and the replay
+  test read fixtures/flv/ itself).
+* m3u8: a media playlist (byte ranges, maps, a discontinuity, a URL, `..`), a master playlist, a
+  CRLF playlist with a dangling #EXTINF.
+* framing: av.flv's parameter sets and first frames in Annex B, one of its samples
+  length-prefixed, its first AAC frames in ADTS, an H.265 fixture's parameter sets in Annex B,
+  and small hand-made access units (AUD, filler, SEI, emulation prevention, trailing zeros).
 """
 import os
 import shutil
@@ -290,6 +298,125 @@ def hvcc_parameter_sets(hvcc):
     return out
 
 
+def flv_tags(data):
+    """Yields (tag start, TagType, DataSize) of the complete tags of an FLV file."""
+    pos = struct.unpack(">I", data[5:9])[0] + 4
+    while pos + 11 <= len(data):
+        size = int.from_bytes(data[pos + 1:pos + 4], "big")
+        if pos + 11 + size > len(data):
+            return
+        yield pos, data[pos] & 0x1F, size
+        pos += 11 + size + 4
+
+
+def length_prefixed_units(sample):
+    """The NAL units of a sample with 4-byte lengths."""
+    units, pos = [], 0
+    while pos + 4 <= len(sample):
+        n = struct.unpack(">I", sample[pos:pos + 4])[0]
+        units.append(sample[pos + 4:pos + 4 + n])
+        pos += 4 + n
+    return units
+
+
+def annexb(units):
+    return b"".join(b"\0\0\0\1" + u for u in units)
+
+
+MEDIA_M3U8 = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:100
+#EXT-X-MAP:URI="init.mp4",BYTERANGE="720@0"
+#EXTINF:4.004,first
+#EXT-X-BYTERANGE:1000@720
+all.mp4
+#EXTINF:3.96,
+#EXT-X-BYTERANGE:2000
+all.mp4
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="init2.mp4"
+#EXT-X-FOO:bar
+#EXTINF:2
+../seg3.mp4
+#EXTINF:2
+https://example.com/seg4.ts
+#EXT-X-ENDLIST
+"""
+
+MASTER_M3U8 = """#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=1280000,AVERAGE-BANDWIDTH=1000000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"
+mid.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2560000,RESOLUTION=1920x1080,FRAME-RATE=29.970
+high.m3u8
+#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=640000
+low.m3u8
+"""
+
+CRLF_M3U8 = ("#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXT-X-KEY:METHOD=NONE\r\n"
+             "#EXTINF:1.1234567891234,t\r\n/abs/seg.ts\r\n#EXTINF:2,\r\n")
+
+# AUD, SPS, PPS (4-byte start codes), SEI and IDR slice (3-byte, emulation prevention inside),
+# filler, two slices with trailing zero bytes between them.
+AVC_AU = bytes([
+    0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x0D, 0xAC,
+    0, 0, 0, 1, 0x68, 0xEB, 0xE3, 0xCB, 0, 0, 1, 0x06, 0x05, 0x00, 0x00, 0x03, 0x01, 0x80,
+    0, 0, 1, 0x65, 0x88, 0, 0, 3, 0, 0, 3, 3, 0x21, 0, 0, 0, 1, 0x0C, 0xFF, 0xFF, 0x80,
+    0, 0, 1, 0x41, 0x9A, 0, 0, 0, 0, 0, 1, 0x41, 0x9B])
+# H.265: AUD (type 35), IDR (19), filler (38).
+HEVC_AU = bytes([0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 1, 0x26, 0x01, 0xAF,
+                 0, 0, 1, 0x4C, 0x01, 0xFF])
+
+
+def flv_seeds(hvccs):
+    """Seeds of flv_demux, m3u8 and framing (see the module docstring)."""
+    av = read(os.path.join("flv", "av.flv"))
+    tags = list(flv_tags(av))
+    write("flv_demux", "av-head.flv", av[:4000])
+    ext = bytearray(av[:13])
+    for i, (pos, _, size) in enumerate(tags[:6]):
+        tag = bytearray(av[pos:pos + 11 + size + 4])
+        ts = 0xFFFFF0 + i * 8
+        tag[4:7] = (ts & 0xFFFFFF).to_bytes(3, "big")
+        tag[7] = ts >> 24
+        ext += tag
+    write("flv_demux", "ext-ts.flv", bytes(ext))
+    write("flv_demux", "header-only.flv", av[:13])
+    odd = bytearray(ext)
+    odd[13 + 11 + tags[0][2]] = 0x7F  # the first tag's PreviousTagSize
+    odd += bytes([7, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 2]) + struct.pack(">I", 13)  # TagType 7
+    write("flv_demux", "odd.flv", bytes(odd))
+
+    write("m3u8", "media.m3u8", MEDIA_M3U8.encode())
+    write("m3u8", "master.m3u8", MASTER_M3U8.encode())
+    write("m3u8", "crlf.m3u8", CRLF_M3U8.encode())
+
+    avcc, asc, video, audio = None, None, [], []
+    for pos, kind, size in tags:
+        body = av[pos + 11:pos + 11 + size]
+        if kind == 9 and len(body) > 5 and body[0] & 0x0F == 7:
+            if body[1] == 0:
+                avcc = body[5:]
+            elif body[1] == 1:
+                video.append(body[5:])
+        elif kind == 8 and len(body) > 2 and body[0] >> 4 == 10:
+            if body[1] == 0:
+                asc = body[2:]
+            elif body[1] == 1:
+                audio.append(body[2:])
+    frames = annexb(avcc_parameter_sets(avcc))
+    for sample in video[:2]:
+        frames += annexb(length_prefixed_units(sample))
+    write("framing", "avc-keyframe.h264", frames[:2500])
+    write("framing", "avc-sample.lp", video[2])
+    write("framing", "four.adts", b"".join(adts_header(asc, len(f)) + f for f in audio[:4]))
+    for hvcc, stem in sorted(hvccs.items(), key=lambda kv: kv[1])[:1]:
+        write("framing", stem + "-ps.h265", annexb(hvcc_parameter_sets(hvcc)))
+    write("framing", "au.h264", AVC_AU)
+    write("framing", "hevc-au.h265", HEVC_AU)
+    write("framing", "lp.bin", bytes([0, 0, 0, 2, 0x09, 0xF0, 0, 0, 0, 3, 0x41, 0x9A, 0x01]))
+
+
 def main():
     if os.path.isdir(SEEDS):
         shutil.rmtree(SEEDS)
@@ -362,6 +489,7 @@ def main():
             a, b = thins[first], thins[second]
             name = "%s+%s-thin" % (first.rsplit(".", 1)[0], second.rsplit(".", 1)[0])
             write("stitch_e2e", name, struct.pack(">H", len(a)) + a + b)
+    flv_seeds(hvccs)
     return 0
 
 

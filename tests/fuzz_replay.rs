@@ -50,6 +50,9 @@ fn input_dirs(target: &str) -> Vec<PathBuf> {
     if seeds == "mp4" {
         dirs.push(root.join("fixtures"));
     }
+    if target == "flv_demux" {
+        dirs.push(root.join("fixtures/flv"));
+    }
     dirs
 }
 
@@ -111,6 +114,27 @@ fn aac_config() {
 fn stitch_e2e() {
     let n = replay("stitch_e2e", checks::stitch_e2e);
     println!("stitch_e2e: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn flv_demux() {
+    let n = replay("flv_demux", checks::flv_demux);
+    println!("flv_demux: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn m3u8() {
+    let n = replay("m3u8", checks::m3u8);
+    println!("m3u8: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn framing() {
+    let n = replay("framing", checks::framing);
+    println!("framing: {n} files");
     assert!(n > 0, "empty corpus");
 }
 
@@ -314,4 +338,43 @@ fn planned_audio_times_increase_with_zero_duration_packets() {
             );
         }
     }
+}
+
+#[test]
+fn length_prefixed_unit_holding_a_start_code_is_refused() {
+    use seam::codec::framing::length_prefixed_units;
+    let data = regression("framing", "length-prefixed-unit-holding-a-start-code");
+    // With 1-byte lengths it is one 16-byte unit holding `00 00 00 01`: refused.
+    assert!(length_prefixed_units(&data, 1).is_err());
+    for length_size in [1u8, 2, 4] {
+        if let Ok(units) = length_prefixed_units(&data, length_size) {
+            for u in units {
+                let unit = &data[u];
+                assert!(
+                    !unit.windows(3).any(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2),
+                    "length size {length_size}: a unit Annex B cannot carry was accepted"
+                );
+            }
+        }
+    }
+    checks::framing(&data);
+}
+
+#[test]
+fn hvcc_of_bit_depth_16_is_refused() {
+    use seam::codec::framing::{hvcc_from_parameter_sets, scan_annexb, NalCodec};
+    use seam::error::CodecError;
+    let data = regression("framing", "hvcc-sps-bit-depth-above-15");
+    let layout = scan_annexb(&data).expect("an Annex B buffer");
+    let of_type = |ty: u8| -> Vec<&[u8]> {
+        let units = layout.units.iter();
+        let units = units.filter(|u| NalCodec::H265.nal_type(u.header) == ty);
+        units.map(|u| &data[u.range.clone()]).collect()
+    };
+    let r = hvcc_from_parameter_sets(&of_type(32), &of_type(33), &of_type(34), 4);
+    assert!(
+        matches!(&r, Err(CodecError::Unsupported { what, .. }) if what.contains("bit depth")),
+        "{r:?}"
+    );
+    checks::framing(&data);
 }

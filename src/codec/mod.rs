@@ -3,6 +3,7 @@
 //! their errors.
 
 pub mod aac;
+pub mod framing;
 pub mod h264;
 pub mod h265;
 
