@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::error::DemuxError;
+use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
 use crate::model::{ContainerFormat, FourCC, Media, Track};
 use crate::source::Source;
@@ -207,8 +207,14 @@ pub fn open_with(
         ContainerFormat::Mp4
     };
     let mut tracks = movie.tracks;
-    for t in &mut tracks {
+    if let Some(state) = &frags {
+        state.check_composition(&tracks)?;
+    }
+    for (t, loc) in tracks.iter_mut().zip(&movie.edit_locs) {
         trak::finish(t, &top)?;
+        if let Some(loc) = loc {
+            trak::check_edits(t, movie.timescale, loc)?;
+        }
     }
     let media = Media {
         source,
@@ -228,6 +234,8 @@ struct Movie {
     timescale: u32,
     duration: u64,
     tracks: Vec<Track>,
+    /// Where each track's elst is, for `trak::check_edits`.
+    edit_locs: Vec<Option<Location>>,
     trex: Vec<TrackExtends>,
     fragmented: bool,
     udta: Option<Bytes>,
@@ -245,6 +253,7 @@ fn parse_moov(
     let mut timescale = None;
     let mut duration = 0;
     let mut tracks = Vec::new();
+    let mut edit_locs = Vec::new();
     let mut trex = Vec::new();
     let mut fragmented = false;
     let mut udta = None;
@@ -259,11 +268,11 @@ fn parse_moov(
                 let (version, _) = f.full_header()?;
                 if version == 1 {
                     f.skip(16)?;
-                    timescale = Some(f.u32()?);
+                    timescale = Some((f.offset(), f.u32()?));
                     duration = f.u64()?;
                 } else {
                     f.skip(8)?;
-                    timescale = Some(f.u32()?);
+                    timescale = Some((f.offset(), f.u32()?));
                     duration = u64::from(f.u32()?);
                     if duration == u64::from(u32::MAX) {
                         duration = 0;
@@ -278,7 +287,9 @@ fn parse_moov(
                     ));
                 }
                 let c = ctx.child(format_args!("trak[{}]", tracks.len()));
-                tracks.push(trak::parse_trak(&b, src, limits, scan, &c)?);
+                let (t, edit_loc) = trak::parse_trak(&b, src, limits, scan, &c)?;
+                tracks.push(t);
+                edit_locs.push(edit_loc);
             }
             b"mvex" => {
                 fragmented = true;
@@ -291,14 +302,21 @@ fn parse_moov(
         }
     }
     let timescale = match timescale {
-        Some(0) => return Err(ctx.malformed(moov.header.offset, "mvhd timescale is 0")),
-        Some(t) => t,
+        Some((_, 0)) => return Err(ctx.malformed(moov.header.offset, "mvhd timescale is 0")),
+        // Signed in QuickTime and in players (see the mdhd rule in trak.rs).
+        Some((at, t)) if t > i32::MAX as u32 => {
+            return Err(ctx
+                .child("mvhd")
+                .malformed(at, format!("mvhd timescale {t} is above 2^31-1")))
+        }
+        Some((_, t)) => t,
         None => return Err(ctx.malformed(moov.header.offset, "moov has no mvhd")),
     };
     Ok(Movie {
         timescale,
         duration,
         tracks,
+        edit_locs,
         trex,
         fragmented,
         udta,

@@ -1,27 +1,38 @@
 //! Track box and its descendants down to the sample table (ISO/IEC 14496-12 §8.3-§8.7).
 
 use super::entry;
-use super::reader::{Ctx, MemBox};
+use super::reader::{once, Ctx, MemBox};
 use super::stbl;
-use crate::error::DemuxError;
+use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
 use crate::model::{Edit, FourCC, Track, TrackHeader, TrackKind};
 use crate::source::Source;
 
-/// Parses one `trak`.
+/// Parses one `trak`; also returns where its edit list is, for [`check_edits`] once every
+/// fragment is read.
 pub(super) fn parse_trak(
     trak: &MemBox,
     src: &dyn Source,
     limits: &Limits,
     scan: &mut super::Scan,
     ctx: &Ctx,
-) -> Result<Track, DemuxError> {
+) -> Result<(Track, Option<Location>), DemuxError> {
     let mut header = None;
     let mut id = 0;
     let mut edits = Vec::new();
+    let mut edit_loc = None;
     let mut mdia = None;
+    let (mut tkhd, mut edts) = (None, None);
     let mut children = trak.children(0);
     while let Some(b) = children.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"tkhd" => once(&mut tkhd, b, ctx)?,
+            b"edts" => once(&mut edts, b, ctx)?,
+            b"mdia" => once(&mut mdia, b, ctx)?,
+            _ => {}
+        }
+    }
+    for b in tkhd.into_iter().chain(edts) {
         match &b.header.kind.0 {
             b"tkhd" => {
                 let (i, h) = parse_tkhd(&b, &ctx.child("tkhd"))?;
@@ -31,13 +42,18 @@ pub(super) fn parse_trak(
             b"edts" => {
                 let c = ctx.child("edts");
                 let mut kids = b.children(0);
+                let mut elst = None;
                 while let Some(e) = kids.next_box(&c)? {
                     if &e.header.kind.0 == b"elst" {
-                        edits = parse_elst(&e, limits, &c.child("elst"))?;
+                        once(&mut elst, e, &c)?;
                     }
                 }
+                if let Some(e) = elst {
+                    let ec = c.child("elst");
+                    edits = parse_elst(&e, limits, &ec)?;
+                    edit_loc = Some(ec.loc(e.header.offset));
+                }
             }
-            b"mdia" => mdia = Some(b),
             _ => {}
         }
     }
@@ -56,7 +72,13 @@ pub(super) fn parse_trak(
     while let Some(b) = kids.next_box(&mctx)? {
         match &b.header.kind.0 {
             b"mdhd" => {
-                // Media header (§8.4.2).
+                // Media header (§8.4.2); one per mdia, as for [`once`].
+                if timescale.is_some() {
+                    return Err(mctx.malformed(
+                        b.header.offset,
+                        "second 'mdhd' box (only one is allowed here)",
+                    ));
+                }
                 let c = mctx.child("mdhd");
                 let mut f = b.fields(&c);
                 let (version, _) = f.full_header()?;
@@ -66,12 +88,18 @@ pub(super) fn parse_trak(
                 if ts == 0 {
                     return Err(c.malformed(at, "mdhd timescale is 0"));
                 }
+                // QuickTime defines the time scale as a signed 32-bit value and players read it
+                // so (ffmpeg: "Invalid mdhd time scale", then 1 tick per second); a track
+                // timescale becomes the output's movie timescale, which would then be unreadable.
+                if ts > i32::MAX as u32 {
+                    return Err(c.malformed(at, format!("mdhd timescale {ts} is above 2^31-1")));
+                }
                 timescale = Some(ts);
                 f.skip(if version == 1 { 8 } else { 4 })?;
                 language = f.u16()?;
             }
-            b"hdlr" => hdlr = Some(b),
-            b"minf" => minf = Some(b),
+            b"hdlr" => once(&mut hdlr, b, &mctx)?,
+            b"minf" => once(&mut minf, b, &mctx)?,
             _ => {}
         }
     }
@@ -100,7 +128,7 @@ pub(super) fn parse_trak(
                 media_header = Some(bytes::Bytes::copy_from_slice(&b.raw))
             }
             b"dinf" => check_dinf(&b, &ictx.child("dinf"))?,
-            b"stbl" => stbl_box = Some(b),
+            b"stbl" => once(&mut stbl_box, b, &ictx)?,
             _ => {}
         }
     }
@@ -110,7 +138,7 @@ pub(super) fn parse_trak(
     let sctx = ictx.child("stbl");
     let table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
     let sample_entries = entry::parse_stsd(&table.stsd, limits, &sctx.child("stsd"))?;
-    Ok(Track {
+    let track = Track {
         id,
         kind,
         handler,
@@ -123,6 +151,71 @@ pub(super) fn parse_trak(
         sample_entries,
         edits,
         samples: table.samples,
+    };
+    Ok((track, edit_loc))
+}
+
+/// The edit list and the media must describe about the same length of time.
+///
+/// Edit durations are in movie ticks (mvhd), sample durations in media ticks (mdhd). When the
+/// edit asks for more than twice the media there is after its start, or the media lasts more than
+/// twice what the edit presents, one of the two timescales (or the sample durations) is wrong: a
+/// real edit trims a few frames of priming or padding, not half the track. Stitching such a file
+/// puts the next input either seconds late or on top of frames that are still being presented,
+/// so it is `Malformed`, located at the `elst`. One longest sample of slack keeps one- and
+/// two-frame tracks valid. Tracks without samples (an init segment's) or whose edit runs "to the
+/// end of the media" (duration 0) have nothing to compare.
+pub(super) fn check_edits(
+    track: &Track,
+    movie_timescale: u32,
+    loc: &Location,
+) -> Result<(), DemuxError> {
+    let mut edits = track.edits.iter().skip_while(|e| e.is_empty());
+    let Some(first) = edits.next() else {
+        return Ok(());
+    };
+    if first.segment_duration == 0 || track.samples.is_empty() {
+        return Ok(());
+    }
+    let total = edits.fold(first.segment_duration, |acc, e| {
+        acc.saturating_add(e.segment_duration)
+    });
+    // 128-bit: every product below fits, whatever the file says.
+    let presented =
+        i128::from(total) * i128::from(track.timescale) / i128::from(movie_timescale.max(1));
+    let (mut min_cts, mut media_end, mut longest) = (i64::MAX, i64::MIN, 0i64);
+    for s in track.samples.iter() {
+        min_cts = min_cts.min(s.cts());
+        media_end = media_end.max(s.cts().saturating_add(i64::from(s.duration)));
+        longest = longest.max(i64::from(s.duration));
+    }
+    let after_start = i128::from(media_end) - i128::from(first.media_time);
+    let media = i128::from(media_end) - i128::from(min_cts);
+    let slack = i128::from(longest);
+    let seconds = |ticks: i128| ticks as f64 / f64::from(track.timescale);
+    let rule = if presented > 2 * after_start.max(0) + slack {
+        format!(
+            "edit list presents {:.3} s of track {} from media time {} but the media after it lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
+            seconds(presented),
+            track.id,
+            first.media_time,
+            seconds(after_start.max(0)),
+            track.timescale
+        )
+    } else if media > 2 * presented + slack {
+        format!(
+            "edit list presents {:.3} s of track {} but its media lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
+            seconds(presented),
+            track.id,
+            seconds(media),
+            track.timescale
+        )
+    } else {
+        return Ok(());
+    };
+    Err(DemuxError::Malformed {
+        loc: loc.clone(),
+        rule,
     })
 }
 
