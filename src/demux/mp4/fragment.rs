@@ -265,11 +265,27 @@ fn parse_traf(
                     ),
                 ));
             }
-            // Best effort: the fragment's samples follow the earlier ones (tfdt ignored).
-            scan.notes.push(format!(
-                "{}: {} at byte {at}: baseMediaDecodeTime {t} goes back before the end of track {}'s earlier samples ({dts}); ignored, the fragment follows them",
-                c.file, c.path, tracks[ti].id
-            ));
+            let last_dts = tracks[ti].samples.last().map_or(i64::MIN, |s| s.dts);
+            if base_time > last_dts {
+                // Best effort: the tfdt falls inside the last sample, so that sample's duration
+                // is what is damaged (a duration of days, say): cut it to end at the tfdt, as
+                // players do by trusting the tfdt.
+                if let Some(last) = tracks[ti].samples.last_mut() {
+                    last.duration = u32::try_from(base_time - last.dts).unwrap_or(u32::MAX);
+                }
+                scan.notes.push(format!(
+                    "{}: {} at byte {at}: baseMediaDecodeTime {t} is before the end of track {}'s earlier samples ({dts}); the last earlier sample's duration is cut to end there",
+                    c.file, c.path, tracks[ti].id
+                ));
+                dts = base_time;
+            } else {
+                // Best effort: the tfdt would reorder samples; the fragment follows the earlier
+                // ones instead (tfdt ignored).
+                scan.notes.push(format!(
+                    "{}: {} at byte {at}: baseMediaDecodeTime {t} goes back before the end of track {}'s earlier samples ({dts}); ignored, the fragment follows them",
+                    c.file, c.path, tracks[ti].id
+                ));
+            }
         } else {
             dts = base_time;
         }
@@ -368,7 +384,21 @@ fn parse_traf(
             };
             let end = cursor.saturating_add(u64::from(size));
             if end > file_len && scan.best_effort {
-                // Best effort: the fragment was cut short; keep the samples before the cut.
+                // Best effort: the fragment was cut short; keep the samples before the cut. The
+                // durations of the dropped samples are still in the trun, and a later fragment
+                // without tfdt starts after them: summing them keeps its decode times where the
+                // file puts them instead of pulling them back into the hole (where they would
+                // be presented before frames already shown).
+                let mut after = dts.saturating_add(i64::from(duration));
+                for _ in i + 1..count {
+                    let d = if flags & 0x100 != 0 {
+                        f.u32()?
+                    } else {
+                        default_duration
+                    };
+                    f.skip(per_sample - 4 * usize::from(flags & 0x100 != 0))?;
+                    after = after.saturating_add(i64::from(d));
+                }
                 scan.notes.push(format!(
                     "{}: {}: dropped {} of {count} samples of track {} that lie past the end of the file",
                     c.file,
@@ -376,7 +406,7 @@ fn parse_traf(
                     count - i,
                     track.id
                 ));
-                state.next_dts[ti] = dts;
+                state.next_dts[ti] = after;
                 return Ok(data_end.max(cursor));
             }
             if end > file_len {

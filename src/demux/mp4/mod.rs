@@ -113,6 +113,8 @@ pub fn open_with(
     let mut frags: Option<FragmentState> = None;
     let mut moof_count = 0usize;
     let mut pending_moofs = false;
+    // Byte ranges holding metadata (ftyp, moov's boxes, moofs): sample data must not overlap them.
+    let mut metadata: Vec<(u64, u64, FourCC)> = Vec::new();
     let mut offset = 0u64;
     while offset < len {
         let header = match read_header(src, offset, &top) {
@@ -146,6 +148,7 @@ pub fn open_with(
                 let b = read_box(src, header, limits, &ctx)?;
                 let mut f = b.fields(&ctx);
                 major_brand = Some(FourCC(f.u32()?.to_be_bytes()));
+                metadata.push((header.offset, header.offset + header.size, header.kind));
             }
             b"moov" => {
                 if movie.is_some() {
@@ -153,6 +156,16 @@ pub fn open_with(
                 }
                 let b = read_box(src, header, limits, &ctx)?;
                 let m = parse_moov(&b, src, limits, &mut scan, &ctx)?;
+                // The moov header and its children, except media data a damaged moov size
+                // swallowed (a size of 0 makes the following mdat a child) and padding.
+                metadata.push((header.offset, b.body_offset(), header.kind));
+                let mut kids = b.children(0);
+                while let Some(k) = kids.next_box(&ctx)? {
+                    if !matches!(&k.header.kind.0, b"mdat" | b"free" | b"skip" | b"wide") {
+                        let start = k.header.offset;
+                        metadata.push((start, start + k.header.size, header.kind));
+                    }
+                }
                 if m.fragmented {
                     frags = Some(FragmentState::new(&m.tracks, &m.trex));
                 }
@@ -170,6 +183,7 @@ pub fn open_with(
                 match (&mut movie, &mut frags) {
                     (Some(m), Some(state)) => {
                         let b = read_box(src, header, limits, &ctx)?;
+                        metadata.push((header.offset, header.offset + header.size, header.kind));
                         fragment::parse_moof(
                             &b,
                             &mut m.tracks,
@@ -212,6 +226,7 @@ pub fn open_with(
     }
     for (t, loc) in tracks.iter_mut().zip(&movie.edit_locs) {
         trak::finish(t, &top)?;
+        check_data_outside(t, &metadata, &name)?;
         if let Some(loc) = loc {
             trak::check_edits(t, movie.timescale, loc)?;
         }
@@ -227,6 +242,43 @@ pub fn open_with(
         meta: movie.meta,
     };
     Ok((media, scan.notes))
+}
+
+/// Sample data must not overlap the file's metadata (ISO/IEC 14496-12 §8.1.1: media data is in
+/// mdat boxes). A chunk offset or trun data offset that points into the moov or a moof is damage:
+/// the "sample" would be header bytes that the decoder then chokes on, in the joined output too.
+/// `metadata` is sorted by start, as the top-level walk finds it.
+fn check_data_outside(
+    t: &Track,
+    metadata: &[(u64, u64, FourCC)],
+    file: &str,
+) -> Result<(), DemuxError> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    for (k, s) in t.samples.iter().enumerate() {
+        let end = s.offset.saturating_add(u64::from(s.size));
+        // The last metadata range starting before the sample ends is the only one that can
+        // overlap it, as the ranges do not overlap each other.
+        let i = metadata.partition_point(|&(start, _, _)| start < end);
+        let Some(&(start, stop, kind)) = i.checked_sub(1).and_then(|i| metadata.get(i)) else {
+            continue;
+        };
+        if s.size > 0 && stop > s.offset {
+            return Err(DemuxError::Malformed {
+                loc: Location {
+                    file: file.to_string(),
+                    path: format!("track {} sample {} (its data)", t.id, k + 1),
+                    offset: s.offset,
+                },
+                rule: format!(
+                    "the sample's {} bytes overlap the '{kind}' box at byte {start}: sample data must lie in media data, not in metadata",
+                    s.size
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What moov says.
