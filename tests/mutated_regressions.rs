@@ -294,3 +294,42 @@ fn every_mutated_input_is_refused_with_a_location_or_written_correctly() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A planning overflow names the input whose sample caused it, the sample and its byte offset.
+/// The demuxer now refuses the files that reached this (00465_ff_moovend.mp4, an stts delta of
+/// 0x80000000, is refused at its elst), so the damaged timing is made in memory: the last video
+/// sample of the second input gets a decode time of 2^62 ticks of a 1 Hz timescale, which does not
+/// fit the output's 12,800 Hz in 64 bits.
+#[test]
+fn plan_overflow_names_the_damaged_input_and_sample() {
+    let limits = seam::Limits::default();
+    let a = seam::probe(&common::fixture("a.mp4"), &limits).expect("a.mp4");
+    let mut b = seam::probe(&common::fixture("b.mp4"), &limits).expect("b.mp4");
+    let v = b
+        .tracks
+        .iter_mut()
+        .find(|t| t.kind == seam::model::TrackKind::Video)
+        .expect("b.mp4 has video");
+    v.timescale = 1;
+    v.edits.clear();
+    let n = v.samples.len();
+    let last = v.samples.last_mut().expect("samples");
+    last.dts = 1 << 62;
+    let offset = last.offset;
+    let e = seam::api::plan_with(&[a, b], &limits).expect_err("overflow");
+    let msg = e.to_string();
+    match e {
+        seam::Error::Plan(seam::error::PlanError::Overflow { file, at, .. }) => {
+            assert!(file.ends_with("b.mp4"), "{msg}");
+            let at = at.expect("a sample is named");
+            assert_eq!(
+                (at.track_id, at.index, at.offset),
+                (1, n - 1, offset),
+                "{msg}"
+            );
+        }
+        other => panic!("expected PlanError::Overflow, got {other}"),
+    }
+    assert!(msg.contains("b.mp4") && msg.contains("at byte"), "{msg}");
+    eprintln!("{msg}");
+}

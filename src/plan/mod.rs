@@ -7,6 +7,7 @@
 
 mod audio;
 mod compat;
+mod locate;
 mod timeline;
 mod trim;
 
