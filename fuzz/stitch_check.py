@@ -109,11 +109,31 @@ def mutated_pairs(d):
     return pairs
 
 
-def differential_pairs(dirs):
+def split_stitch_input(p, out_dir):
+    """A stitch_e2e fuzz input holds two files: a 2-byte big-endian length, the first file, then
+    the second (fuzz/checks.rs split_input). Returns the two halves written to out_dir."""
+    data = p.read_bytes()
+    if len(data) < 2:
+        return []
+    n = min(int.from_bytes(data[:2], "big"), len(data) - 2)
+    halves = []
+    for tag, part in (("a", data[2:2 + n]), ("b", data[2 + n:])):
+        if part:
+            q = Path(out_dir) / f"{p.parent.name}-{p.name}.{tag}.mp4"
+            q.write_bytes(part)
+            halves.append(q)
+    return halves
+
+
+def differential_pairs(dirs, tmp):
     files = []
     for d in dirs:
         for p in sorted(Path(d).rglob("*")):
-            if p.is_file() and not p.name.startswith(".") and p.suffix not in (".md", ".txt"):
+            if not p.is_file() or p.name.startswith(".") or p.suffix in (".md", ".txt"):
+                continue
+            if "stitch_e2e" in p.parts:
+                files.extend(split_stitch_input(p, tmp))
+            else:
                 files.append(p)
     # Only inputs ffmpeg reads without any error line are judged.
     with cf.ThreadPoolExecutor(JOBS) as ex:
@@ -127,22 +147,29 @@ def main():
         print(__doc__)
         return 2
     t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix="seam-check-") as tmp:
+        return run(tmp, t0)
+
+
+def run(tmp, t0):
     if sys.argv[1] == "mutated":
         pairs = mutated_pairs(sys.argv[2])
         tried = len(pairs)
     else:
-        pairs, tried = differential_pairs(sys.argv[2:])
+        halves = Path(tmp) / "inputs"
+        halves.mkdir()
+        pairs, tried = differential_pairs(sys.argv[2:], halves)
     cases = [(d, o, m) for d, o in pairs for m in MODES]
     fails = Counter()
     status = Counter()
-    with tempfile.TemporaryDirectory(prefix="seam-check-") as tmp:
-        with cf.ThreadPoolExecutor(JOBS) as ex:
-            futs = {ex.submit(run_case, d, o, m, tmp): (d, m) for d, o, m in cases}
-            rows = []
-            for fu in cf.as_completed(futs):
-                d, m = futs[fu]
-                st, detail = fu.result()
-                rows.append((d.name, m, st, detail))
+    refusals = Counter()
+    with cf.ThreadPoolExecutor(JOBS) as ex:
+        futs = {ex.submit(run_case, d, o, m, tmp): (d, m) for d, o, m in cases}
+        rows = []
+        for fu in cf.as_completed(futs):
+            d, m = futs[fu]
+            st, detail = fu.result()
+            rows.append((d.name, m, st, detail))
     for name, m, st, detail in sorted(rows):
         status[st.split(":")[0]] += 1
         if st.startswith("FAIL"):
@@ -150,10 +177,16 @@ def main():
             print(f"FAIL {name} {m}: {st[5:]}: {detail}")
         elif os.environ.get("VERBOSE"):
             print(f"{st} {name} {m}: {detail}")
+        if st == "ok-refused":
+            # The rule, numbers and names removed: "edit list presents N s of track N ...".
+            rule = re.sub(r"^.* at byte \d+: ", "", detail)
+            refusals[re.sub(r"\d+(\.\d+)?", "N", rule)[:90]] += 1
     by_cause = ", ".join(f"{c}: {n}" for c, n in fails.most_common()) or "none"
     print(f"summary: {sys.argv[1]}: {tried} inputs, {len(pairs)} judged, {len(cases)} runs, "
           f"{status['ok-written']} written ok, {status['ok-refused']} refused with a location, "
           f"{status['FAIL']} failing ({by_cause}); {time.time() - t0:.0f}s")
+    for rule, n in refusals.most_common():
+        print(f"  refused {n}x: {rule}")
     return 1 if status["FAIL"] else 0
 
 

@@ -111,11 +111,15 @@ pub enum PlanError {
     /// No inputs were given.
     #[error("no inputs")]
     NoInputs,
-    /// An input has no video or audio track.
-    #[error("{file}: no video or audio track")]
+    /// An input has no video or audio track with samples.
+    #[error("{file}{}: no video or audio track with samples{}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default(), if .tracks.is_empty() { String::new() } else { format!(" ({})", .tracks) })]
     NoTracks {
         /// The file.
         file: String,
+        /// Where its moov box starts, when known: the tracks it describes are there.
+        moov: Option<u64>,
+        /// What tracks it has, e.g. `track 2 audio: 0 samples`.
+        tracks: String,
     },
     /// Two inputs cannot be joined without re-encoding.
     #[error("{0}")]

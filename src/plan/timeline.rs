@@ -175,9 +175,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
     let mut warnings = Vec::new();
     for m in inputs {
         if role_track(m, Role::Video).is_none() && role_track(m, Role::Audio).is_none() {
-            return Err(PlanError::NoTracks {
-                file: m.name().to_string(),
-            });
+            return Err(super::locate::no_tracks(m));
         }
     }
 
