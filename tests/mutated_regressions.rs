@@ -333,3 +333,33 @@ fn plan_overflow_names_the_damaged_input_and_sample() {
     assert!(msg.contains("b.mp4") && msg.contains("at byte"), "{msg}");
     eprintln!("{msg}");
 }
+
+/// The differential replay of the fuzz corpora (`fuzz/differential.sh`): every corpus input that
+/// ffmpeg reads without an error line, stitched with itself in the three modes, must be refused
+/// with a located error or decode in ffmpeg without new errors. About two minutes on the project
+/// VM (mostly ffmpeg reading the 1,258 inputs), so it runs on request:
+/// `cargo test --test mutated_regressions -- --ignored`.
+#[test]
+#[ignore]
+fn differential_replay_of_the_fuzz_corpora() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::new("python3")
+        .arg(root.join("fuzz/stitch_check.py"))
+        .arg("differential")
+        .args([
+            "fuzz/corpus/mp4_demux",
+            "fuzz/corpus/stitch_e2e",
+            "fuzz/seeds/mp4",
+            "fuzz/seeds/stitch_e2e",
+        ])
+        .current_dir(root)
+        .env("SEAM", SEAM)
+        .output()
+        .expect("cannot run python3 fuzz/stitch_check.py");
+    let out = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "differential replay failed:\n{out}");
+}
