@@ -114,7 +114,7 @@ pub fn open_with(
     let mut moof_count = 0usize;
     let mut pending_moofs = false;
     // Byte ranges holding metadata (ftyp, moov's boxes, moofs): sample data must not overlap them.
-    let mut metadata: Vec<(u64, u64, FourCC)> = Vec::new();
+    let mut metadata: Vec<(u64, u64, String)> = Vec::new();
     let mut offset = 0u64;
     while offset < len {
         let header = match read_header(src, offset, &top) {
@@ -148,7 +148,7 @@ pub fn open_with(
                 let b = read_box(src, header, limits, &ctx)?;
                 let mut f = b.fields(&ctx);
                 major_brand = Some(FourCC(f.u32()?.to_be_bytes()));
-                metadata.push((header.offset, header.offset + header.size, header.kind));
+                metadata.push((header.offset, header.offset + header.size, "ftyp".into()));
             }
             b"moov" => {
                 if movie.is_some() {
@@ -158,12 +158,16 @@ pub fn open_with(
                 let m = parse_moov(&b, src, limits, &mut scan, &ctx)?;
                 // The moov header and its children, except media data a damaged moov size
                 // swallowed (a size of 0 makes the following mdat a child) and padding.
-                metadata.push((header.offset, b.body_offset(), header.kind));
+                metadata.push((header.offset, b.body_offset(), "moov".into()));
                 let mut kids = b.children(0);
                 while let Some(k) = kids.next_box(&ctx)? {
                     if !matches!(&k.header.kind.0, b"mdat" | b"free" | b"skip" | b"wide") {
                         let start = k.header.offset;
-                        metadata.push((start, start + k.header.size, header.kind));
+                        metadata.push((
+                            start,
+                            start + k.header.size,
+                            format!("moov/{}", k.header.kind),
+                        ));
                     }
                 }
                 if m.fragmented {
@@ -183,7 +187,11 @@ pub fn open_with(
                 match (&mut movie, &mut frags) {
                     (Some(m), Some(state)) => {
                         let b = read_box(src, header, limits, &ctx)?;
-                        metadata.push((header.offset, header.offset + header.size, header.kind));
+                        metadata.push((
+                            header.offset,
+                            header.offset + header.size,
+                            ctx.path.clone(),
+                        ));
                         fragment::parse_moof(
                             &b,
                             &mut m.tracks,
@@ -250,7 +258,7 @@ pub fn open_with(
 /// `metadata` is sorted by start, as the top-level walk finds it.
 fn check_data_outside(
     t: &Track,
-    metadata: &[(u64, u64, FourCC)],
+    metadata: &[(u64, u64, String)],
     file: &str,
 ) -> Result<(), DemuxError> {
     if metadata.is_empty() {
@@ -260,11 +268,11 @@ fn check_data_outside(
         let end = s.offset.saturating_add(u64::from(s.size));
         // The last metadata range starting before the sample ends is the only one that can
         // overlap it, as the ranges do not overlap each other.
-        let i = metadata.partition_point(|&(start, _, _)| start < end);
-        let Some(&(start, stop, kind)) = i.checked_sub(1).and_then(|i| metadata.get(i)) else {
+        let i = metadata.partition_point(|(start, _, _)| *start < end);
+        let Some((start, stop, kind)) = i.checked_sub(1).and_then(|i| metadata.get(i)) else {
             continue;
         };
-        if s.size > 0 && stop > s.offset {
+        if s.size > 0 && *stop > s.offset {
             return Err(DemuxError::Malformed {
                 loc: Location {
                     file: file.to_string(),
@@ -272,7 +280,7 @@ fn check_data_outside(
                     offset: s.offset,
                 },
                 rule: format!(
-                    "the sample's {} bytes overlap the '{kind}' box at byte {start}: sample data must lie in media data, not in metadata",
+                    "the sample's {} bytes overlap the {kind} box at byte {start}: sample data must lie in media data, not in metadata",
                     s.size
                 ),
             });
