@@ -266,13 +266,13 @@ fn check_data_outside(
     }
     for (k, s) in t.samples.iter().enumerate() {
         let end = s.offset.saturating_add(u64::from(s.size));
-        // The last metadata range starting before the sample ends is the only one that can
-        // overlap it, as the ranges do not overlap each other.
-        let i = metadata.partition_point(|(start, _, _)| *start < end);
-        let Some((start, stop, kind)) = i.checked_sub(1).and_then(|i| metadata.get(i)) else {
+        // The first metadata range ending after the sample starts is the first one it can
+        // overlap: the ranges are disjoint and in file order, so their ends are sorted too.
+        let i = metadata.partition_point(|(_, stop, _)| *stop <= s.offset);
+        let Some((start, _, kind)) = metadata.get(i) else {
             continue;
         };
-        if s.size > 0 && *stop > s.offset {
+        if s.size > 0 && *start < end {
             return Err(DemuxError::Malformed {
                 loc: Location {
                     file: file.to_string(),
