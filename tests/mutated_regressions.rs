@@ -83,14 +83,6 @@ const FFMPEG_GRID: &[(&str, &str, &str)] = &[
         "best",
         "frame presented for 10 ms at the join",
     ),
-    // A bit flip set the video mdhd timescale to 78336 in a file without edit lists: the damaged
-    // input is a valid 153 fps video that nothing can tell from a 25 fps one; ffmpeg guesses
-    // 25 fps for the joined output and maps several frames to one slot.
-    (
-        "02180_frag_noedts.mp4",
-        "best",
-        "153 fps input joined to a 25 fps one",
-    ),
 ];
 
 fn dir() -> PathBuf {
