@@ -236,7 +236,9 @@ pub fn open_with(
         trak::finish(t, &top)?;
         check_data_outside(t, &metadata, &name)?;
         if let Some(loc) = loc {
-            trak::check_edits(t, movie.timescale, loc)?;
+            // Best effort that dropped anything may have cut this track short of its edit.
+            let salvaged = best_effort && !scan.notes.is_empty();
+            trak::check_edits(t, movie.timescale, loc, salvaged)?;
         }
     }
     let media = Media {

@@ -164,11 +164,14 @@ pub(super) fn parse_trak(
 /// puts the next input either seconds late or on top of frames that are still being presented,
 /// so it is `Malformed`, located at the `elst`. One longest sample of slack keeps one- and
 /// two-frame tracks valid. Tracks without samples (an init segment's) or whose edit runs "to the
-/// end of the media" (duration 0) have nothing to compare.
+/// end of the media" (duration 0) have nothing to compare. `salvaged`: best effort cut samples off
+/// the file's end, so the media may well be shorter than its edit; only the other direction is
+/// checked.
 pub(super) fn check_edits(
     track: &Track,
     movie_timescale: u32,
     loc: &Location,
+    salvaged: bool,
 ) -> Result<(), DemuxError> {
     let mut edits = track.edits.iter().skip_while(|e| e.is_empty());
     let Some(first) = edits.next() else {
@@ -193,7 +196,7 @@ pub(super) fn check_edits(
     let media = i128::from(media_end) - i128::from(min_cts);
     let slack = i128::from(longest);
     let seconds = |ticks: i128| ticks as f64 / f64::from(track.timescale);
-    let rule = if presented > 2 * after_start.max(0) + slack {
+    let rule = if !salvaged && presented > 2 * after_start.max(0) + slack {
         format!(
             "edit list presents {:.3} s of track {} from media time {} but the media after it lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
             seconds(presented),
