@@ -61,6 +61,46 @@ const OPEN: &[(&str, &str, &str)] = &[
 /// Runs whose output is what the inputs say but that ffmpeg's `-f null` check still flags; see
 /// docs/ERRORS.md ("Damaged timing", open cases). Asserted by seam's own checks only.
 const FFMPEG_GRID: &[(&str, &str, &str)] = &[
+    // A changed video mdhd timescale (0xffff, 0x10000; 0x3b286ca8 in 05311) keeps every count in
+    // ticks consistent: the damaged input is a valid 128 fps (or 2 MHz) video whose edit list
+    // outlasts its media, which nothing tells from a real high-frame-rate clip. The output keeps
+    // those times; ffmpeg's `-f null` collapses the frames on the 25 fps grid it guesses for
+    // the joined stream. (A frame-rate change between joined inputs is the planner's to refuse.)
+    (
+        "02059_moov_last.mp4",
+        "strict",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "02059_moov_last.mp4",
+        "best",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "02059_moov_last.mp4",
+        "frag",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "05338_moov_last.mp4",
+        "strict",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "05338_moov_last.mp4",
+        "best",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "05338_moov_last.mp4",
+        "frag",
+        "128 fps input joined to a 25 fps one",
+    ),
+    (
+        "05311_a.mp4",
+        "frag",
+        "2 MHz frame rate input joined to a 25 fps one",
+    ),
     // The edit starts 127 ticks into the media (not on a frame), so the input's last frame is
     // presented for 127 ticks (10 ms) before the next input: ffmpeg maps both frames to one
     // 1/25 s slot and reports equal DTS. The timing is exact; no frame can be dropped (it is a

@@ -236,9 +236,7 @@ pub fn open_with(
         trak::finish(t, &top)?;
         check_data_outside(t, &metadata, &name)?;
         if let Some(loc) = loc {
-            // Best effort that dropped anything may have cut this track short of its edit.
-            let salvaged = best_effort && !scan.notes.is_empty();
-            trak::check_edits(t, movie.timescale, loc, salvaged)?;
+            trak::check_edits(t, movie.timescale, loc)?;
         }
     }
     let media = Media {

@@ -13,6 +13,8 @@ pub(super) struct Table {
     pub stsd: Option<MemBox>,
     /// Samples in decode order.
     pub samples: Vec<Sample>,
+    /// Best effort dropped samples that lie past the end of the file.
+    pub truncated: bool,
 }
 
 /// Parses `stbl`. `file_len` bounds sample offsets.
@@ -44,6 +46,7 @@ pub(super) fn parse_stbl(
         return Ok(Table {
             stsd,
             samples: Vec::new(),
+            truncated: false,
         });
     };
 
@@ -56,7 +59,11 @@ pub(super) fn parse_stbl(
     )?;
     let n = samples.len();
     if n == 0 {
-        return Ok(Table { stsd, samples });
+        return Ok(Table {
+            stsd,
+            samples,
+            truncated: false,
+        });
     }
     let (Some(stts), Some(stsc), Some(stco)) = (stts, stsc, stco) else {
         return Err(ctx.malformed(
@@ -93,7 +100,11 @@ pub(super) fn parse_stbl(
         ));
         samples.truncate(complete);
     }
-    Ok(Table { stsd, samples })
+    Ok(Table {
+        stsd,
+        samples,
+        truncated: complete < n,
+    })
 }
 
 /// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.

@@ -65,6 +65,7 @@ pub(super) fn parse_trak(
     };
     let mctx = ctx.child("mdia");
     let mut timescale = None;
+    let mut declared: Option<(u64, Location)> = None; // mdhd duration and where it is
     let mut language = 0;
     let mut hdlr = None;
     let mut minf = None;
@@ -95,7 +96,16 @@ pub(super) fn parse_trak(
                     return Err(c.malformed(at, format!("mdhd timescale {ts} is above 2^31-1")));
                 }
                 timescale = Some(ts);
-                f.skip(if version == 1 { 8 } else { 4 })?;
+                let at = f.offset();
+                let d = if version == 1 {
+                    f.u64()?
+                } else {
+                    // All ones: "unknown" (§8.4.2.3).
+                    Some(f.u32()?)
+                        .filter(|&d| d != u32::MAX)
+                        .map_or(0, u64::from)
+                };
+                declared = Some((d, c.loc(at)));
                 language = f.u16()?;
             }
             b"hdlr" => once(&mut hdlr, b, &mctx)?,
@@ -138,6 +148,9 @@ pub(super) fn parse_trak(
     let sctx = ictx.child("stbl");
     let table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
     let sample_entries = entry::parse_stsd(&table.stsd, limits, &sctx.child("stsd"))?;
+    if let Some((d, loc)) = &declared {
+        check_declared_duration(&table.samples, *d, loc, table.truncated)?;
+    }
     let track = Track {
         id,
         kind,
@@ -155,23 +168,60 @@ pub(super) fn parse_trak(
     Ok((track, edit_loc))
 }
 
-/// The edit list and the media must describe about the same length of time.
+/// The samples' durations (stts) must add up to about the duration mdhd declares, in the same
+/// ticks (§8.4.2.3: the duration of the media). Off by more than twice (plus one longest sample),
+/// the stts deltas are damaged: a changed delta makes the frames seconds apart, or a few ticks, and
+/// the joined output shows the damage (inputs overlapping, frames a player collapses). A declared
+/// duration of 0 (fragmented files, unknown) is not checked; when best effort cut samples off
+/// (`truncated`), only media longer than declared is.
+fn check_declared_duration(
+    samples: &[crate::model::Sample],
+    declared: u64,
+    loc: &Location,
+    truncated: bool,
+) -> Result<(), DemuxError> {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Ok(());
+    };
+    if declared == 0 {
+        return Ok(());
+    }
+    let sum = i128::from(last.dts) + i128::from(last.duration) - i128::from(first.dts);
+    let longest = samples
+        .iter()
+        .map(|s| i128::from(s.duration))
+        .max()
+        .unwrap_or(0);
+    let declared = i128::from(declared);
+    let rule = if sum > 2 * declared + longest {
+        format!("the sample durations (stts) add up to {sum} ticks, more than twice the {declared} ticks mdhd declares")
+    } else if !truncated && declared > 2 * sum + longest {
+        format!(
+            "mdhd declares {declared} ticks but the sample durations (stts) add up to only {sum}"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(DemuxError::Malformed {
+        loc: loc.clone(),
+        rule,
+    })
+}
+
+/// The media must not last more than twice what the edit list presents.
 ///
 /// Edit durations are in movie ticks (mvhd), sample durations in media ticks (mdhd). When the
-/// edit asks for more than twice the media there is after its start, or the media lasts more than
-/// twice what the edit presents, one of the two timescales (or the sample durations) is wrong: a
-/// real edit trims a few frames of priming or padding, not half the track. Stitching such a file
-/// puts the next input either seconds late or on top of frames that are still being presented,
-/// so it is `Malformed`, located at the `elst`. One longest sample of slack keeps one- and
-/// two-frame tracks valid. Tracks without samples (an init segment's) or whose edit runs "to the
-/// end of the media" (duration 0) have nothing to compare. `salvaged`: best effort cut samples off
-/// the file's end, so the media may well be shorter than its edit; only the other direction is
-/// checked.
+/// media's samples span more than twice what the edit presents, one of the two
+/// timescales (or the sample durations) is wrong: a real edit trims a few frames of priming or
+/// padding, not half the track. The samples the edit never presents would be placed on top of the
+/// next input's. So it is `Malformed`, located at the `elst`. (The other way round is allowed: a
+/// track whose media ends long before its edit is what a recording whose video stopped early
+/// looks like, and seam writes such edits itself.) Tracks without samples (an init segment's) or
+/// whose edit runs "to the end of the media" (duration 0) have nothing to compare.
 pub(super) fn check_edits(
     track: &Track,
     movie_timescale: u32,
     loc: &Location,
-    salvaged: bool,
 ) -> Result<(), DemuxError> {
     let mut edits = track.edits.iter().skip_while(|e| e.is_empty());
     let Some(first) = edits.next() else {
@@ -186,39 +236,42 @@ pub(super) fn check_edits(
     // 128-bit: every product below fits, whatever the file says.
     let presented =
         i128::from(total) * i128::from(track.timescale) / i128::from(movie_timescale.max(1));
-    let (mut min_cts, mut media_end, mut longest) = (i64::MAX, i64::MIN, 0i64);
+    // The media's length by sample start times: one absurd duration of the last sample (a
+    // damaged or fuzzed trun, which seam's output then keeps) does not make the media long; many
+    // samples presented after the edit do. The first sample's duration is the slack that keeps
+    // one- and two-sample tracks valid.
+    let (mut min_cts, mut max_cts, mut media_end) = (i64::MAX, i64::MIN, i64::MIN);
     for s in track.samples.iter() {
         min_cts = min_cts.min(s.cts());
+        max_cts = max_cts.max(s.cts());
         media_end = media_end.max(s.cts().saturating_add(i64::from(s.duration)));
-        longest = longest.max(i64::from(s.duration));
     }
-    let after_start = i128::from(media_end) - i128::from(first.media_time);
-    let media = i128::from(media_end) - i128::from(min_cts);
-    let slack = i128::from(longest);
+    // An edit that starts at or after the end of the media presents none of it: the planner
+    // would fill the distance with silence (minutes of it for a damaged media_time).
+    if first.media_time >= media_end {
+        return Err(DemuxError::Malformed {
+            loc: loc.clone(),
+            rule: format!(
+                "edit list starts at media time {} of track {}, at or after the end of its media ({media_end})",
+                first.media_time, track.id
+            ),
+        });
+    }
+    let slack = track.samples.first().map_or(0, |s| i128::from(s.duration));
+    let media = i128::from(max_cts) - i128::from(min_cts);
+    if media <= 2 * presented + slack {
+        return Ok(());
+    }
     let seconds = |ticks: i128| ticks as f64 / f64::from(track.timescale);
-    let rule = if !salvaged && presented > 2 * after_start.max(0) + slack {
-        format!(
-            "edit list presents {:.3} s of track {} from media time {} but the media after it lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
-            seconds(presented),
-            track.id,
-            first.media_time,
-            seconds(after_start.max(0)),
-            track.timescale
-        )
-    } else if media > 2 * presented + slack {
-        format!(
+    Err(DemuxError::Malformed {
+        loc: loc.clone(),
+        rule: format!(
             "edit list presents {:.3} s of track {} but its media lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
             seconds(presented),
             track.id,
             seconds(media),
             track.timescale
-        )
-    } else {
-        return Ok(());
-    };
-    Err(DemuxError::Malformed {
-        loc: loc.clone(),
-        rule,
+        ),
     })
 }
 
