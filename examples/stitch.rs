@@ -21,8 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{}: starts at {:.3} s, audio error {:?} ticks, {} silent frames",
             inputs[j.input],
             j.start as f64 / f64::from(plan.movie_timescale),
-            j.audio_error,
-            j.silence_frames
+            j.audio_error(),
+            j.audio().map_or(0, |a| a.generated)
         );
     }
     let paths: Vec<&Path> = inputs.iter().map(Path::new).collect();

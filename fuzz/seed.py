@@ -12,7 +12,8 @@ read-only corpus directory; `tests/fuzz_replay.rs` replays them. See fuzz/README
   read fixtures/ itself.
 * stitch_e2e: pairs of fixtures in the target's input format: 2-byte big-endian length of the first
   file, the first file, the second file (so the first file must be under 64 KiB).
-* h264_config: avcC payloads, their SPS and PPS NAL units, and the first bytes of a key frame
+* h264_config: avcC payloads, their SPS and PPS NAL units, and the first bytes of a key frame;
+  hvcC payloads and their VPS/SPS/PPS without the 2-byte NAL header (the target also parses H.265)
   (length-prefixed NAL units) from each fixture.
 * aac_config: AudioSpecificConfigs, esds payloads (after version/flags, as `parse_esds` takes them)
   and ADTS headers written for each AudioSpecificConfig.
@@ -56,7 +57,7 @@ def walk(data, start=0, end=None, path=()):
             yield from walk(data, body, e, path + (kind,))
         elif kind == b"stsd":
             yield from walk(data, body + 8, e, path + (kind,))
-        elif kind in (b"avc1", b"avc3"):
+        elif kind in (b"avc1", b"avc3", b"hvc1", b"hev1"):
             yield from walk(data, body + 78, e, path + (kind,))
         elif kind == b"mp4a":
             version = struct.unpack(">H", data[body + 8:body + 10])[0]
@@ -272,11 +273,28 @@ def thin(data):
     return thin_progressive(data)
 
 
+def hvcc_parameter_sets(hvcc):
+    """VPS, SPS and PPS NAL units of an hvcC payload (ISO/IEC 14496-15 §8.3.3.1)."""
+    out, pos = [], 23
+    for _ in range(hvcc[22] if len(hvcc) > 22 else 0):
+        if pos + 3 > len(hvcc):
+            break
+        kind = hvcc[pos] & 0x3f
+        count = struct.unpack(">H", hvcc[pos + 1:pos + 3])[0]
+        pos += 3
+        for _ in range(count):
+            n = struct.unpack(">H", hvcc[pos:pos + 2])[0]
+            if kind in (32, 33, 34):
+                out.append(hvcc[pos + 2:pos + 2 + n])
+            pos += 2 + n
+    return out
+
+
 def main():
     if os.path.isdir(SEEDS):
         shutil.rmtree(SEEDS)
     files = {name: read(name) for name in fixtures()}
-    avccs, asc_list, esds_list, thins = {}, {}, {}, {}
+    avccs, hvccs, asc_list, esds_list, thins = {}, {}, {}, {}, {}
     for name, data in files.items():
         stem = name.rsplit(".", 1)[0]
         tops = list(boxes(data, 0, len(data)))
@@ -286,6 +304,8 @@ def main():
         for path, kind, b, body, e in walk(data):
             if kind == b"avcC":
                 avccs.setdefault(data[body:e], stem)
+            elif kind == b"hvcC":
+                hvccs.setdefault(data[body:e], stem)
             elif kind == b"esds":
                 payload = data[body + 4:e]
                 esds_list.setdefault(payload, stem)
@@ -306,6 +326,12 @@ def main():
         for i, unit in enumerate(avcc_parameter_sets(avcc)):
             write("h264_config", "%s-avcC-nal%d" % (stem, i), unit)
             write("h264_config", "%s-avcC-nal%d-rbsp" % (stem, i), unit[1:])
+    for hvcc, stem in hvccs.items():
+        # h264_config also reads its input as an hvcC record and, after a 2-byte NAL header, as an
+        # H.265 SPS: the record, and each VPS/SPS/PPS without its header.
+        write("h264_config", stem + "-hvcC", hvcc)
+        for i, unit in enumerate(hvcc_parameter_sets(hvcc)):
+            write("h264_config", "%s-hvcC-nal%d-rbsp" % (stem, i), unit[2:])
     for payload, stem in esds_list.items():
         write("aac_config", stem + "-esds", payload)
     for asc, stem in asc_list.items():

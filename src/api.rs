@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::model::Media;
 use crate::mux::{self, output::OutputFile, Layout, Sink};
 use crate::plan::{PlanOptions, StitchPlan};
-use crate::source::Source;
+use crate::source::{FileSource, InputChanged, Source};
 
 /// Reads an input's metadata (sample payloads stay on disk).
 pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
@@ -72,15 +72,68 @@ pub struct StitchReport {
     pub copied_samples: u64,
     /// Samples seam generated (silence).
     pub generated_samples: u64,
+    /// Input samples left out (priming, overlaps, audio outside an input's video, padding).
+    pub dropped_samples: u64,
     /// Output duration in seconds (for display).
     pub duration_seconds: f64,
     /// Number of copy operations from inputs.
     pub copy_runs: usize,
-    /// Warnings from planning.
+    /// What happened at each join, per track.
+    pub joins: Vec<JoinReport>,
+    /// Warnings from demuxing and planning.
     pub warnings: Vec<String>,
 }
 
-fn layout(plan: &StitchPlan, fragmented: bool) -> Result<Layout, Error> {
+/// One input's place in the output, for [`StitchReport`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JoinReport {
+    /// Index of the input (among those joined).
+    pub input: usize,
+    /// Its name.
+    pub file: String,
+    /// Where it starts in the output.
+    pub start_seconds: f64,
+    /// Per output track.
+    pub tracks: Vec<JoinTrackReport>,
+}
+
+/// One input's contribution to one output track, for [`StitchReport`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JoinTrackReport {
+    /// The counts, in samples and ticks (see [`crate::plan::JoinTrack`]).
+    #[serde(flatten)]
+    pub counts: crate::plan::JoinTrack,
+    /// Duration of the dropped packets.
+    pub dropped_seconds: f64,
+    /// Duration of the generated frames.
+    pub generated_seconds: f64,
+    /// Audio placement error of the first kept packet (positive: audio late).
+    pub av_offset_error_seconds: Option<f64>,
+}
+
+/// The output layout. A fragmented output's edit list is one per track, and players apply it (if
+/// at all) to the whole track, so decode-only frames that a later input's edit list hid (its
+/// pre-roll) are said to show there.
+fn layout(plan: &mut StitchPlan, fragmented: bool) -> Result<Layout, Error> {
+    if fragmented {
+        for j in &plan.joins {
+            for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
+                let name = plan
+                    .inputs
+                    .get(j.input)
+                    .map_or("", |s| s.name())
+                    .to_string();
+                plan.warnings.push(format!(
+                    "{name}: {} track {}: {} decode-only frames (outside its edit list) will show \
+                     in fragmented output, whose players ignore per-join edits; write progressive \
+                     MP4 to keep them hidden",
+                    t.kind.as_str(),
+                    t.track,
+                    t.decode_only
+                ));
+            }
+        }
+    }
     Ok(if fragmented {
         mux::mp4::layout_fragmented(plan)?
     } else {
@@ -96,44 +149,134 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
         .flat_map(|t| &t.samples)
         .filter(|s| matches!(s.payload, crate::plan::Payload::Generated(_)))
         .count() as u64;
+    let secs = |ticks: f64, ts: u32| ticks / f64::from(ts.max(1));
+    let joins: Vec<JoinReport> = plan
+        .joins
+        .iter()
+        .map(|j| JoinReport {
+            input: j.input,
+            file: plan
+                .inputs
+                .get(j.input)
+                .map(|s| s.name().to_string())
+                .unwrap_or_default(),
+            start_seconds: secs(j.start as f64, plan.movie_timescale),
+            tracks: j
+                .tracks
+                .iter()
+                .map(|t| JoinTrackReport {
+                    counts: t.clone(),
+                    dropped_seconds: secs(t.dropped_ticks as f64, t.timescale),
+                    generated_seconds: secs(t.generated_ticks as f64, t.timescale),
+                    av_offset_error_seconds: t.error.map(|e| secs(e as f64, t.timescale)),
+                })
+                .collect(),
+        })
+        .collect();
+    let dropped = plan
+        .joins
+        .iter()
+        .flat_map(|j| &j.tracks)
+        .map(|t| u64::from(t.dropped()))
+        .sum();
     StitchReport {
         bytes: layout.len(),
         samples,
         copied_samples: samples - generated,
         generated_samples: generated,
-        duration_seconds: plan.duration as f64 / f64::from(plan.movie_timescale.max(1)),
+        dropped_samples: dropped,
+        duration_seconds: secs(plan.duration as f64, plan.movie_timescale),
         copy_runs: layout.input_runs(),
+        joins,
         warnings: plan.warnings.clone(),
     }
 }
 
 /// Demuxes every input and plans the join; what best-effort demuxing dropped comes first among the
-/// plan's warnings. The input sample tables are freed on return: the plan holds all the writer needs.
+/// plan's warnings. With `best_effort`, an input that cannot be read at all (an empty file, a
+/// crashed recorder's file without a moov) is skipped with a warning, and timestamp jumps inside an
+/// input are closed. The input sample tables are freed on return: the plan holds all the writer
+/// needs.
+///
+/// A job may have hundreds of thousands of small inputs, so per input only its samples and about
+/// 1 KB are kept: header bytes equal to the previous input's are shared
+/// ([`demux::share_headers`]), and once planned, the inputs' models are dropped and the freed heap
+/// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
-    opened: impl Iterator<Item = Result<(Media, Vec<String>), crate::error::DemuxError>>,
+    sources: Vec<Arc<dyn Source>>,
     limits: &Limits,
+    best_effort: bool,
 ) -> Result<StitchPlan, Error> {
-    let mut medias = Vec::new();
+    use crate::error::DemuxError;
+    check_count(sources.len(), limits, |i| sources[i].name().to_string())?;
+    let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
-    for r in opened {
-        if medias.len() >= limits.max_segments {
-            return Err(crate::error::PlanError::LimitExceeded {
-                file: medias
-                    .last()
-                    .map(|m: &Media| m.name().to_string())
-                    .unwrap_or_default(),
-                what: format!("more than {} inputs", limits.max_segments),
+    let mut skipped: Option<DemuxError> = None;
+    for src in sources {
+        let (mut m, n) = match demux::open_with(src, limits, best_effort) {
+            Ok(v) => v,
+            Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
+                if best_effort =>
+            {
+                notes.push(format!("skipped (best effort): {e}"));
+                skipped = Some(e);
+                continue;
             }
-            .into());
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(prev) = medias.last() {
+            demux::share_headers(&mut m, prev);
         }
-        let (m, n) = r?;
-        medias.push(m);
         notes.extend(n);
+        if best_effort {
+            notes.extend(crate::plan::close_jumps(&mut m));
+        }
+        medias.push(m);
+    }
+    if medias.is_empty() {
+        if let Some(e) = skipped {
+            // Nothing readable at all: the last reason is the answer.
+            return Err(e.into());
+        }
     }
     let mut plan = plan_with(&medias, limits)?;
+    drop(medias);
+    crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// At most `limits.max_segments` inputs; the error names the first one past the limit.
+fn check_count(n: usize, limits: &Limits, name: impl Fn(usize) -> String) -> Result<(), Error> {
+    if n > limits.max_segments {
+        return Err(crate::error::PlanError::LimitExceeded {
+            file: name(limits.max_segments),
+            what: format!("{n} inputs, more than the limit of {}", limits.max_segments),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Opens every input read-only (only metadata is read), so a missing or unreadable input is
+/// reported before any is parsed.
+fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+    check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
+    inputs
+        .iter()
+        .map(|p| {
+            FileSource::open(p)
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+                .map_err(|e| {
+                    crate::error::DemuxError::Io {
+                        file: p.display().to_string(),
+                        source: e,
+                    }
+                    .into()
+                })
+        })
+        .collect()
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
@@ -152,26 +295,24 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let plan = open_and_plan(
-        inputs
-            .iter()
-            .map(|p| demux::open_path_with(p, &options.limits, options.best_effort)),
-        &options.limits,
-    )?;
+    let sources = open_files(inputs, &options.limits)?;
+    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
-    let layout = layout(&plan, options.fragmented)?;
-    // The inputs must not have changed between reading their metadata and copying their bytes.
+    let layout = layout(&mut plan, options.fragmented)?;
+    // The inputs must not have changed between reading their metadata and copying their bytes
+    // (checked again whenever an input is reopened for copying).
     for src in &plan.inputs {
-        if let Some(f) = src.file() {
-            let now = f.metadata().map(|x| x.len()).unwrap_or(0);
-            if now != src.len() {
-                return Err(crate::error::MuxError::InputChanged {
+        src.check_unchanged()
+            .map_err(|e| match InputChanged::find(&e) {
+                Some(changed) => crate::error::MuxError::InputChanged {
                     path: src.name().into(),
-                    what: format!("length was {}, now {now}", src.len()),
-                }
-                .into());
-            }
-        }
+                    what: changed.0.clone(),
+                },
+                None => crate::error::MuxError::Io {
+                    path: src.name().into(),
+                    source: e,
+                },
+            })?;
     }
     write(&plan, &layout, &mut out, progress)?;
     out.commit()?;
@@ -188,18 +329,22 @@ fn write(
     Ok(())
 }
 
+/// The plan [`stitch_sources`] writes: every source demuxed (best-effort salvage, skipping and
+/// closing as `options` say) and planned.
+pub fn plan_sources(
+    sources: Vec<Arc<dyn Source>>,
+    options: &StitchOptions,
+) -> Result<StitchPlan, Error> {
+    open_and_plan(sources, &options.limits, options.best_effort)
+}
+
 /// Stitches sources into bytes in memory (tests, fuzzing, callers without files).
 pub fn stitch_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<(Vec<u8>, StitchReport), Error> {
-    let plan = open_and_plan(
-        sources
-            .into_iter()
-            .map(|s| demux::open_with(s, &options.limits, options.best_effort)),
-        &options.limits,
-    )?;
-    let layout = layout(&plan, options.fragmented)?;
+    let mut plan = plan_sources(sources, options)?;
+    let layout = layout(&mut plan, options.fragmented)?;
     let mut out = Vec::with_capacity(usize::try_from(layout.len()).unwrap_or(0));
     let mut noop = |_: u64, _: u64| {};
     write(&plan, &layout, &mut out, &mut noop)?;

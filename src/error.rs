@@ -111,8 +111,8 @@ pub enum PlanError {
     /// No inputs were given.
     #[error("no inputs")]
     NoInputs,
-    /// An input has no video or audio track with samples.
-    #[error("{file}{}: no video or audio track with samples{}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default(), if .tracks.is_empty() { String::new() } else { format!(" ({})", .tracks) })]
+    /// An input has no video or audio track.
+    #[error("{file}{}: no video or audio track{}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default(), if .tracks.is_empty() { String::new() } else { format!(" ({})", .tracks) })]
     NoTracks {
         /// The file.
         file: String,
@@ -120,6 +120,17 @@ pub enum PlanError {
         moov: Option<u64>,
         /// What tracks it has, e.g. `track 2 audio: 0 samples`.
         tracks: String,
+    },
+    /// An input has video or audio tracks but no samples in them (an fMP4 initialisation segment,
+    /// or an empty recording).
+    #[error("{file}{}: no samples: {what}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default())]
+    NoSamples {
+        /// The file.
+        file: String,
+        /// Where its moov box starts, when known: the empty tracks are described there.
+        moov: Option<u64>,
+        /// What the file is, in words.
+        what: String,
     },
     /// Two inputs cannot be joined without re-encoding.
     #[error("{0}")]
@@ -153,6 +164,19 @@ pub enum PlanError {
         /// The input whose span caused it.
         file: String,
         /// Which limit.
+        what: String,
+    },
+    /// A track's decode time leaps far ahead or goes backwards inside one input (a damaged
+    /// `tfdt`); `--best-effort` closes the jump instead.
+    #[error("{file}: {track}: sample at byte {offset}: {what}: damaged timestamps (--best-effort closes the jump)")]
+    TimestampJump {
+        /// The file.
+        file: String,
+        /// The track.
+        track: String,
+        /// Byte offset of the first sample after the jump.
+        offset: u64,
+        /// What jumps, and by how much.
         what: String,
     },
     /// Making a silent audio frame failed.

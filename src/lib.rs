@@ -18,6 +18,7 @@ pub mod codec;
 pub mod demux;
 pub mod error;
 pub mod limits;
+mod mem;
 pub mod model;
 pub mod mux;
 pub mod plan;
@@ -29,8 +30,8 @@ pub mod transcode;
 pub mod cli;
 
 pub use api::{
-    plan, probe, probe_source, stitch, stitch_sources, stitch_with_progress, StitchOptions,
-    StitchReport,
+    plan, probe, probe_source, stitch, stitch_sources, stitch_with_progress, JoinReport,
+    JoinTrackReport, StitchOptions, StitchReport,
 };
 pub use error::{Error, Location};
 pub use limits::Limits;

@@ -23,7 +23,8 @@ pub struct Limits {
     pub max_fragments: usize,
     /// Entries in an HLS playlist.
     pub max_playlist_entries: usize,
-    /// Input files (segments) per job.
+    /// Input files (segments) per job. Inputs are named by the caller, not read from a file, so
+    /// this only bounds memory: about 1 KB per input beyond its samples while planning.
     pub max_segments: usize,
     /// Samples the plan may generate (silent audio frames) per output track. A tiny file can claim
     /// hours of gap; this caps what that costs (each generated sample is ~50 bytes of plan).
@@ -41,7 +42,9 @@ impl Default for Limits {
             max_edits: 4096,
             max_fragments: 1_000_000,
             max_playlist_entries: 100_000,
-            max_segments: 100_000,
+            // A week of 2-second HLS segments is 302,400; at ~1 KB each beyond their samples,
+            // a million inputs cost about 1 GB.
+            max_segments: 1_000_000,
             // About 26 hours of 48 kHz AAC.
             max_generated_samples: 4_500_000,
         }

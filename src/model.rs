@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::codec::{aac::AudioSpecificConfig, h264::AvcDecoderConfig};
+use crate::codec::{aac::AudioSpecificConfig, h264::AvcDecoderConfig, h265::HevcDecoderConfig};
 use crate::source::Source;
 
 /// A four-character code such as `avc1` or `soun`.
@@ -202,7 +202,16 @@ pub enum CodecConfig {
         /// The decoder configuration record.
         config: Option<AvcDecoderConfig>,
     },
-    /// Other visual codecs: compared byte for byte.
+    /// H.265 (`hvc1`/`hev1`) with its hvcC record. `None` for hev1 without hvcC.
+    H265 {
+        /// Coded width from the sample entry.
+        width: u16,
+        /// Coded height from the sample entry.
+        height: u16,
+        /// The decoder configuration record.
+        config: Option<HevcDecoderConfig>,
+    },
+    /// Other visual codecs: compared box by box, `btrt` ignored.
     Video {
         /// Width from the sample entry.
         width: u16,
@@ -218,12 +227,21 @@ pub enum CodecConfig {
         /// The AudioSpecificConfig from esds.
         config: AudioSpecificConfig,
     },
-    /// Other audio codecs: compared byte for byte.
+    /// Other audio codecs: compared box by box, `btrt` ignored.
     Audio {
         /// Channel count.
         channels: u16,
         /// Sample rate (integer part).
         sample_rate: u32,
+    },
+    /// A protected sample entry (`encv`, `enca`...; ISO/IEC 14496-12 §8.12, ISO/IEC 23001-7).
+    Encrypted {
+        /// The codec under the protection (`sinf/frma`), e.g. `av01`.
+        original: Option<FourCC>,
+        /// The protection scheme (`sinf/schm` scheme_type), e.g. `cenc` or `cbcs`.
+        scheme: Option<FourCC>,
+        /// The default key ID (`sinf/schi/tenc` default_KID).
+        key_id: Option<[u8; 16]>,
     },
     /// Anything else.
     Other,
@@ -234,6 +252,10 @@ impl CodecConfig {
     pub fn name(&self, format: FourCC) -> String {
         match self {
             CodecConfig::H264 { .. } => "h264".into(),
+            CodecConfig::H265 { .. } => "h265".into(),
+            CodecConfig::Encrypted {
+                original: Some(o), ..
+            } => format!("{format} (encrypted {o})"),
             CodecConfig::Aac { .. } => "aac".into(),
             _ => format.to_string(),
         }
@@ -281,5 +303,62 @@ impl Sample {
     /// Composition (presentation) timestamp in track ticks.
     pub fn cts(&self) -> i64 {
         self.dts.saturating_add(i64::from(self.cts_offset))
+    }
+}
+
+/// Small hand-made tracks for unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// An audio track whose samples sit at `dts` (1024-tick durations, 10 bytes each).
+    pub fn track(timescale: u32, dts: &[i64]) -> Track {
+        Track {
+            id: 1,
+            kind: TrackKind::Audio,
+            handler: FourCC::new(b"soun"),
+            timescale,
+            language: 0,
+            header: TrackHeader {
+                flags: 3,
+                layer: 0,
+                alternate_group: 0,
+                volume: 0x100,
+                matrix: [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000],
+                width: 0,
+                height: 0,
+            },
+            hdlr: Bytes::new(),
+            media_header: None,
+            sample_entries: Vec::new(),
+            edits: Vec::new(),
+            samples: dts
+                .iter()
+                .enumerate()
+                .map(|(k, &d)| Sample {
+                    offset: 10 * k as u64,
+                    dts: d,
+                    size: 10,
+                    duration: 1024,
+                    cts_offset: 0,
+                    entry: 0,
+                    sync: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// A media holding `tracks`, backed by an empty in-memory source.
+    pub fn media(tracks: Vec<Track>) -> Media {
+        Media {
+            source: Arc::new(crate::source::MemSource::new("test.mp4", Bytes::new())),
+            format: ContainerFormat::Mp4,
+            major_brand: None,
+            movie_timescale: 1000,
+            movie_duration: 0,
+            tracks,
+            udta: None,
+            meta: None,
+        }
     }
 }

@@ -80,9 +80,9 @@ fn samples_are_bit_exact_by_seam_demuxer() {
         let plan = seam::plan(&medias).unwrap_or_else(|e| panic!("{tag}: plan: {e}"));
         for (i, (r, j)) in al.runs.iter().zip(&plan.joins).enumerate() {
             let got = (
-                j.audio_dropped_head as usize,
-                j.audio_dropped_tail as usize,
-                j.silence_frames as usize,
+                j.audio().map_or(0, |a| a.dropped_head) as usize,
+                j.audio().map_or(0, |a| a.dropped_tail) as usize,
+                j.audio().map_or(0, |a| a.generated) as usize,
             );
             if got != (r.head, r.tail, r.silence_before + r.silence_inside) {
                 failures.push(format!(
@@ -400,4 +400,43 @@ fn probe_json_reports_incompatibility() {
         reason.contains("portrait.mp4") && reason.contains("240x320"),
         "reason should name the file and the size: {v}"
     );
+}
+
+/// `--inputs-from FILE` appends the listed paths (one per line, `#` comments and blank lines
+/// skipped) to those on the command line: the same output as listing them all as arguments.
+#[test]
+fn inputs_from_a_list_file_equal_arguments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = dir.path().join("list.txt");
+    let (b, c) = (fixture("b.mp4"), fixture("c.mp4"));
+    std::fs::write(
+        &list,
+        format!("# parts\n{}\n\n{}\n", b.display(), c.display()),
+    )
+    .expect("write list");
+    let by_list = dir.path().join("by_list.mp4");
+    let list_arg = list.display().to_string();
+    let o = seam(stitch_args(
+        &by_list,
+        &[fixture("a.mp4")],
+        &["--inputs-from", &list_arg],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let by_args = dir.path().join("by_args.mp4");
+    let o = seam(stitch_args(
+        &by_args,
+        &paths(&["a.mp4", "b.mp4", "c.mp4"]),
+        &[],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(file_sha256(&by_list), file_sha256(&by_args));
+    // An unreadable list is an I/O error, and nothing is written.
+    let missing = dir.path().join("missing.txt").display().to_string();
+    let o = seam(stitch_args(
+        &dir.path().join("x.mp4"),
+        &[],
+        &["--inputs-from", &missing],
+    ));
+    assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
+    assert!(!dir.path().join("x.mp4").exists());
 }

@@ -216,7 +216,11 @@ fn run_case(
     let verdict = if !o.status.success() {
         if o.status.code() != Some(1) {
             Err(format!("exit {:?}: {stderr}", o.status.code()))
-        } else if !stderr.contains(&file) || !stderr.contains("at byte") {
+        } else if !stderr.contains(&file)
+            || !(stderr.contains("at byte") || stderr.contains(" differs from "))
+        {
+            // Located, or an incompatibility between the two inputs, which names both files and
+            // the values that differ (a damaged tkhd matrix: "video display matrix … differs").
             Err(format!(
                 "refusal without the file name and a byte offset: {stderr}"
             ))
@@ -321,9 +325,9 @@ fn every_mutated_input_is_refused_with_a_location_or_written_correctly() {
 
 /// A planning overflow names the input whose sample caused it, the sample and its byte offset.
 /// The demuxer now refuses the files that reached this (00465_ff_moovend.mp4, an stts delta of
-/// 0x80000000, is refused at its elst), so the damaged timing is made in memory: the last video
-/// sample of the second input gets a decode time of 2^62 ticks of a 1 Hz timescale, which does not
-/// fit the output's 12,800 Hz in 64 bits.
+/// 0x80000000, is refused at its mdhd), so the damaged timing is made in memory: the second
+/// input's video timescale becomes 1 Hz and its last sample gets a composition offset of 200,000
+/// ticks, which at the output's 12,800 Hz does not fit 32 bits.
 #[test]
 fn plan_overflow_names_the_damaged_input_and_sample() {
     let limits = seam::Limits::default();
@@ -338,7 +342,7 @@ fn plan_overflow_names_the_damaged_input_and_sample() {
     v.edits.clear();
     let n = v.samples.len();
     let last = v.samples.last_mut().expect("samples");
-    last.dts = 1 << 62;
+    last.cts_offset = 200_000;
     let offset = last.offset;
     let e = seam::api::plan_with(&[a, b], &limits).expect_err("overflow");
     let msg = e.to_string();

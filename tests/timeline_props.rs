@@ -8,15 +8,17 @@
 //!
 //! The expected output is computed here independently of the planner, with exact rationals (seconds):
 //! input *i* starts at `T_i`, the exact sum of the durations of the inputs before it, where an input's
-//! duration is the largest `empty edit + edit duration` of its tracks (or the media span of a track
-//! without an edit list). The properties are:
+//! duration is its window: its video's presentation span when it has video (audio outside it is
+//! cut), else the largest `empty edit + edit duration` of its tracks (or the media span of a track
+//! without an edit list); an edit never lasts longer than its media. The properties are:
 //!
 //! * (a) decode times strictly increase in every output track;
 //! * (b) the plan's duration and every join position are the exact sums, rounded once (no drift);
 //! * (c) audio is contiguous: every packet starts where the previous one ends;
 //! * (d) at every join the audio placement error is at most half a packet, matches the error measured
 //!   from the output samples, and does not accumulate (an input's audio may be left out only when
-//!   the audio before it already runs more than half a packet past all of it);
+//!   it lies outside the input's window or the audio before it already runs more than half a
+//!   packet past all of it);
 //! * (e) video presentation times are exact (to the nearest tick when the exact time is not a whole
 //!   tick);
 //! * (f) every copied output sample is a distinct input sample of the right input and track, and every
@@ -340,7 +342,8 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
                     elst: true,
                     start: Q::zero(),
                     media_time: delay,
-                    end: Q::new(seg, mts),
+                    // An edit never lasts longer than the media it maps (the planner clamps it).
+                    end: Q::new(seg, mts).min(Q::new(media, v.ts)),
                 },
             )
         } else {
@@ -431,7 +434,8 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
                         elst: true,
                         start: Q::new(delay, mts),
                         media_time: media_time as i64,
-                        end: Q::new(delay + seg, mts),
+                        end: Q::new(delay, mts)
+                            + Q::new(seg, mts).min(Q::new(media - media_time, AUDIO_TS)),
                     },
                 )
             }
@@ -466,12 +470,23 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
             }
         }
     }
-    model.duration = [model.video, model.audio]
-        .iter()
-        .flatten()
-        .map(|t| t.end)
-        .max()
-        .unwrap_or(Q::zero());
+    // The input's window is its video span when it has video: every track is placed relative to
+    // the video's start, and the input lasts as long as its video.
+    if let Some(w0) = model.video.map(|v| v.start) {
+        for t in [&mut model.video, &mut model.audio].into_iter().flatten() {
+            t.start = t.start - w0;
+            t.end = t.end - w0;
+        }
+    }
+    model.duration = match model.video {
+        Some(v) => v.end,
+        None => [model.audio]
+            .iter()
+            .flatten()
+            .map(|t| t.end)
+            .max()
+            .unwrap_or(Q::zero()),
+    };
     let movie_duration = u64::try_from((model.duration * i128::from(mts)).n).unwrap_or(0);
     let media = Media {
         source: Arc::new(MemSource::new(
@@ -698,7 +713,14 @@ fn prop_duration_exact(c: &Case) -> Result<(), TestCaseError> {
 /// (c) Audio is contiguous, packet durations are kept.
 fn prop_audio_contiguous(c: &Case) -> Result<(), TestCaseError> {
     let Some(a) = c.out(TrackKind::Audio) else {
-        prop_assert!(c.specs.iter().all(|s| s.audio.is_none()), "no audio track");
+        // No audio track: no input has audio, or all of it lies outside the inputs' windows (and
+        // the plan says so).
+        prop_assert!(
+            c.specs.iter().all(|s| s.audio.is_none())
+                || c.plan.warnings.iter().any(|w| w.contains("track left out")),
+            "no audio track\n{}",
+            describe(c)
+        );
         return Ok(());
     };
     for (k, s) in a.samples.iter().enumerate() {
@@ -769,9 +791,14 @@ fn audio_check(c: &Case) -> Result<AudioCheck, TestCaseError> {
     };
     let mts = c.plan.movie_timescale;
     let ts = i128::from(AUDIO_TS);
-    // The planner's audio origin is the exact start of input 0's audio (0 when it has none); the
-    // output edit list rounds it to movie ticks.
-    let origin_exact = c.models[0].audio.map_or(Q::zero(), |m| m.start);
+    // The planner's audio origin is the exact start of input 0's audio, or of its window when the
+    // audio starts before its video (0 when it has none, or when its audio starts only after its
+    // window); the output edit list rounds it to movie ticks.
+    let origin_exact = c.models[0]
+        .audio
+        .map(|m| m.start.max(Q::zero()))
+        .filter(|&s| s < c.starts[1])
+        .unwrap_or(Q::zero());
     let origin_out = presentation(a, mts, a.edits.last().map_or(0, |e| e.media_time));
     r.edit_shift = (origin_out - origin_exact) * ts;
     prop_assert!(
@@ -799,25 +826,34 @@ fn audio_check(c: &Case) -> Result<AudioCheck, TestCaseError> {
     for (i, model) in c.models.iter().enumerate() {
         let join = &c.plan.joins[i];
         if model.audio.is_none() {
-            prop_assert_eq!(join.audio_error, None, "(d) input {} has no audio", i);
+            prop_assert_eq!(join.audio_error(), None, "(d) input {} has no audio", i);
             continue;
         }
-        prop_assert_eq!(join.audio_timescale, AUDIO_TS);
+        prop_assert_eq!(join.audio().map_or(0, |a| a.timescale), AUDIO_TS);
         let count = c.input_track(i, TrackKind::Audio).unwrap().samples.len();
         // The first output sample copied from input i.
         let first = a
             .samples
             .iter()
             .find(|s| matches!(s.payload, Payload::Input { input, .. } if input as usize == i));
+        // The window this input's audio may fill: its own window, no longer than its audio.
+        let am = model.audio.unwrap();
+        let win = (c.starts[i], c.starts[i + 1].min(c.starts[i] + am.end));
+        let half_s = Q::new(i128::from(PACKET / 2), ts);
+        let outside = |k: usize| ideal(i, k) >= win.1 || ideal(i, k) + half_s < win.0;
         let Some(s) = first else {
+            if (0..count).all(outside) {
+                // All of it lies outside the input's window (before or after its video).
+                continue;
+            }
             // Nothing kept: allowed only when the audio before this input already covers all of it.
-            let head = join.audio_dropped_head as usize;
-            let tail = join.audio_dropped_tail as usize;
+            let head = join.audio().map_or(0, |a| a.dropped_head) as usize;
+            let tail = join.audio().map_or(0, |a| a.dropped_tail) as usize;
             prop_assert!(
-                join.audio_error.is_none() && head + tail == count && head > 0,
+                join.audio_error().is_none() && head + tail == count && head > 0,
                 "(d) input {i}: no packet kept, but audio_error {:?}, dropped head {head} + tail \
                  {tail} of {count}\n{}",
-                join.audio_error,
+                join.audio_error(),
                 describe(c)
             );
             let before = a
@@ -835,7 +871,7 @@ fn audio_check(c: &Case) -> Result<AudioCheck, TestCaseError> {
             r.dropped.push((i, (cursor - ideal(i, head - 1)) * ts));
             continue;
         };
-        let reported = join.audio_error.ok_or_else(|| {
+        let reported = join.audio_error().ok_or_else(|| {
             TestCaseError::fail(format!(
                 "(d) input {i}: packets kept but no audio_error\n{}",
                 describe(c)
@@ -847,7 +883,7 @@ fn audio_check(c: &Case) -> Result<AudioCheck, TestCaseError> {
             .unwrap();
         prop_assert_eq!(
             k,
-            join.audio_dropped_head as usize,
+            join.audio().map_or(0, |a| a.dropped_head) as usize,
             "(d) input {} first kept packet vs audio_dropped_head",
             i
         );
@@ -884,14 +920,18 @@ fn prop_audio_error_measured(c: &Case) -> Result<(), TestCaseError> {
             j.measured_vs_planner,
             describe(c)
         );
-        if j.input == 0 {
+        let opens = c.models[0]
+            .audio
+            .is_some_and(|m| m.start.max(Q::zero()) < c.starts[1]);
+        if j.input == 0 && opens {
             // The first input's audio sits exactly at the start of its edit; its only error is the
             // rounding of that start to the movie timescale (under half a movie tick, checked by
             // `audio_check`).
             prop_assert!(
                 j.measured_vs_planner.abs() <= Q::new(1, 2),
-                "(d) the first input's audio is not at its edit's start: {:?}",
-                j.measured_vs_planner
+                "(d) the first input's audio is not at its edit's start: {:?}\n{}",
+                j.measured_vs_planner,
+                describe(c)
             );
         }
     }
@@ -1101,7 +1141,7 @@ fn prop_samples_mapped(c: &Case) -> Result<(), TestCaseError> {
                     let j = &c.plan.joins[i];
                     prop_assert_eq!(
                         generated_per_slot[i],
-                        j.silence_frames,
+                        j.audio().map_or(0, |a| a.generated),
                         "(f) silence frames of input {}",
                         i
                     );
@@ -1109,8 +1149,8 @@ fn prop_samples_mapped(c: &Case) -> Result<(), TestCaseError> {
                         prop_assert!(ks.is_empty());
                         continue;
                     }
-                    let head = j.audio_dropped_head as usize;
-                    let tail = j.audio_dropped_tail as usize;
+                    let head = j.audio().map_or(0, |a| a.dropped_head) as usize;
+                    let tail = j.audio().map_or(0, |a| a.dropped_tail) as usize;
                     let kept: Vec<usize> = (head..count.saturating_sub(tail)).collect();
                     prop_assert_eq!(
                         ks,

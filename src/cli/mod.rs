@@ -29,8 +29,12 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "inputs_from")]
         inputs: Vec<PathBuf>,
+        /// Read more input paths, one per line, from this file (`-` for standard input), after
+        /// those on the command line: a week of HLS segments does not fit in a command line.
+        #[arg(long, value_name = "FILE")]
+        inputs_from: Option<PathBuf>,
         /// Overwrite the output if it exists.
         #[arg(short = 'y', long = "overwrite")]
         overwrite: bool,
@@ -76,24 +80,35 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Stitch {
             output,
-            inputs,
+            mut inputs,
+            inputs_from,
             overwrite,
             fragmented,
             quiet,
             json,
             best_effort,
-        } => run_stitch(
-            &output,
-            &inputs,
-            StitchOptions {
-                overwrite,
-                fragmented,
-                best_effort,
-                limits: Limits::default(),
-            },
-            quiet,
-            json,
-        ),
+        } => match inputs_from.map(|f| read_input_list(&f)) {
+            Some(Err(e)) => {
+                // The list could not be read: an I/O error, like an unreadable input.
+                eprintln!("seam: {e}");
+                3
+            }
+            listed => {
+                inputs.extend(listed.and_then(Result::ok).unwrap_or_default());
+                run_stitch(
+                    &output,
+                    &inputs,
+                    StitchOptions {
+                        overwrite,
+                        fragmented,
+                        best_effort,
+                        limits: Limits::default(),
+                    },
+                    quiet,
+                    json,
+                )
+            }
+        },
         Command::Probe {
             inputs,
             json,
@@ -107,6 +122,27 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Input paths listed one per line (blank lines and lines starting with `#` skipped).
+fn read_input_list(file: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let text = if file.as_os_str() == "-" {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t).map(|_| t)
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect();
+    if paths.is_empty() {
+        return Err(format!("{}: lists no input", file.display()));
+    }
+    Ok(paths)
 }
 
 fn fail(e: &Error, json: bool) -> u8 {
@@ -166,17 +202,62 @@ fn run_stitch(
                 println!("{v}");
             } else if !quiet {
                 eprintln!(
-                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated) in {:.2} s",
+                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated, {} dropped) in {:.2} s",
                     output.display(),
                     r.bytes,
                     r.duration_seconds,
                     r.copied_samples,
                     r.generated_samples,
+                    r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
+                for line in join_lines(&r) {
+                    eprintln!("seam:   {line}");
+                }
             }
             0
         }
         Err(e) => fail(&e, json),
     }
+}
+
+/// One line per join and track where something was left out or generated.
+fn join_lines(r: &crate::StitchReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for j in &r.joins {
+        for t in &j.tracks {
+            let c = &t.counts;
+            let mut parts = Vec::new();
+            if c.dropped() > 0 {
+                parts.push(format!(
+                    "{} dropped ({} head, {} inside, {} tail; {:.3} s)",
+                    c.dropped(),
+                    c.dropped_head,
+                    c.dropped_inside,
+                    c.dropped_tail,
+                    t.dropped_seconds
+                ));
+            }
+            if c.generated > 0 {
+                parts.push(format!(
+                    "{} silent frames generated ({:.3} s)",
+                    c.generated, t.generated_seconds
+                ));
+            }
+            if c.decode_only > 0 {
+                parts.push(format!("{} decode-only frames hidden", c.decode_only));
+            }
+            if !parts.is_empty() {
+                out.push(format!(
+                    "{} at {:.3} s: {} track {}: {}",
+                    j.file,
+                    j.start_seconds,
+                    c.kind.as_str(),
+                    c.track,
+                    parts.join(", ")
+                ));
+            }
+        }
+    }
+    out
 }

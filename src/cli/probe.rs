@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::codec::h264;
+use crate::codec::{h264, h265};
 use crate::model::{CodecConfig, Media, Track};
 use crate::Limits;
 
@@ -121,6 +121,20 @@ fn track_info(t: &Track) -> TrackInfo {
                 info.height = Some(sps.height);
                 info.profile = Some(h264::profile_name(sps.profile_idc, sps.constraint_flags));
                 info.level = Some(h264::level_string(sps.level_idc, sps.constraint_flags));
+            }
+        }
+        Some(CodecConfig::H265 {
+            width,
+            height,
+            config,
+        }) => {
+            info.width = Some(u32::from(*width));
+            info.height = Some(u32::from(*height));
+            if let Some(sps) = config.as_ref().and_then(|c| c.first_sps().ok()) {
+                info.width = Some(sps.width);
+                info.height = Some(sps.height);
+                info.profile = Some(h265::profile_name(&sps.ptl));
+                info.level = Some(h265::level_string(&sps.ptl));
             }
         }
         Some(CodecConfig::Video { width, height }) => {

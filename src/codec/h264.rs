@@ -40,7 +40,7 @@ pub fn nal_to_rbsp(nal: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// Reads big-endian bit fields and Exp-Golomb codes (H.264 §9.1) from an RBSP.
-struct BitReader<'a> {
+pub(super) struct BitReader<'a> {
     /// The RBSP.
     data: &'a [u8],
     /// Bit position from the start of `data`.
@@ -53,7 +53,7 @@ struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     /// A reader at the start of `data`; `base` is added to error offsets.
-    fn new(data: &'a [u8], base: usize, structure: &'static str) -> Self {
+    pub(super) fn new(data: &'a [u8], base: usize, structure: &'static str) -> Self {
         BitReader {
             data,
             pos: 0,
@@ -63,7 +63,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// A `Malformed` error at the current byte.
-    fn error(&self, what: impl Into<String>) -> CodecError {
+    pub(super) fn error(&self, what: impl Into<String>) -> CodecError {
         CodecError::Malformed {
             structure: self.structure,
             offset: self.base.saturating_add(self.pos / 8),
@@ -72,7 +72,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// u(1), or an error at the end of the data.
-    fn read_bit(&mut self) -> Result<bool, CodecError> {
+    pub(super) fn read_bit(&mut self) -> Result<bool, CodecError> {
         let byte = match self.data.get(self.pos / 8) {
             Some(&b) => b,
             None => return Err(self.error("data ends in the middle of a field")),
@@ -83,7 +83,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n` ≤ 32 bits as an unsigned number.
-    fn read_bits(&mut self, n: u32) -> Result<u32, CodecError> {
+    pub(super) fn read_bits(&mut self, n: u32) -> Result<u32, CodecError> {
         debug_assert!(n <= 32);
         let mut value: u64 = 0;
         for _ in 0..n.min(32) {
@@ -93,18 +93,18 @@ impl<'a> BitReader<'a> {
     }
 
     /// A one-bit flag.
-    fn read_flag(&mut self) -> Result<bool, CodecError> {
+    pub(super) fn read_flag(&mut self) -> Result<bool, CodecError> {
         self.read_bit()
     }
 
     /// u(8).
-    fn read_u8(&mut self) -> Result<u8, CodecError> {
+    pub(super) fn read_u8(&mut self) -> Result<u8, CodecError> {
         let value = self.read_bits(8)?;
         u8::try_from(value).map_err(|_| self.error("byte out of range"))
     }
 
     /// ue(v): unsigned Exp-Golomb, at most 2^32 − 2.
-    fn read_ue(&mut self) -> Result<u32, CodecError> {
+    pub(super) fn read_ue(&mut self) -> Result<u32, CodecError> {
         let mut leading_zeros = 0u32;
         while !self.read_bit()? {
             leading_zeros += 1;
@@ -118,14 +118,14 @@ impl<'a> BitReader<'a> {
     }
 
     /// se(v): signed Exp-Golomb.
-    fn read_se(&mut self) -> Result<i32, CodecError> {
+    pub(super) fn read_se(&mut self) -> Result<i32, CodecError> {
         let k = i64::from(self.read_ue()?);
         let value = if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) };
         i32::try_from(value).map_err(|_| self.error("signed Exp-Golomb value out of range"))
     }
 
     /// ue(v) that must not exceed `max`.
-    fn read_ue_max(&mut self, max: u32, name: &str) -> Result<u32, CodecError> {
+    pub(super) fn read_ue_max(&mut self, max: u32, name: &str) -> Result<u32, CodecError> {
         let start = self.pos;
         let value = self.read_ue()?;
         if value > max {
@@ -653,7 +653,7 @@ fn describe_bit_depth(sps: &Sps) -> String {
 }
 
 /// Compares two lists of NAL units by RBSP; describes the first difference for humans.
-fn compare_units(kind: &str, a: &[Bytes], b: &[Bytes]) -> Option<(String, String)> {
+pub(super) fn compare_units(kind: &str, a: &[Bytes], b: &[Bytes]) -> Option<(String, String)> {
     if a.len() != b.len() {
         return Some((format!("{} {kind}", a.len()), format!("{} {kind}", b.len())));
     }

@@ -4,6 +4,7 @@
 
 pub mod aac;
 pub mod h264;
+pub mod h265;
 
 /// A parameter that differs between two codec configurations.
 #[derive(Debug, Clone, PartialEq, Eq)]

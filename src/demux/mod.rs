@@ -8,9 +8,11 @@ pub mod mp4;
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
-use crate::model::Media;
+use crate::model::{CodecConfig, Media};
 use crate::source::{FileSource, Source};
 
 /// Opens `path` read-only and demuxes it.
@@ -55,7 +57,9 @@ pub fn open_with(
         return Err(malformed(&*source, "empty file"));
     }
     if mp4::sniff(&head[..n]) {
-        return mp4::open_with(source, limits, best_effort);
+        let (mut media, notes) = mp4::open_with(source, limits, best_effort)?;
+        compact(&mut media);
+        return Ok((media, notes));
     }
     Err(DemuxError::Unsupported {
         loc: Location {
@@ -65,6 +69,71 @@ pub fn open_with(
         },
         what: "not a recognised container (expected MP4/MOV)".into(),
     })
+}
+
+/// Gives back the spare capacity of an input's model: a job may hold hundreds of thousands of
+/// inputs until planning ends, so every byte kept per input counts (tracks are pushed one by one,
+/// fragment sample tables grow per `trun`).
+pub fn compact(media: &mut Media) {
+    media.tracks.shrink_to_fit();
+    for t in &mut media.tracks {
+        t.samples.shrink_to_fit();
+        t.edits.shrink_to_fit();
+        t.sample_entries.shrink_to_fit();
+    }
+}
+
+/// Makes `media` share the header bytes it has in common with `prev` (usually the previous input:
+/// fragments of one recording carry the same sample entries, handler, media header and user
+/// data). Equal bytes are replaced by a reference to `prev`'s, so N fragments of one recording keep
+/// one copy of them instead of N. Nothing else changes: only byte-equal values are shared.
+pub fn share_headers(media: &mut Media, prev: &Media) {
+    share_opt(&mut media.udta, &prev.udta);
+    share_opt(&mut media.meta, &prev.meta);
+    for (t, p) in media.tracks.iter_mut().zip(&prev.tracks) {
+        share(&mut t.hdlr, &p.hdlr);
+        share_opt(&mut t.media_header, &p.media_header);
+        for (e, pe) in t.sample_entries.iter_mut().zip(&p.sample_entries) {
+            if e.raw != pe.raw {
+                continue;
+            }
+            e.raw = pe.raw.clone();
+            match (&mut e.codec, &pe.codec) {
+                (
+                    CodecConfig::H264 {
+                        config: Some(c), ..
+                    },
+                    CodecConfig::H264 {
+                        config: Some(pc), ..
+                    },
+                ) => {
+                    for (u, pu) in c.sps.iter_mut().zip(&pc.sps) {
+                        share(u, pu);
+                    }
+                    for (u, pu) in c.pps.iter_mut().zip(&pc.pps) {
+                        share(u, pu);
+                    }
+                    share(&mut c.trailing, &pc.trailing);
+                }
+                (CodecConfig::Aac { config, .. }, CodecConfig::Aac { config: pc, .. }) => {
+                    share(&mut config.raw, &pc.raw);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn share(b: &mut Bytes, prev: &Bytes) {
+    if !b.is_empty() && *b == *prev {
+        *b = prev.clone();
+    }
+}
+
+fn share_opt(b: &mut Option<Bytes>, prev: &Option<Bytes>) {
+    if let (Some(b), Some(prev)) = (b, prev) {
+        share(b, prev);
+    }
 }
 
 fn malformed(src: &dyn Source, rule: &str) -> DemuxError {

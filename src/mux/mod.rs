@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 
 use crate::plan::StitchPlan;
-use crate::source::Source;
+use crate::source::{InputChanged, Source};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -163,7 +163,12 @@ pub fn write_layout(
                     }
                     let step = (*len - at).min(COPY_STEP);
                     sink.copy_from(&**src, offset + at, step).map_err(|e| {
-                        if is_write_side(&e) {
+                        if let Some(changed) = InputChanged::find(&e) {
+                            crate::error::MuxError::InputChanged {
+                                path: src.name().into(),
+                                what: changed.0.clone(),
+                            }
+                        } else if is_write_side(&e) {
                             crate::error::MuxError::Io {
                                 path: sink.name().into(),
                                 source: e,

@@ -98,11 +98,12 @@ impl Sink for OutputFile {
 
     fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()> {
         let out = self.tmp.as_file_mut();
-        match src.file() {
+        match src.open_file()? {
             Some(file) => {
                 // std's io::copy between files uses copy_file_range(2), then sendfile(2): the data
-                // never enters user space.
-                let mut reader: &File = file;
+                // never enters user space. The handle comes from the input pool and is dropped
+                // after this run, so the pool may close it again.
+                let mut reader: &File = &file;
                 reader.seek(SeekFrom::Start(offset))?;
                 let n = io::copy(&mut reader.take(len), out)?;
                 if n != len {

@@ -1,10 +1,12 @@
 //! Audio placement on the output timeline (see [`place_audio`]): contiguous whole frames, silence
-//! for gaps, overlapping packets left out.
+//! for gaps, overlapping packets and packets outside the input's window left out. Every audio track
+//! of the output is placed by this one rule.
 
 use bytes::Bytes;
 
-use super::timeline::{finish_durations, overflow, role_track, Placement, Role};
-use super::{Action, Join, OutSample, OutTrack, Payload, Segment};
+use super::roles::{overflow, role_track};
+use super::timeline::{finish_durations, EditPiece, Placement};
+use super::{Action, Join, JoinTrack, OutSample, OutTrack, Payload, Segment};
 use crate::codec::aac::AudioSpecificConfig;
 use crate::error::PlanError;
 use crate::model::{CodecConfig, Track};
@@ -14,25 +16,26 @@ use crate::transcode::silence::silent_aac_frame;
 /// Audio: every packet one frame long and placed right after the previous one.
 ///
 /// One rule decides every packet, at joins and inside an input alike: with `c` the end of the audio
-/// placed so far and `ideal` the packet's exact position on the timeline, a gap of half a frame or
-/// more is filled with silent frames, a packet that would overlap by more than half a frame is left
-/// out (a later input's priming, or overlap with the previous input's padding), and otherwise the
-/// packet goes at `c`. So every kept packet is within half a frame of its ideal position, and the
-/// error never carries over. A trimmed last packet of an input still decodes to a whole frame, so it
-/// is given a whole frame's duration; only the output's final packet keeps its own.
+/// placed so far and `ideal` the packet's exact position on the timeline, a packet outside the
+/// input's window (before its first or after its last video frame, by more than half a frame) is
+/// left out, a gap of half a frame or more is filled with silent frames, a packet that would
+/// overlap by more than half a frame is left out (a later input's priming, or overlap with the
+/// previous input's padding), and otherwise the packet goes at `c`. So every kept packet is within
+/// half a frame of its ideal position, and the error never carries over. The output's very first
+/// packets are the exception that makes the start exact: the packet holding the first presented
+/// instant and the one before it (the decoder's pre-roll, e.g. AAC priming) are kept, and the
+/// output edit list starts presentation inside them. A trimmed last packet of an input still
+/// decodes to a whole frame, so it is given a whole frame's duration; only the output's final
+/// packet keeps its own.
 pub(super) fn place_audio(
     p: &Placement,
     generated: &mut Vec<Bytes>,
     joins: &mut [Join],
+    warnings: &mut Vec<String>,
 ) -> Result<OutTrack, PlanError> {
     let (ri, rt) = p.reference();
     let ts = rt.timescale;
-    // An output whose first input has no audio starts with silence at 0; otherwise it starts where
-    // the first input's audio starts, with its media time (priming is skipped by the edit list).
-    let (out_start, out_media_time) = match p.spans[0] {
-        Some(sp) if ri == 0 => (p.written_start(sp.start), sp.media_time),
-        _ => (0, 0),
-    };
+    let label = p.role.label(rt);
     let frame = silence_frame_duration(rt);
     let mut filler = Filler {
         reference: rt,
@@ -44,80 +47,130 @@ pub(super) fn place_audio(
         generated: 0,
     };
     let mut out = AudioOut::default();
+    // The output media clock: timeline position x is output media tick
+    // `out_media_time + tl_to_track(x - out_start)`. When the first input has this track, the
+    // clock is that input's own media clock (so its first packets and the edit keep their exact
+    // times); otherwise it starts at 0 with silence.
+    let first = match p.spans[0].zip(role_track(&p.inputs[0], p.role)) {
+        Some((sp, ti)) if ri == 0 => first_packets(p, &p.inputs[0].tracks[ti], sp)?,
+        _ => None,
+    };
+    let (out_start, out_media_time, first_kept, holding, first_at) = match first {
+        Some(ref f) => (
+            f.out_start,
+            f.media_time,
+            f.first_kept,
+            f.holding,
+            f.first_at,
+        ),
+        None => (0, 0, 0, 0, 0),
+    };
+    let media_at =
+        |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
     let mut cursor: Option<i128> = None; // output media time where the next packet goes
     let mut end = out_start;
     let mut final_duration = frame;
 
-    // Output media time of a timeline position.
-    let media_at =
-        |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
-
     for (i, m) in p.inputs.iter().enumerate() {
+        let mut stats = JoinTrack::new(p.track_index + 1, rt.kind, ts);
         let next_start = p.starts[i + 1];
-        let Some((ti, sp)) = role_track(m, Role::Audio).zip(p.spans[i]) else {
-            // No audio here: silence up to the end of this input's span.
+        let Some((ti, sp)) = role_track(m, p.role).zip(p.spans[i]) else {
+            // No audio here: silence up to the end of this input's window.
             let c = cursor.unwrap_or(i128::from(out_media_time));
             let n = filler.fill(&mut out, generated, c, media_at(next_start), i, m.name())?;
-            joins[i].silence_frames += n;
+            stats.generated += n;
+            stats.generated_ticks += u64::from(n) * frame.unsigned_abs();
             cursor = Some(c + i128::from(n) * i128::from(frame));
             if n > 0 {
                 end = next_start;
                 final_duration = frame;
+                warnings.push(format!(
+                    "{}: no {label}: {n} silent frames ({:.3} s) generated",
+                    m.name(),
+                    (i128::from(n) * i128::from(frame)) as f64 / f64::from(ts.max(1)),
+                ));
             }
+            joins[i].tracks.push(stats);
             continue;
         };
         let t = &m.tracks[ti];
-        let shift = media_at(p.starts[i] + sp.start) - i128::from(sp.media_time);
-        let ideal = |k: usize| i128::from(t.samples[k].dts) + shift;
-        // Packets that start at or after the end of this input's edit are padding, never presented.
-        let window_end = media_at(p.starts[i] + sp.start + sp.duration);
-        joins[i].audio_timescale = ts;
+        let apres = p.starts[i] + sp.start;
+        // Exact positions: the packet at media time `sp.media_time` is presented at `apres`.
+        let base = media_at(apres) - i128::from(sp.media_time);
+        let ideal = |k: usize| i128::from(t.samples[k].dts) + base;
+        // The window this input's audio may fill: its own window, and no longer than its edit.
+        let lo = media_at(p.starts[i]);
+        let hi = media_at(next_start.min(apres + sp.duration));
 
-        // The output's first audio packet goes exactly where the edit list starts the track: its
-        // ideal position differs from that only by the rounding of the start to the movie
-        // timescale, which is reported as its error rather than written as a gap the sample
-        // table could not express.
-        let mut c = cursor.unwrap_or_else(|| {
-            i128::from(t.samples[0].dts) - i128::from(sp.media_time) + i128::from(out_media_time)
-        });
+        // The output's first audio input keeps its start exact (see `first_packets`); every other
+        // input drops what lies before its window.
+        let opening = i == 0 && first.is_some();
+        let skip = if opening { first_kept } else { 0 };
+        let mut c = cursor.unwrap_or(first_at);
         let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
         let mut kept = 0usize;
         let mut next = 0usize; // input packets before this one were kept or dropped
+        let drop = |stats: &mut JoinTrack, kept: usize| {
+            if kept == 0 {
+                stats.dropped_head += 1;
+            } else {
+                stats.dropped_inside += 1;
+            }
+            // What is lost is one decoded frame, whatever duration the table gives the packet (a
+            // muxer may stretch a priming packet's to cover a hole after it).
+            stats.dropped_ticks += frame.unsigned_abs();
+        };
         for k in 0..t.samples.len() {
-            // A packet that would start at or after the end of this input's presentation is
-            // padding: it would never be heard, or would overlap the next input.
-            if ideal(k) >= window_end || (kept > 0 && c >= window_end) {
+            // A packet that would start at or after the end of this input's window would never be
+            // heard with its picture, or would overlap the next input.
+            if ideal(k) >= hi || (kept > 0 && c >= hi) {
                 break;
             }
             next = k + 1;
+            if k < skip || (kept == 0 && !opening && 2 * (lo - ideal(k)) > i128::from(frame)) {
+                // Before the output's first kept packet, or before this input's first frame.
+                drop(&mut stats, kept);
+                continue;
+            }
             let gap = ideal(k) - c;
-            if 2 * gap >= i128::from(frame) {
+            if opening && kept == 0 {
+                // The output's first packet: placed where `first_packets` put it.
+            } else if 2 * gap >= i128::from(frame) {
                 let n = filler.fill(&mut out, generated, c, ideal(k), i, m.name())?;
                 if n > 0 {
                     if let Some((first_sample, first)) = copy_start.take() {
                         out.copy_segment(i, ti, first_sample, first);
                     }
-                    joins[i].silence_frames += n;
+                    stats.generated += n;
+                    stats.generated_ticks += u64::from(n) * frame.unsigned_abs();
+                    if kept > 0 {
+                        stats.generated_inside += n;
+                        warnings.push(format!(
+                            "{}: {label}: {n} silent frames ({:.3} s) inserted inside the input, \
+                             where its audio timestamps have a gap before packet {k}",
+                            m.name(),
+                            (i128::from(n) * i128::from(frame)) as f64 / f64::from(ts.max(1)),
+                        ));
+                    }
                     c += i128::from(n) * i128::from(frame);
                 } else {
                     // No silence for this codec: jump, leaving a hole in the timestamps.
                     c = ideal(k);
                 }
             } else if -2 * gap > i128::from(frame) {
-                if kept == 0 {
-                    joins[i].audio_dropped_head += 1;
-                }
+                drop(&mut stats, kept);
                 continue;
             }
-            if kept == 0 {
-                joins[i].audio_error = i64::try_from(c - ideal(k)).ok();
+            // The error is that of the first packet heard (the output's pre-roll packet is not).
+            if (opening && k == holding) || (!opening && kept == 0) {
+                stats.error = i64::try_from(c - ideal(k)).ok();
             }
             let s = &t.samples[k];
             if copy_start.is_none() {
                 copy_start = Some((k, out.samples.len()));
             }
             let dts = i64::try_from(c)
-                .map_err(|_| super::locate::overflow_at(m, t, k, "audio", "audio position"))?;
+                .map_err(|_| super::locate::overflow_at(m, t, k, &label, "audio position"))?;
             out.samples.push(OutSample::copied(i, s, dts, 0, true));
             final_duration = i64::from(s.duration);
             c += i128::from(frame);
@@ -126,17 +179,27 @@ pub(super) fn place_audio(
         if let Some((first_sample, first)) = copy_start {
             out.copy_segment(i, ti, first_sample, first);
         }
-        joins[i].audio_dropped_tail = (t.samples.len() - next) as u32;
+        if stats.error.is_none() && kept > 0 {
+            // Only the pre-roll packet was kept: its own error.
+            let k = next.saturating_sub(kept);
+            let placed = c - i128::from(frame) * kept as i128;
+            stats.error = i64::try_from(placed - ideal(k)).ok();
+        }
+        let tail = t.samples.len() - next;
+        stats.dropped_tail += u32::try_from(tail).unwrap_or(u32::MAX);
+        stats.dropped_ticks += tail as u64 * frame.unsigned_abs();
+        stats.copied = u32::try_from(kept).unwrap_or(u32::MAX);
+        joins[i].tracks.push(stats);
         cursor = Some(c);
-        end = p.starts[i] + sp.start + sp.duration;
+        end = next_start.min(apres + sp.duration);
     }
     let AudioOut {
         mut samples,
         segments,
     } = out;
     finish_durations(&mut samples, final_duration)
-        .map_err(|e| overflow(&p.inputs[ri], "audio", &e))?;
-    // The track ends where its last input's audio presentation ends, or where its media ends.
+        .map_err(|e| overflow(&p.inputs[ri], &label, &e))?;
+    // The track ends where its last input's window ends, or where its media ends.
     let media_end = samples
         .last()
         .map_or(out_media_time, |s| s.dts + i64::from(s.duration));
@@ -146,8 +209,81 @@ pub(super) fn place_audio(
             i128::from(ts),
             Rounding::Down,
         );
-    let edits = p.edits(out_start, end.min(media_end_tl), out_media_time);
-    p.out_track(samples, segments, edits)
+    let piece = EditPiece {
+        start: out_start,
+        end: end.min(media_end_tl).max(out_start),
+        media_time: out_media_time,
+    };
+    p.out_track(samples, segments, vec![piece])
+}
+
+/// Where the output's audio starts when the first input has it.
+struct FirstPackets {
+    /// Timeline position where presentation of the track starts (rounded as the edit list
+    /// writes it).
+    out_start: i128,
+    /// Media time presented there (the first input's media clock).
+    media_time: i64,
+    /// Index of the first packet kept.
+    first_kept: usize,
+    /// Index of the packet holding the first presented instant.
+    holding: usize,
+    /// Where it goes, in output media ticks: right before the packet holding the start, which
+    /// keeps its exact time (a muxer that stretched the priming packet's duration leaves a gap
+    /// between the two that the decoder must not hear as a gap).
+    first_at: i128,
+}
+
+/// The output starts presenting audio at the later of the first input's window start and its
+/// audio's own start; the packet holding that instant and the one before it (the decoder's
+/// pre-roll: AAC priming, or MDCT overlap when audio is cut before the first video frame) are
+/// kept, and the edit list starts inside them, so the first input's audio start is exact.
+/// `None` when the first input's audio starts only after its window (none of it is kept): the
+/// output then starts at 0 like one whose first input has no audio.
+fn first_packets(
+    p: &Placement,
+    t: &Track,
+    sp: super::Span,
+) -> Result<Option<FirstPackets>, PlanError> {
+    let m = &p.inputs[0];
+    let label = p.role.label(t);
+    let ts = u64::from(t.timescale);
+    let apres = p.starts[0] + sp.start;
+    let at = apres.max(p.starts[0]);
+    let into = crate::time::rescale_i128(at - apres, p.tl, ts, Rounding::Nearest)
+        .ok_or_else(|| overflow(m, &label, "audio start"))?;
+    let mut media = i128::from(sp.media_time) + into;
+    let first_dts = t.samples.first().map_or(0, |s| i128::from(s.dts));
+    let mut start = at;
+    if media < first_dts {
+        // The edit starts before the first packet: presentation starts at the first packet.
+        let late = crate::time::rescale_i128(first_dts - media, ts, p.tl, Rounding::Nearest)
+            .ok_or_else(|| overflow(m, &label, "audio start"))?;
+        start += late;
+        media = first_dts;
+    }
+    if start >= p.starts[1] {
+        return Ok(None);
+    }
+    let holding = t
+        .samples
+        .iter()
+        .rposition(|s| i128::from(s.dts) <= media)
+        .unwrap_or(0);
+    // The edit list can only start presentation at a whole movie tick: the packets keep their
+    // media times, so they all move by that rounding (reported as the error of the first one).
+    let out_start = p.written_start(start);
+    let media_time = media;
+    let first_kept = holding.saturating_sub(1);
+    let frame = silence_frame_duration(t);
+    let holding_dts = t.samples.get(holding).map_or(0, |s| i128::from(s.dts));
+    Ok(Some(FirstPackets {
+        out_start,
+        media_time: i64::try_from(media_time).map_err(|_| overflow(m, &label, "audio start"))?,
+        first_kept,
+        holding,
+        first_at: holding_dts - i128::from(frame) * (holding - first_kept) as i128,
+    }))
 }
 
 /// Output audio samples and their segments, built in order.

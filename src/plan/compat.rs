@@ -1,12 +1,127 @@
 //! Copy-compatibility: can two inputs' tracks share one output track without re-encoding?
 //!
-//! H.264 is compared after parsing the avcC parameter sets, AAC after parsing the
-//! AudioSpecificConfig; other codecs must have byte-identical sample entries. A mismatch names both
-//! files, the track and the parameter, e.g. `b.mp4: video 720x1280 differs from a.mp4: 1280x720`.
+//! H.264 is compared after parsing the avcC parameter sets, H.265 after parsing the hvcC parameter
+//! sets, AAC after parsing the AudioSpecificConfig. Other codecs are compared box by box: the
+//! entry's fixed fields and its child boxes must be equal, except what does not affect decoding or
+//! display: `btrt` (bitrate statistics), and the visual entry's `compressorname`, resolution (dpi)
+//! and QuickTime vendor/quality words (labels). `pasp`, `colr`, `fiel` and the like change how the
+//! picture is shown, so they must be equal; for H.264 and H.265 they are compared the same way once
+//! the avcC/hvcC records agree. A mismatch names both files, the track and the parameter, e.g.
+//! `b.mp4: video resolution 720x1280 differs from a.mp4: 1280x720`.
+//!
+//! Per track ([`check_track`]): encrypted tracks are refused (the per-sample encryption data is not
+//! carried), and so are tracks whose samples use more than one sample description, since the output
+//! track has one. The display matrix of video tracks must agree ([`rotation`]).
 
-use crate::codec::{aac, h264, Difference};
+use crate::codec::{aac, h264, h265, Difference};
+use crate::demux::mp4::entry::split_entry;
 use crate::error::PlanError;
-use crate::model::{CodecConfig, Media, SampleEntry, Track};
+use crate::model::{CodecConfig, FourCC, Media, SampleEntry, Track, TrackKind};
+
+/// Child boxes of a sample entry that never affect decoding: `btrt` holds bitrate statistics
+/// (ISO/IEC 14496-12 §8.5.2.2).
+const IGNORED_BOXES: [&[u8; 4]; 1] = [b"btrt"];
+
+/// Refuses what seam cannot copy into one output track, whatever the other inputs: encrypted
+/// samples and samples using several sample descriptions. A description no sample uses is ignored
+/// with a warning.
+pub fn check_track(
+    m: &Media,
+    t: &Track,
+    track_name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let unsupported = |what: String| PlanError::Unsupported {
+        file: m.name().to_string(),
+        track: track_name.to_string(),
+        what,
+    };
+    if let Some(e) = t
+        .sample_entries
+        .iter()
+        .find(|e| matches!(e.codec, CodecConfig::Encrypted { .. }))
+    {
+        return Err(unsupported(describe_encrypted(e)));
+    }
+    // Which descriptions the samples use, with the first sample of each of the first two.
+    let mut used: Vec<(u16, usize)> = Vec::new();
+    for (i, entry) in t.samples.iter().map(|s| s.entry).enumerate() {
+        if !used.iter().any(|&(e, _)| e == entry) {
+            used.push((entry, i));
+            if used.len() > 1 {
+                break;
+            }
+        }
+    }
+    let n = t.sample_entries.len();
+    match used.as_slice() {
+        [] | [(0, _)] => {
+            if n > 1 {
+                warnings.push(format!(
+                    "{}: {track_name}: track {} has {n} sample descriptions but its samples use only the first; the others are left out",
+                    m.name(),
+                    t.id
+                ));
+            }
+            Ok(())
+        }
+        [(e, _)] => Err(unsupported(format!(
+            "every sample uses sample description {} of {n}, not the first: not supported yet",
+            u32::from(*e) + 1
+        ))),
+        [(a, _), (b, i), ..] => Err(unsupported(format!(
+            "samples use more than one sample description ({} and {} of {n}; sample {} is the first to switch): one output track has one description, so this is not supported yet",
+            u32::from(*a) + 1,
+            u32::from(*b) + 1,
+            i + 1
+        ))),
+    }
+}
+
+/// `encrypted av01 (encv, scheme cenc, key ID 0123…): … not supported yet`.
+fn describe_encrypted(e: &SampleEntry) -> String {
+    let CodecConfig::Encrypted {
+        original,
+        scheme,
+        key_id,
+    } = &e.codec
+    else {
+        return String::new();
+    };
+    let or_unknown =
+        |f: &Option<FourCC>| f.map_or_else(|| "unknown".to_string(), |f| f.to_string());
+    let kid = key_id.map_or_else(
+        || "unknown".to_string(),
+        |k| k.iter().map(|b| format!("{b:02x}")).collect(),
+    );
+    format!(
+        "encrypted {} ({}, scheme {}, key ID {kid}): copying encrypted samples needs their per-sample encryption data (senc/saiz/saio), which is not supported yet",
+        or_unknown(original),
+        e.format,
+        or_unknown(scheme),
+    )
+}
+
+/// The display rotation of a track header matrix as `90°`, counterclockwise as ffprobe reports
+/// it (`rotation=90` for `{0,-1,0, 1,0,0, 0,0,1}` in 16.16), or the matrix itself when it is not
+/// a pure rotation by a multiple of 90 degrees.
+pub fn rotation(matrix: &[i32; 9]) -> String {
+    const ONE: i32 = 0x10000;
+    match (matrix[0], matrix[1], matrix[3], matrix[4]) {
+        (ONE, 0, 0, ONE) => "0°".into(),
+        (0, b, c, 0) if b == -ONE && c == ONE => "90°".into(),
+        (a, 0, 0, d) if a == -ONE && d == -ONE => "180°".into(),
+        (0, ONE, c, 0) if c == -ONE => "270°".into(),
+        _ => format!(
+            "matrix [{}]",
+            matrix
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
 
 /// Checks that `other`'s track can be copied into the output track modelled on `reference`'s.
 pub fn check(
@@ -26,15 +141,34 @@ pub fn check(
             reference_value: d.reference,
         }))
     };
-    let Some(re) = rt.entry() else {
+    if rt.kind == TrackKind::Video && rt.header.matrix != ot.header.matrix {
+        // The output keeps the first input's matrix: a rotated fragment would show sideways.
+        let (r, o) = (rotation(&rt.header.matrix), rotation(&ot.header.matrix));
+        let parameter = if r == o {
+            "display matrix"
+        } else {
+            "display rotation"
+        };
+        let full = |m: &[i32; 9]| format!("{m:?}");
+        let (r, o) = if r == o {
+            (full(&rt.header.matrix), full(&ot.header.matrix))
+        } else {
+            (r, o)
+        };
+        return Err(incompatible(Difference {
+            parameter,
+            reference: r,
+            value: o,
+        }));
+    }
+    // Only the first description is written; check_track refuses tracks using others.
+    let (Some(re), Some(oe)) = (rt.entry(), ot.entry()) else {
         return Ok(());
     };
-    for entry in &ot.sample_entries {
-        if let Some(d) = difference(re, entry) {
-            return Err(incompatible(d));
-        }
+    if let Some(d) = difference(re, oe) {
+        return Err(incompatible(d));
     }
-    if rt.timescale != ot.timescale && rt.kind == crate::model::TrackKind::Audio {
+    if rt.timescale != ot.timescale && rt.kind == TrackKind::Audio {
         // Audio must stay sample-contiguous; different timescales would need resampled timestamps.
         return Err(incompatible(Difference {
             parameter: "timescale",
@@ -72,14 +206,39 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
             },
         ) => match (rc, oc) {
             (Some(rc), Some(oc)) => match h264::compare(rc, oc) {
-                Ok(d) => d,
+                Ok(Some(d)) => Some(d),
+                // pasp, colr, fiel... of the first input describe every output sample.
+                Ok(None) => boxes_difference(reference, other, &[b"avcC"]),
                 Err(e) => differ("avcC", "valid".into(), format!("unreadable ({e})")),
             },
             _ if (rw, rh) != (ow, oh) => {
                 differ("resolution", format!("{rw}x{rh}"), format!("{ow}x{oh}"))
             }
             // avc3 carries parameter sets in band; the decoder follows them.
-            _ => None,
+            _ => boxes_difference(reference, other, &[b"avcC"]),
+        },
+        (
+            CodecConfig::H265 {
+                width: rw,
+                height: rh,
+                config: rc,
+            },
+            CodecConfig::H265 {
+                width: ow,
+                height: oh,
+                config: oc,
+            },
+        ) => match (rc, oc) {
+            (Some(rc), Some(oc)) => match h265::compare(rc, oc) {
+                Ok(Some(d)) => Some(d),
+                Ok(None) => boxes_difference(reference, other, &[b"hvcC"]),
+                Err(e) => differ("hvcC", "valid".into(), format!("unreadable ({e})")),
+            },
+            _ if (rw, rh) != (ow, oh) => {
+                differ("resolution", format!("{rw}x{rh}"), format!("{ow}x{oh}"))
+            }
+            // hev1 without hvcC carries parameter sets in band; the decoder follows them.
+            _ => boxes_difference(reference, other, &[b"hvcC"]),
         },
         (CodecConfig::Aac { config: rc, .. }, CodecConfig::Aac { config: oc, .. }) => {
             aac::compare(rc, oc)
@@ -113,10 +272,314 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
             }
         }
         _ if codec(reference) != codec(other) => differ("codec", codec(reference), codec(other)),
-        _ => differ(
-            "sample description",
-            format!("{} bytes", reference.raw.len()),
-            format!("{} bytes (different)", other.raw.len()),
-        ),
+        _ => boxes_difference(reference, other, &[]).or_else(|| {
+            // Entries whose layout seam does not know (or that do not split into boxes): bytes.
+            split_entry(&reference.raw)
+                .zip(split_entry(&other.raw))
+                .is_none()
+                .then(|| Difference {
+                    parameter: "sample description",
+                    reference: format!("{} bytes", reference.raw.len()),
+                    value: format!("{} bytes (different)", other.raw.len()),
+                })
+        }),
+    }
+}
+
+/// The fixed fields of a visual sample entry body that are compared (ISO/IEC 14496-12 §12.1.3.2),
+/// as (start, end, name). Left out on purpose, as they do not change decoding or display: bytes
+/// 8..24 (pre_defined/reserved in ISO; version, revision, vendor and temporal/spatial quality in a
+/// QuickTime video sample description, which qtmux fills in), 28..36 (horizontal/vertical
+/// resolution in dpi) and 42..74 (`compressorname`, a label).
+const VISUAL_FIELDS: [(usize, usize, &str); 5] = [
+    (0, 8, "data_reference_index"),
+    (24, 28, "width/height"),
+    (36, 40, "reserved fields"),
+    (40, 42, "frame_count"),
+    (74, 78, "depth/colour table"),
+];
+
+/// The fixed fields of an audio sample entry body that are compared (§12.2.3.2 and QuickTime sound
+/// descriptions), as (start, end, name); left out: bytes 10..16 (QuickTime revision level and
+/// vendor). The version 1/2 extension after byte 28 is compared as a whole.
+const AUDIO_FIELDS: [(usize, usize, &str); 6] = [
+    (0, 8, "data_reference_index"),
+    (8, 10, "sound description version"),
+    (16, 18, "channel count"),
+    (18, 20, "sample size"),
+    (20, 24, "compression ID/packet size"),
+    (24, 28, "sample rate"),
+];
+
+/// The first difference between two sample entries compared field by field and child box by child
+/// box, ignoring [`IGNORED_BOXES`], the fields left out of [`VISUAL_FIELDS`]/[`AUDIO_FIELDS`] and
+/// the child boxes in `parsed` (already compared by the caller). `None` when they agree, or when either entry cannot be split
+/// (the caller decides).
+fn boxes_difference(
+    reference: &SampleEntry,
+    other: &SampleEntry,
+    parsed: &[&[u8; 4]],
+) -> Option<Difference> {
+    let (r, o) = (split_entry(&reference.raw)?, split_entry(&other.raw)?);
+    let differ = |parameter: &'static str, reference: String, value: String| {
+        Some(Difference {
+            parameter,
+            reference,
+            value,
+        })
+    };
+    let visual = r.fields.len() == 78;
+    let names: &[(usize, usize, &str)] = if visual {
+        &VISUAL_FIELDS
+    } else {
+        &AUDIO_FIELDS
+    };
+    for &(start, end, name) in names {
+        let (a, b) = (r.fields.get(start..end), o.fields.get(start..end));
+        if a != b {
+            let hex = |v: Option<&[u8]>| v.map(hex_bytes).unwrap_or_default();
+            return differ(name, hex(a), hex(b));
+        }
+    }
+    let tail = if visual { 78 } else { 28 };
+    if r.fields.get(tail..) != o.fields.get(tail..) {
+        return differ(
+            "QuickTime sound description fields",
+            hex_bytes(r.fields.get(tail..).unwrap_or_default()),
+            hex_bytes(o.fields.get(tail..).unwrap_or_default()),
+        );
+    }
+    let keep = |(kind, _): &&(FourCC, &[u8])| {
+        !IGNORED_BOXES.contains(&&kind.0) && !parsed.contains(&&kind.0)
+    };
+    let rk: Vec<_> = r.children.iter().filter(keep).collect();
+    let ok: Vec<_> = o.children.iter().filter(keep).collect();
+    for i in 0..rk.len().max(ok.len()) {
+        match (rk.get(i), ok.get(i)) {
+            (Some((rt, rb)), Some((ot, ob))) if rt == ot => {
+                if rb.len() != ob.len() {
+                    return differ(
+                        "box",
+                        format!("'{rt}' of {} bytes", rb.len()),
+                        format!("'{ot}' of {} bytes", ob.len()),
+                    );
+                }
+                if rb != ob {
+                    // Same size: the first differing byte of the box (header included) and on.
+                    let at = rb
+                        .iter()
+                        .zip(ob.iter())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(0);
+                    return differ(
+                        "box",
+                        format!(
+                            "'{rt}' {} bytes, at {at}: {}",
+                            rb.len(),
+                            hex_bytes(rb.get(at..).unwrap_or_default())
+                        ),
+                        format!(
+                            "'{ot}' {} bytes, at {at}: {}",
+                            ob.len(),
+                            hex_bytes(ob.get(at..).unwrap_or_default())
+                        ),
+                    );
+                }
+            }
+            (r, o) => {
+                let name = |b: Option<&&(FourCC, &[u8])>| {
+                    b.map_or_else(|| "none".to_string(), |(k, _)| format!("'{k}'"))
+                };
+                return differ("box", name(r), name(o));
+            }
+        }
+    }
+    None
+}
+
+/// Up to 8 bytes in hex, `…` when there are more.
+fn hex_bytes(v: &[u8]) -> String {
+    let mut s: String = v.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    if v.len() > 8 {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    /// A box: size, type, body.
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// A `vp09` visual sample entry of 320x240 with `name` as compressorname and `kids` as
+    /// children.
+    fn visual(name: &[u8], depth: u16, kids: &[Vec<u8>]) -> SampleEntry {
+        let mut body = vec![0u8; 6];
+        body.extend_from_slice(&1u16.to_be_bytes()); // data_reference_index
+        body.extend_from_slice(&[0u8; 16]);
+        body.extend_from_slice(&320u16.to_be_bytes());
+        body.extend_from_slice(&240u16.to_be_bytes());
+        body.extend_from_slice(&0x0048_0000u32.to_be_bytes());
+        body.extend_from_slice(&0x0048_0000u32.to_be_bytes());
+        body.extend_from_slice(&[0u8; 4]);
+        body.extend_from_slice(&1u16.to_be_bytes()); // frame_count
+        let mut compressor = [0u8; 32];
+        compressor[0] = name.len() as u8;
+        compressor[1..=name.len()].copy_from_slice(name);
+        body.extend_from_slice(&compressor);
+        body.extend_from_slice(&depth.to_be_bytes());
+        body.extend_from_slice(&(-1i16).to_be_bytes());
+        for k in kids {
+            body.extend_from_slice(k);
+        }
+        SampleEntry {
+            raw: Bytes::from(boxed(b"vp09", &body)),
+            format: FourCC(*b"vp09"),
+            codec: CodecConfig::Video {
+                width: 320,
+                height: 240,
+            },
+        }
+    }
+
+    /// An `Opus` audio sample entry with a `dOps` body.
+    fn opus(dops: &[u8], extra: &[u8]) -> SampleEntry {
+        let mut body = vec![0u8; 6];
+        body.extend_from_slice(&1u16.to_be_bytes());
+        body.extend_from_slice(&[0u8; 8]);
+        body.extend_from_slice(&2u16.to_be_bytes());
+        body.extend_from_slice(&16u16.to_be_bytes());
+        body.extend_from_slice(&[0u8; 4]);
+        body.extend_from_slice(&(48000u32 << 16).to_be_bytes());
+        body.extend_from_slice(&boxed(b"dOps", dops));
+        body.extend_from_slice(extra);
+        SampleEntry {
+            raw: Bytes::from(boxed(b"Opus", &body)),
+            format: FourCC(*b"Opus"),
+            codec: CodecConfig::Audio {
+                channels: 2,
+                sample_rate: 48000,
+            },
+        }
+    }
+
+    fn vpcc(profile: u8) -> Vec<u8> {
+        boxed(b"vpcC", &[1, 0, 0, 0, profile, 10, 0x82, 2, 2, 2, 0, 0])
+    }
+
+    fn btrt(rate: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 4];
+        b.extend_from_slice(&rate.to_be_bytes());
+        b.extend_from_slice(&rate.to_be_bytes());
+        boxed(b"btrt", &b)
+    }
+
+    fn pasp(h: u32, v: u32) -> Vec<u8> {
+        let mut b = h.to_be_bytes().to_vec();
+        b.extend_from_slice(&v.to_be_bytes());
+        boxed(b"pasp", &b)
+    }
+
+    #[test]
+    fn rotations_are_named_as_ffprobe_does() {
+        let m = |a: i32, b: i32, c: i32, d: i32| [a, b, 0, c, d, 0, 0, 0, 0x4000_0000];
+        const ONE: i32 = 0x10000;
+        assert_eq!(rotation(&m(ONE, 0, 0, ONE)), "0°");
+        // fixtures/rotated.mp4 (ffprobe: rotation=90).
+        assert_eq!(rotation(&m(0, -ONE, ONE, 0)), "90°");
+        assert_eq!(rotation(&m(-ONE, 0, 0, -ONE)), "180°");
+        assert_eq!(rotation(&m(0, ONE, -ONE, 0)), "270°");
+        assert!(
+            rotation(&m(-ONE, 0, 0, ONE)).starts_with("matrix ["),
+            "a mirror"
+        );
+    }
+
+    #[test]
+    fn btrt_and_compressorname_are_ignored() {
+        let a = visual(b"libvpx", 24, &[vpcc(0), btrt(1000)]);
+        let b = visual(b"other encoder", 24, &[vpcc(0), btrt(2_000_000)]);
+        assert_ne!(a.raw, b.raw);
+        assert_eq!(difference(&a, &b), None);
+        // No btrt at all on one side.
+        let c = visual(b"", 24, &[vpcc(0)]);
+        assert_eq!(difference(&a, &c), None);
+    }
+
+    #[test]
+    fn a_differing_child_box_is_named() {
+        let a = visual(b"", 24, &[vpcc(0), pasp(1, 1)]);
+        let d = difference(&a, &visual(b"", 24, &[vpcc(1), pasp(1, 1)])).expect("differs");
+        assert_eq!(d.parameter, "box");
+        assert!(
+            d.reference.starts_with("'vpcC' 20 bytes, at 12: 00"),
+            "{d:?}"
+        );
+        assert!(d.value.starts_with("'vpcC' 20 bytes, at 12: 01"), "{d:?}");
+        // pasp changes the displayed shape: not ignored.
+        let d = difference(&a, &visual(b"", 24, &[vpcc(0), pasp(4, 3)])).expect("differs");
+        assert!(d.reference.starts_with("'pasp'"), "{d:?}");
+        // A box missing on one side.
+        let d = difference(&a, &visual(b"", 24, &[vpcc(0)])).expect("differs");
+        assert_eq!((d.reference.as_str(), d.value.as_str()), ("'pasp'", "none"));
+    }
+
+    #[test]
+    fn a_differing_field_is_named() {
+        let a = visual(b"", 24, &[vpcc(0)]);
+        let d = difference(&a, &visual(b"", 32, &[vpcc(0)])).expect("differs");
+        assert_eq!(
+            (d.parameter, d.reference.as_str(), d.value.as_str()),
+            ("depth/colour table", "0018ffff", "0020ffff")
+        );
+    }
+
+    #[test]
+    fn opaque_audio_entries_compare_box_by_box() {
+        let a = opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &[]);
+        // The same with a btrt: compatible.
+        assert_eq!(
+            difference(
+                &a,
+                &opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &btrt(9))
+            ),
+            None
+        );
+        // Another pre-skip: named as the dOps box.
+        let d = difference(
+            &a,
+            &opus(&[0, 2, 1, 0x38 + 1, 0, 0, 0xbb, 0x80, 0, 0, 0], &[]),
+        )
+        .expect("differs");
+        assert_eq!(d.parameter, "box");
+        assert!(d.reference.starts_with("'dOps' 19 bytes, at 11"), "{d:?}");
+        // A QuickTime terminator after the children changes nothing.
+        assert_eq!(
+            difference(
+                &a,
+                &opus(&[0, 2, 1, 56, 0, 0, 0xbb, 0x80, 0, 0, 0], &[0, 0, 0, 0])
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn unsplittable_entries_fall_back_to_bytes() {
+        let e = |b: &[u8]| SampleEntry {
+            raw: Bytes::from(boxed(b"xyz1", b)),
+            format: FourCC(*b"xyz1"),
+            codec: CodecConfig::Other,
+        };
+        let d = difference(&e(b"one"), &e(b"two")).expect("differs");
+        assert_eq!(d.parameter, "sample description");
+        assert_eq!(difference(&e(b"one"), &e(b"one")), None);
     }
 }

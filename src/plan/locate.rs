@@ -50,6 +50,7 @@ pub(super) fn overflow_at_payload(
 /// `NoTracks` for input `m`, located at its moov box (found again by walking the top-level box
 /// headers: a few small reads, on this error path only) and listing the tracks it does have.
 pub(super) fn no_tracks(m: &Media) -> PlanError {
+    // No video or audio track at all (NoSamples covers tracks without samples).
     let moov = find_moov(&*m.source);
     let tracks = m
         .tracks
@@ -73,7 +74,7 @@ pub(super) fn no_tracks(m: &Media) -> PlanError {
 
 /// Offset of the first top-level `moov` box, walking box headers until one is found or a header
 /// cannot be read (a damaged tail after the moov does not matter here).
-fn find_moov(src: &dyn Source) -> Option<u64> {
+pub(super) fn find_moov(src: &dyn Source) -> Option<u64> {
     let len = src.len();
     let mut offset = 0u64;
     while offset.checked_add(8).is_some_and(|e| e <= len) {

@@ -7,16 +7,20 @@
 
 mod audio;
 mod compat;
+mod damage;
 mod locate;
+mod roles;
 mod timeline;
 mod trim;
+mod video;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 pub use compat::difference;
-pub use timeline::Span;
+pub use damage::close_jumps;
+pub use roles::Span;
 
 use crate::error::PlanError;
 use crate::model::{Edit, FourCC, Media, TrackHeader, TrackKind};
@@ -172,25 +176,94 @@ pub enum Action {
     Silence,
 }
 
-/// What happened at the start of one input on the output timeline.
+/// What happened at the start of one input on the output timeline, track by track.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Join {
     /// The input that starts here.
     pub input: usize,
     /// Its start on the output timeline, movie ticks.
     pub start: u64,
-    /// Audio placement error (output minus ideal position of the first kept packet), audio ticks.
-    /// Positive means audio is late relative to video. `None` when the input has no audio, or when
-    /// all of it lies within half a frame of audio already placed (nothing of it is kept).
-    pub audio_error: Option<i64>,
-    /// Audio ticks per second, for `audio_error`.
-    pub audio_timescale: u32,
-    /// Leading audio packets of this input left out (priming, overlap with the previous input).
-    pub audio_dropped_head: u32,
-    /// Trailing audio packets of this input left out (padding past its edit).
-    pub audio_dropped_tail: u32,
-    /// Silent frames inserted before this input's audio.
-    pub silence_frames: u32,
+    /// One entry per output track, in output track order.
+    pub tracks: Vec<JoinTrack>,
+}
+
+impl Join {
+    /// The first audio track's entry.
+    pub fn audio(&self) -> Option<&JoinTrack> {
+        self.tracks.iter().find(|t| t.kind == TrackKind::Audio)
+    }
+
+    /// The first audio track's placement error (see [`JoinTrack::error`]).
+    pub fn audio_error(&self) -> Option<i64> {
+        self.audio().and_then(|a| a.error)
+    }
+}
+
+/// What one input contributed to one output track, and what was left out or made up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JoinTrack {
+    /// The output track's ID (its index in [`StitchPlan::tracks`] plus one, as in its `tkhd`).
+    pub track: usize,
+    /// Video, audio or other.
+    #[serde(serialize_with = "kind_name")]
+    pub kind: TrackKind,
+    /// Ticks per second of the tick counts below.
+    pub timescale: u32,
+    /// Samples copied from this input.
+    pub copied: u32,
+    /// Leading packets left out: a later input's priming, audio before the input's first video
+    /// frame, or overlap with the previous input.
+    pub dropped_head: u32,
+    /// Packets left out inside the input (timestamps overlapping the packet before).
+    pub dropped_inside: u32,
+    /// Trailing packets left out: audio after the input's last video frame, or padding past its
+    /// edit list.
+    pub dropped_tail: u32,
+    /// Duration of the packets left out, in `timescale` ticks (one decoded frame each for audio).
+    pub dropped_ticks: u64,
+    /// Silent frames generated before this input's audio (or for all of it when it has none).
+    pub generated: u32,
+    /// Of `generated`, those that fill gaps inside the input's own audio.
+    pub generated_inside: u32,
+    /// Duration of the generated frames, in `timescale` ticks.
+    pub generated_ticks: u64,
+    /// Video frames kept because later frames need them to decode, hidden by the output edit list
+    /// (frames before the input's edit start or after its end).
+    pub decode_only: u32,
+    /// Audio placement error (output minus ideal position of the first kept packet), in `timescale`
+    /// ticks. Positive means audio is late relative to video. `None` when the input has no audio
+    /// for this track, or when all of it lies within half a frame of audio already placed.
+    pub error: Option<i64>,
+}
+
+fn kind_name<S: serde::Serializer>(k: &TrackKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+impl JoinTrack {
+    /// An entry with nothing counted yet.
+    pub fn new(track: usize, kind: TrackKind, timescale: u32) -> Self {
+        JoinTrack {
+            track,
+            kind,
+            timescale,
+            copied: 0,
+            dropped_head: 0,
+            dropped_inside: 0,
+            dropped_tail: 0,
+            dropped_ticks: 0,
+            generated: 0,
+            generated_inside: 0,
+            generated_ticks: 0,
+            decode_only: 0,
+            error: None,
+        }
+    }
+
+    /// Packets left out, all causes.
+    pub fn dropped(&self) -> u32 {
+        self.dropped_head + self.dropped_inside + self.dropped_tail
+    }
 }
 
 /// Options for [`plan`].

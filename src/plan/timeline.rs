@@ -1,157 +1,26 @@
 //! The output timeline.
 //!
-//! Inputs are laid back to back: input *i* starts at `T[i]`, the sum of the presentation durations
-//! of the inputs before it, kept as an exact integer in a timescale every input timescale divides
-//! (the *timeline scale*). All tracks of one input are shifted by that same start, so each input's
-//! own A/V offset is kept; every shift is rounded once from the exact start, so nothing drifts over
-//! many joins.
+//! Inputs are laid back to back: input *i* starts at `T[i]`, the sum of the windows of the inputs
+//! before it, kept as an exact integer in a timescale every input timescale divides (the *timeline
+//! scale*). An input's window is its video presentation span (the span of all its tracks when it
+//! has no video): audio before its first or after its last frame is cut at frame granularity, so
+//! joins never leave a hole or a frozen frame in the picture. All tracks of one input are shifted
+//! by that same start, so each input's own A/V offset is kept; every shift is rounded once from the
+//! exact start, so nothing drifts over many joins.
 //!
-//! Video and other tracks keep their sample timing and are moved as a block. Audio must stay
-//! contiguous (each packet starts where the previous ends), so at each join the planner picks the
-//! first packet of the next input whose ideal position is nearest the end of the audio written so
-//! far: the A/V error is at most half a packet and is measured against the exact ideal, never
-//! carried to the next join. Spans with no audio get silent frames (see [`super::audio`]).
+//! Video and other tracks keep their sample timing and are moved as a block (see
+//! [`super::video`]). Audio must stay contiguous (each packet starts where the previous ends), so
+//! every audio track, first or not, is placed packet by packet by one rule (see [`super::audio`]).
 
-use super::locate::{overflow_at, overflow_at_payload};
-use super::{compat, Action, Join, OutSample, OutTrack, Segment, StitchPlan};
+use super::roles::{kind_count, overflow, role_track, span, Role, Span};
+use super::{compat, Join, OutSample, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};
-use crate::time::{div_round, lcm, rescale, Rounding};
+use crate::time::{div_round, lcm, Rounding};
 
 /// Fallback timeline scale (705,600,000 "flicks" per second) when the timescales' least common
 /// multiple is too large: every common video and audio rate divides it.
 const FLICKS: u64 = 705_600_000;
-
-/// Where one input track sits within its own input's presentation, in timeline ticks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    /// Presentation start within the input (empty edits, or start offset without an edit list).
-    pub start: i128,
-    /// Media time (track ticks) presented at `start`.
-    pub media_time: i64,
-    /// Presentation duration.
-    pub duration: i128,
-}
-
-/// Role of an output track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Role {
-    Video,
-    Audio,
-    Extra(usize),
-}
-
-/// Index of the track playing `role` in `m`, if any.
-pub(super) fn role_track(m: &Media, role: Role) -> Option<usize> {
-    match role {
-        Role::Video | Role::Audio => {
-            let kind = if role == Role::Video {
-                TrackKind::Video
-            } else {
-                TrackKind::Audio
-            };
-            m.tracks
-                .iter()
-                .position(|t| t.kind == kind && !t.samples.is_empty())
-        }
-        Role::Extra(j) => extras(m).get(j).copied(),
-    }
-}
-
-/// Tracks beyond the first video and first audio, in file order.
-fn extras(m: &Media) -> Vec<usize> {
-    let v = role_track(m, Role::Video);
-    let a = role_track(m, Role::Audio);
-    (0..m.tracks.len())
-        .filter(|&i| Some(i) != v && Some(i) != a && !m.tracks[i].samples.is_empty())
-        .collect()
-}
-
-fn track_label(role: Role, t: &Track) -> String {
-    match role {
-        Role::Video => "video".into(),
-        Role::Audio => "audio".into(),
-        Role::Extra(_) => format!("{} track {}", t.handler, t.id),
-    }
-}
-
-pub(super) fn overflow(m: &Media, track: &str, what: &str) -> PlanError {
-    PlanError::Overflow {
-        file: m.name().to_string(),
-        track: track.to_string(),
-        at: None,
-        what: what.to_string(),
-    }
-}
-
-/// Computes where a track sits in its input. `origin` is the earliest start (timeline ticks) of the
-/// input's tracks that have no edit list, which is taken as the input's time zero for them.
-fn span(m: &Media, t: &Track, tl: u64, warnings: &mut Vec<String>) -> Result<Span, PlanError> {
-    let label = format!("track {}", t.id);
-    let ms = u64::from(m.movie_timescale);
-    let ts = u64::from(t.timescale);
-    let to_tl = |v: i64, scale: u64| -> Result<i128, PlanError> {
-        crate::time::rescale_i128(i128::from(v), scale, tl, Rounding::Nearest)
-            .ok_or_else(|| overflow(m, &label, "timeline position"))
-    };
-    let media_end = t
-        .samples
-        .iter()
-        .map(|s| s.cts().saturating_add(i64::from(s.duration)))
-        .max()
-        .unwrap_or(0);
-    let min_cts = t.samples.iter().map(|s| s.cts()).min().unwrap_or(0);
-    let mut empty = 0i64;
-    let mut normal: Option<Edit> = None;
-    let mut extra = 0u64;
-    for e in &t.edits {
-        if e.is_empty() {
-            if normal.is_none() {
-                empty = empty.saturating_add(i64::try_from(e.segment_duration).unwrap_or(i64::MAX));
-            }
-        } else if normal.is_none() {
-            normal = Some(*e);
-        } else {
-            extra = extra.saturating_add(e.segment_duration);
-        }
-    }
-    if extra > 0 {
-        warnings.push(format!(
-            "{}: {label}: edit list has several media segments; seam keeps the media from the first one on",
-            m.name()
-        ));
-    }
-    match normal {
-        Some(n) => {
-            if n.media_rate != 0x10000 {
-                warnings.push(format!(
-                    "{}: {label}: edit rate {:#x} treated as normal speed",
-                    m.name(),
-                    n.media_rate
-                ));
-            }
-            let duration = if n.segment_duration == 0 {
-                // Fragmented files often write 0: "the rest of the media".
-                to_tl(media_end.saturating_sub(n.media_time), ts)?
-            } else {
-                let d = i64::try_from(n.segment_duration.saturating_add(extra)).unwrap_or(i64::MAX);
-                to_tl(d, ms)?
-            };
-            Ok(Span {
-                start: to_tl(empty, ms)?,
-                media_time: n.media_time,
-                duration,
-            })
-        }
-        None => Ok(Span {
-            // No edit list: media time maps to presentation time directly; made relative to the
-            // input's origin by the caller.
-            start: to_tl(empty, ms)? + to_tl(min_cts, ts)?,
-            media_time: min_cts,
-            duration: to_tl(media_end.saturating_sub(min_cts), ts)?,
-        }),
-    }
-}
 
 /// The timeline scale: the least common multiple of all timescales, or flicks if that is too big.
 fn timeline_scale(inputs: &[Media]) -> u64 {
@@ -167,6 +36,34 @@ fn timeline_scale(inputs: &[Media]) -> u64 {
     l
 }
 
+/// Why an input without a video or audio track with samples cannot be joined.
+fn no_media(m: &Media) -> PlanError {
+    let file = m.name().to_string();
+    let av = m
+        .tracks
+        .iter()
+        .filter(|t| t.kind != TrackKind::Other)
+        .count();
+    if av == 0 {
+        return super::locate::no_tracks(m);
+    }
+    let what = if m.format == crate::model::ContainerFormat::FragmentedMp4 {
+        "an initialisation segment (moov with mvex, no movie fragments): there is no media to join; give the init segment and its media segments as one file (cat init.mp4 seg*.m4s)"
+    } else {
+        "its video and audio tracks hold no samples (an empty recording)"
+    };
+    PlanError::NoSamples {
+        file,
+        moov: super::locate::find_moov(&*m.source),
+        what: what.to_string(),
+    }
+}
+
+/// Every sample of `t` uses its first sample description (extra tracks are written with that one).
+fn single_entry(t: &Track) -> bool {
+    t.samples.iter().all(|s| s.entry == 0)
+}
+
 /// Builds the whole plan.
 pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPlan, PlanError> {
     let Some(first) = inputs.first() else {
@@ -174,67 +71,21 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
     };
     let mut warnings = Vec::new();
     for m in inputs {
-        if role_track(m, Role::Video).is_none() && role_track(m, Role::Audio).is_none() {
-            return Err(super::locate::no_tracks(m));
+        if kind_count(m, TrackKind::Video) == 0 && kind_count(m, TrackKind::Audio) == 0 {
+            return Err(no_media(m));
         }
+        for t in m.tracks.iter().filter(|t| !t.samples.is_empty()) {
+            if t.kind != TrackKind::Other {
+                compat::check_track(m, t, t.kind.as_str(), &mut warnings)?;
+            }
+        }
+        super::damage::check_jumps(m)?;
     }
+    let roles = output_roles(inputs, &mut warnings)?;
 
-    // Output roles: video and audio when any input has them; extras when every input has a
-    // compatible one.
-    let mut roles = Vec::new();
-    for role in [Role::Video, Role::Audio] {
-        let mut reference: Option<(&Media, &Track)> = None;
-        for m in inputs {
-            if let Some(ti) = role_track(m, role) {
-                let t = &m.tracks[ti];
-                match reference {
-                    None => reference = Some((m, t)),
-                    Some(r) => compat::check(r, (m, t), role_label(role))?,
-                }
-            }
-        }
-        if reference.is_some() {
-            roles.push(role);
-        }
-    }
-    for (j, &ti) in extras(first).iter().enumerate() {
-        let t = &first.tracks[ti];
-        let mut keep = true;
-        for m in &inputs[1..] {
-            let ok = role_track(m, Role::Extra(j)).is_some_and(|oi| {
-                let o = &m.tracks[oi];
-                o.handler == t.handler
-                    && o.timescale == t.timescale
-                    && matches!((t.entry(), o.entry()), (Some(a), Some(b)) if a.raw == b.raw)
-            });
-            if !ok {
-                warnings.push(format!(
-                    "{}: {} dropped: {} has no matching track",
-                    first.name(),
-                    track_label(Role::Extra(j), t),
-                    m.name()
-                ));
-                keep = false;
-                break;
-            }
-        }
-        if keep {
-            roles.push(Role::Extra(j));
-        }
-    }
-    for m in &inputs[1..] {
-        for (j, &ti) in extras(m).iter().enumerate() {
-            if !roles.contains(&Role::Extra(j)) && j >= extras(first).len() {
-                warnings.push(format!(
-                    "{}: {} dropped: not in every input",
-                    m.name(),
-                    track_label(Role::Extra(j), &m.tracks[ti])
-                ));
-            }
-        }
-    }
-
-    // Spans and input durations on the timeline.
+    // Each input's window on the timeline: its video presentation span when it has video (audio
+    // outside it is cut at frame granularity, so joins leave no hole in the picture), else the span
+    // of all its tracks. Spans become relative to the window start.
     let tl = timeline_scale(inputs);
     let mut spans: Vec<Vec<Option<Span>>> = Vec::with_capacity(inputs.len());
     let mut starts = Vec::with_capacity(inputs.len() + 1);
@@ -243,7 +94,10 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         let mut row = Vec::with_capacity(roles.len());
         for &role in &roles {
             row.push(match role_track(m, role) {
-                Some(ti) => Some(span(m, &m.tracks[ti], tl, &mut warnings)?),
+                Some(ti) => {
+                    let t = &m.tracks[ti];
+                    Some(span(m, t, tl, &role.label(t), &mut warnings)?)
+                }
                 None => None,
             });
         }
@@ -265,15 +119,19 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
                 }
             }
         }
-        let d = row
+        let video = roles
             .iter()
-            .flatten()
-            .map(|s| s.start + s.duration)
-            .max()
-            .unwrap_or(0)
-            .max(0);
+            .position(|&r| r == Role::Video(0))
+            .and_then(|k| row[k]);
+        let (w0, w1) = match video {
+            Some(v) => (v.start, v.end()),
+            None => (0, row.iter().flatten().map(Span::end).max().unwrap_or(0)),
+        };
+        for s in row.iter_mut().flatten() {
+            s.start -= w0;
+        }
         starts.push(t_acc);
-        t_acc += d;
+        t_acc += (w1 - w0).max(0);
         spans.push(row);
     }
     starts.push(t_acc);
@@ -294,11 +152,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         .map(|i| Join {
             input: i,
             start: to_scale(starts[i], tl, movie_timescale),
-            audio_error: None,
-            audio_timescale: 0,
-            audio_dropped_head: 0,
-            audio_dropped_tail: 0,
-            silence_frames: 0,
+            tracks: Vec::with_capacity(roles.len()),
         })
         .collect();
     for (k, &role) in roles.iter().enumerate() {
@@ -306,6 +160,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         let ctx = Placement {
             inputs,
             role,
+            track_index: tracks.len(),
             spans: &col,
             starts: &starts,
             tl,
@@ -313,14 +168,28 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
             max_samples: limits.max_samples,
             max_generated: limits.max_generated_samples,
         };
-        let track = if role == Role::Audio {
-            super::audio::place_audio(&ctx, &mut generated, &mut joins)?
-        } else {
-            place_plain(&ctx, &mut warnings)?
+        let track = match role {
+            Role::Audio(_) => {
+                super::audio::place_audio(&ctx, &mut generated, &mut joins, &mut warnings)?
+            }
+            _ => super::video::place_plain(&ctx, &mut joins, &mut warnings)?,
         };
+        if track.samples.is_empty() {
+            // Every sample of it lay outside the inputs' windows: no track at all.
+            let (ri, rt) = ctx.reference();
+            warnings.push(format!(
+                "{}: {}: no sample inside any input's window; track left out",
+                inputs[ri].name(),
+                role.label(rt)
+            ));
+            for j in &mut joins {
+                j.tracks.retain(|t| t.track != tracks.len() + 1);
+            }
+            continue;
+        }
         tracks.push(track);
     }
-    // The movie lasts the exact sum of the inputs' spans; a track may end before it.
+    // The movie lasts the exact sum of the inputs' windows; a track may end before it.
     let total = to_scale(t_acc, tl, movie_timescale);
     let duration = tracks
         .iter()
@@ -342,12 +211,77 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
     })
 }
 
-pub(super) fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Video => "video",
-        Role::Audio => "audio",
-        Role::Extra(_) => "track",
+/// The output tracks: the n-th video and the n-th audio track when any input has them (checked
+/// copy-compatible with the first input that has them); other tracks when every input has a
+/// matching one.
+fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role>, PlanError> {
+    let first = &inputs[0];
+    let mut roles = Vec::new();
+    for kind in [TrackKind::Video, TrackKind::Audio] {
+        let n = inputs
+            .iter()
+            .map(|m| kind_count(m, kind))
+            .max()
+            .unwrap_or(0);
+        for j in 0..n {
+            let role = match kind {
+                TrackKind::Video => Role::Video(j),
+                _ => Role::Audio(j),
+            };
+            let mut reference: Option<(&Media, &Track)> = None;
+            for m in inputs {
+                if let Some(ti) = role_track(m, role) {
+                    let t = &m.tracks[ti];
+                    match reference {
+                        None => reference = Some((m, t)),
+                        Some(r) => compat::check(r, (m, t), &role.label(t))?,
+                    }
+                }
+            }
+            roles.push(role);
+        }
     }
+    let others = kind_count(first, TrackKind::Other);
+    for j in 0..others {
+        let role = Role::Other(j);
+        let Some(fi) = role_track(first, role) else {
+            continue;
+        };
+        let t = &first.tracks[fi];
+        let missing = inputs[1..].iter().find(|m| {
+            !role_track(m, role).is_some_and(|oi| {
+                let o = &m.tracks[oi];
+                // One output description: both tracks must use only their first (and these
+                // must be equal).
+                single_entry(t)
+                    && single_entry(o)
+                    && o.handler == t.handler
+                    && o.timescale == t.timescale
+                    && matches!((t.entry(), o.entry()), (Some(a), Some(b)) if a.raw == b.raw)
+            })
+        });
+        match missing {
+            Some(m) => warnings.push(format!(
+                "{}: {} dropped: {} has no matching track",
+                first.name(),
+                role.label(t),
+                m.name()
+            )),
+            None => roles.push(role),
+        }
+    }
+    for m in &inputs[1..] {
+        for j in others..kind_count(m, TrackKind::Other) {
+            if let Some(ti) = role_track(m, Role::Other(j)) {
+                warnings.push(format!(
+                    "{}: {} dropped: not in every input",
+                    m.name(),
+                    Role::Other(j).label(&m.tracks[ti])
+                ));
+            }
+        }
+    }
+    Ok(roles)
 }
 
 /// Timeline ticks to another scale, rounded to nearest.
@@ -360,6 +294,8 @@ fn to_scale(v: i128, tl: u64, scale: u32) -> u64 {
 pub(super) struct Placement<'a> {
     pub(super) inputs: &'a [Media],
     pub(super) role: Role,
+    /// Index of the output track being placed.
+    pub(super) track_index: usize,
     pub(super) spans: &'a [Option<Span>],
     pub(super) starts: &'a [i128],
     pub(super) tl: u64,
@@ -405,11 +341,12 @@ impl Placement<'_> {
         &self,
         mut samples: Vec<OutSample>,
         segments: Vec<Segment>,
-        mut edits: Vec<Edit>,
+        mut pieces: Vec<EditPiece>,
     ) -> Result<OutTrack, PlanError> {
         let (ri, t) = self.reference();
-        normalize(&mut samples, &mut edits)
-            .map_err(|what| overflow(&self.inputs[ri], role_label(self.role), &what))?;
+        normalize(&mut samples, &mut pieces)
+            .map_err(|what| overflow(&self.inputs[ri], &self.role.label(t), &what))?;
+        let edits = self.edits(&pieces);
         Ok(OutTrack {
             kind: t.kind,
             handler: t.handler,
@@ -425,10 +362,14 @@ impl Placement<'_> {
         })
     }
 
-    /// The output edit list: an empty edit up to `start`, then `media_time` for `end - start`.
-    pub(super) fn edits(&self, start: i128, end: i128, media_time: i64) -> Vec<Edit> {
-        let mut out = Vec::with_capacity(2);
-        let e = to_scale(start, self.tl, self.movie_timescale);
+    /// The output edit list: an empty edit up to the first piece's start, then one edit per piece.
+    /// Every boundary is rounded once to the movie timescale, so the durations add up exactly.
+    fn edits(&self, pieces: &[EditPiece]) -> Vec<Edit> {
+        let mut out = Vec::with_capacity(pieces.len() + 1);
+        let Some(first) = pieces.first() else {
+            return out;
+        };
+        let e = to_scale(first.start, self.tl, self.movie_timescale);
         if e > 0 {
             out.push(Edit {
                 segment_duration: e,
@@ -436,13 +377,25 @@ impl Placement<'_> {
                 media_rate: 0x10000,
             });
         }
-        out.push(Edit {
-            segment_duration: to_scale(end, self.tl, self.movie_timescale).saturating_sub(e),
-            media_time,
-            media_rate: 0x10000,
-        });
+        for p in pieces {
+            out.push(Edit {
+                segment_duration: to_scale(p.end, self.tl, self.movie_timescale)
+                    .saturating_sub(to_scale(p.start, self.tl, self.movie_timescale)),
+                media_time: p.media_time,
+                media_rate: 0x10000,
+            });
+        }
         out
     }
+}
+
+/// One media segment of an output edit list: timeline `start..end` presents the output media from
+/// `media_time` (output track ticks) on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EditPiece {
+    pub(super) start: i128,
+    pub(super) end: i128,
+    pub(super) media_time: i64,
 }
 
 /// Makes a track start at decode time 0, as MP4 sample tables must (stts holds only durations, so
@@ -450,20 +403,17 @@ impl Placement<'_> {
 /// media time along so presentation does not change. If the first presented media time then lies
 /// before 0 (composition offsets below the first decode time), every composition offset and the
 /// media time are raised together instead, again leaving presentation unchanged.
-fn normalize(samples: &mut [OutSample], edits: &mut [Edit]) -> Result<(), String> {
+fn normalize(samples: &mut [OutSample], pieces: &mut [EditPiece]) -> Result<(), String> {
     let Some(d0) = samples.first().map(|s| s.dts) else {
         return Ok(());
     };
     for s in samples.iter_mut() {
         s.dts -= d0;
     }
-    // Which edits map media, decided before any media time moves (a shifted media time of -1 must
-    // not turn into an empty edit).
-    let normal: Vec<usize> = (0..edits.len()).filter(|&k| !edits[k].is_empty()).collect();
     let mut raise = 0i64;
-    for &k in &normal {
-        edits[k].media_time -= d0;
-        raise = raise.max(-edits[k].media_time);
+    for p in pieces.iter_mut() {
+        p.media_time -= d0;
+        raise = raise.max(-p.media_time);
     }
     if raise > 0 {
         let r = i32::try_from(raise).map_err(|_| format!("composition shift {raise} too large"))?;
@@ -473,8 +423,8 @@ fn normalize(samples: &mut [OutSample], edits: &mut [Edit]) -> Result<(), String
                 .checked_add(r)
                 .ok_or_else(|| "composition offset overflows".to_string())?;
         }
-        for &k in &normal {
-            edits[k].media_time += raise;
+        for p in pieces.iter_mut() {
+            p.media_time += raise;
         }
     }
     Ok(())
@@ -494,88 +444,4 @@ pub(super) fn finish_durations(
             u32::try_from(d).map_err(|_| format!("sample duration {d} does not fit 32 bits"))?;
     }
     Ok(())
-}
-
-/// Video and other tracks: each input's samples moved as a block by its start on the timeline.
-fn place_plain(p: &Placement, warnings: &mut Vec<String>) -> Result<OutTrack, PlanError> {
-    let (ri, rt) = p.reference();
-    let ts = rt.timescale;
-    let span0 = p.spans[ri].unwrap_or(Span {
-        start: 0,
-        media_time: 0,
-        duration: 0,
-    });
-    let out_start = p.written_start(p.starts[ri] + span0.start);
-    let out_media_time = span0.media_time;
-    let mut samples: Vec<OutSample> = Vec::new();
-    let mut segments = Vec::new();
-    let mut end = out_start;
-    let mut last_duration = 0i64;
-    for (i, m) in p.inputs.iter().enumerate() {
-        let (Some(ti), Some(sp)) = (role_track(m, p.role), p.spans[i]) else {
-            continue;
-        };
-        let t = &m.tracks[ti];
-        let label = track_label(p.role, t);
-        let in_ts = u64::from(t.timescale);
-        let r = |v: i64| rescale(v, in_ts, u64::from(ts), Rounding::Nearest);
-        let pres = p.starts[i] + sp.start - out_start;
-        let mt = r(sp.media_time).ok_or_else(|| overflow(m, &label, "media time"))?;
-        let shift = i128::from(out_media_time) + p.tl_to_track(pres, ts) - i128::from(mt);
-        let first_out = samples.len();
-        let mut squeezed = 0usize;
-        samples.reserve(t.samples.len());
-        for (k, s) in t.samples.iter().enumerate() {
-            let dts = r(s.dts).map(|v| i128::from(v) + shift);
-            let cts = r(s.cts()).map(|v| i128::from(v) + shift);
-            let (Some(dts), Some(cts)) = (dts, cts) else {
-                return Err(overflow_at(m, t, k, &label, "timestamp"));
-            };
-            let mut dts = i64::try_from(dts).map_err(|_| overflow_at(m, t, k, &label, "dts"))?;
-            // Decode times must strictly increase. When an input with a longer reorder delay follows
-            // one with a shorter delay (or a coarser timescale collapses two samples), the first few
-            // decode times overlap the previous ones: squeeze those decode times and keep every
-            // composition time exact, so presentation and A/V sync do not move.
-            let mut pushed_by = None;
-            if let Some(prev) = samples.last() {
-                if dts <= prev.dts {
-                    dts = prev.dts + 1;
-                    squeezed += 1;
-                    pushed_by = Some(prev.payload);
-                }
-            }
-            // A squeezed decode time out of range comes from the sample that pushed it (typically
-            // the last of a damaged earlier input), so that sample is named.
-            let cts_offset = i32::try_from(cts - i128::from(dts)).map_err(|_| match pushed_by {
-                Some(payload) => {
-                    overflow_at_payload(p.inputs, payload, m, &label, "composition offset")
-                }
-                None => overflow_at(m, t, k, &label, "composition offset"),
-            })?;
-            samples.push(OutSample::copied(i, s, dts, cts_offset, s.sync));
-        }
-        if squeezed > 0 {
-            warnings.push(format!(
-                "{}: {label}: decode times of {squeezed} samples moved to follow the previous input (presentation times unchanged)",
-                m.name()
-            ));
-        }
-        if let Some(s) = t.samples.last() {
-            last_duration = r(i64::from(s.duration)).unwrap_or(0);
-        }
-        segments.push(Segment {
-            input: i,
-            action: Action::Copy {
-                track: ti,
-                first_sample: 0,
-            },
-            first: first_out,
-            count: samples.len() - first_out,
-        });
-        end = p.starts[i] + sp.start + sp.duration;
-    }
-    finish_durations(&mut samples, last_duration)
-        .map_err(|e| overflow(&p.inputs[ri], role_label(p.role), &e))?;
-    let edits = p.edits(out_start, end, out_media_time);
-    p.out_track(samples, segments, edits)
 }

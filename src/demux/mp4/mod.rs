@@ -4,7 +4,7 @@
 //! are read into memory (bounded by [`Limits::max_box_size`]) and `mdat` is never touched. The result
 //! is a [`Media`] whose samples point at byte ranges of the file.
 
-mod entry;
+pub(crate) mod entry;
 mod fragment;
 pub(crate) mod reader;
 mod stbl;

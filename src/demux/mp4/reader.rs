@@ -191,6 +191,18 @@ impl Children {
         self.pos = end;
         Ok(Some(MemBox { header, raw }))
     }
+
+    /// Like [`Children::next_box`], for the child list of a sample description or of a QuickTime
+    /// `wave` box: QuickTime ends such lists with a 32-bit zero (QTFF "Sample description atoms";
+    /// GStreamer's qtmux writes it after the last child of `avc1`), which is the end of the list,
+    /// not a truncated box header.
+    pub fn next_box_qt(&mut self, ctx: &Ctx) -> Result<Option<MemBox>, DemuxError> {
+        if self.data.get(self.pos..) == Some(&[0u8; 4][..]) {
+            self.pos = self.data.len();
+            return Ok(None);
+        }
+        self.next_box(ctx)
+    }
 }
 
 /// Keeps `b` in `slot` for a box that may occur only once in its parent (ISO/IEC 14496-12 gives

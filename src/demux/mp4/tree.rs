@@ -37,6 +37,10 @@ pub struct BoxNode {
     pub body: Bytes,
     /// Children of a container box.
     pub children: Vec<BoxNode>,
+    /// The 32-bit zero QuickTime may write after the last child of a list (QTFF: user data lists
+    /// "may be terminated by a 32-bit zero"), kept so the tree encodes back to the same bytes;
+    /// empty otherwise.
+    pub trailer: Bytes,
 }
 
 /// Boxes whose body is a sequence of boxes.
@@ -53,7 +57,7 @@ pub fn parse(
     limits: &Limits,
 ) -> Result<Vec<BoxNode>, DemuxError> {
     let ctx = Ctx::new(file, "");
-    parse_level(data, base, &ctx, limits, 0)
+    Ok(parse_level(data, base, &ctx, limits, 0)?.0)
 }
 
 fn parse_level(
@@ -62,7 +66,7 @@ fn parse_level(
     ctx: &Ctx,
     limits: &Limits,
     depth: usize,
-) -> Result<Vec<BoxNode>, DemuxError> {
+) -> Result<(Vec<BoxNode>, Bytes), DemuxError> {
     if depth > limits.max_depth {
         return Err(ctx.limit(
             base,
@@ -72,6 +76,10 @@ fn parse_level(
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < data.len() {
+        if depth > 0 && data[pos..] == [0u8; 4] {
+            // QuickTime list terminator: the end of the parent's children, not a box.
+            return Ok((out, data.slice(pos..)));
+        }
         let offset = base + pos as u64;
         let rest = (data.len() - pos) as u64;
         let h = BoxHeader::parse(&data[pos..], offset, rest, ctx)?;
@@ -87,7 +95,10 @@ fn parse_level(
         let header = data.slice(pos..hl);
         let body = data.slice(hl..end);
         let child_ctx = ctx.child(h.kind);
-        let (body, children) = if CONTAINERS.contains(&&h.kind.0) {
+        // QuickTime's `meta` (iPhone recordings: moov/meta with mdta keys) is a plain container:
+        // its first child, hdlr, starts right after the header, where ISO has version and flags.
+        let quicktime_meta = &h.kind.0 == b"meta" && body.get(4..8) == Some(&b"hdlr"[..]);
+        let (body, (children, trailer)) = if CONTAINERS.contains(&&h.kind.0) || quicktime_meta {
             (
                 Bytes::new(),
                 parse_level(&body, offset + h.header_len, &child_ctx, limits, depth + 1)?,
@@ -106,7 +117,7 @@ fn parse_level(
                 )?,
             )
         } else {
-            (body, Vec::new())
+            (body, (Vec::new(), Bytes::new()))
         };
         out.push(BoxNode {
             kind: h.kind,
@@ -115,10 +126,11 @@ fn parse_level(
             header,
             body,
             children,
+            trailer,
         });
         pos = end;
     }
-    Ok(out)
+    Ok((out, Bytes::new()))
 }
 
 /// Writes boxes back; identical to the parsed bytes.
@@ -127,13 +139,14 @@ pub fn encode(nodes: &[BoxNode], out: &mut Vec<u8>) {
         out.extend_from_slice(&n.header);
         out.extend_from_slice(&n.body);
         encode(&n.children, out);
+        out.extend_from_slice(&n.trailer);
     }
 }
 
 /// Prints the tree, one box per line with offset and size, for `seam probe --boxes`.
 pub fn describe(nodes: &[BoxNode], depth: usize, out: &mut String) {
     for n in nodes {
-        let size = n.header.len() + n.body.len() + encoded_len(&n.children);
+        let size = n.header.len() + n.body.len() + encoded_len(&n.children) + n.trailer.len();
         let form = match n.form {
             SizeForm::Normal => "",
             SizeForm::Large => " (64-bit size)",
@@ -149,13 +162,20 @@ pub fn describe(nodes: &[BoxNode], depth: usize, out: &mut String) {
             indent = depth * 2
         ));
         describe(&n.children, depth + 1, out);
+        if !n.trailer.is_empty() {
+            out.push_str(&format!(
+                "{:indent$}(32-bit zero terminator)\n",
+                "",
+                indent = (depth + 1) * 2
+            ));
+        }
     }
 }
 
 fn encoded_len(nodes: &[BoxNode]) -> usize {
     nodes
         .iter()
-        .map(|n| n.header.len() + n.body.len() + encoded_len(&n.children))
+        .map(|n| n.header.len() + n.body.len() + encoded_len(&n.children) + n.trailer.len())
         .sum()
 }
 
@@ -201,6 +221,57 @@ mod tests {
         let mut out = Vec::new();
         encode(&tree, &mut out);
         assert_eq!(out, v);
+    }
+
+    #[test]
+    fn quicktime_terminators_are_kept() {
+        // udta holding one box then a 32-bit zero (QuickTime), inside moov.
+        let mut udta = Vec::new();
+        udta.extend_from_slice(&20u32.to_be_bytes());
+        udta.extend_from_slice(b"udta");
+        udta.extend_from_slice(&8u32.to_be_bytes());
+        udta.extend_from_slice(b"\xa9nam");
+        udta.extend_from_slice(&[0, 0, 0, 0]);
+        let mut v = Vec::new();
+        v.extend_from_slice(&28u32.to_be_bytes());
+        v.extend_from_slice(b"moov");
+        v.extend_from_slice(&udta);
+        let data = Bytes::from(v.clone());
+        let tree = parse(&data, 0, "t.mov", &Limits::default()).expect("parse");
+        let u = &tree[0].children[0];
+        assert_eq!(u.children.len(), 1);
+        assert_eq!(&u.trailer[..], &[0, 0, 0, 0]);
+        let mut out = Vec::new();
+        encode(&tree, &mut out);
+        assert_eq!(out, v);
+        let mut text = String::new();
+        describe(&tree, 0, &mut text);
+        assert!(text.contains("udta @8 size 20"), "{text}");
+        // At the top level four zero bytes are still a truncated box header.
+        assert!(parse(
+            &Bytes::from_static(&[0, 0, 0, 0]),
+            0,
+            "t",
+            &Limits::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn quicktime_meta_has_no_version() {
+        // moov/meta holding hdlr directly (QuickTime), then an ISO meta with version and flags.
+        let hdlr = [&33u32.to_be_bytes()[..], b"hdlr", &[0u8; 25]].concat();
+        let qt = [&(8 + 33u32).to_be_bytes()[..], b"meta", &hdlr].concat();
+        let iso = [&(12 + 33u32).to_be_bytes()[..], b"meta", &[0u8; 4], &hdlr].concat();
+        let data = Bytes::from([qt.clone(), iso.clone()].concat());
+        let tree = parse(&data, 0, "t.mov", &Limits::default()).expect("parse");
+        assert_eq!(tree[0].children.len(), 1);
+        assert!(tree[0].body.is_empty());
+        assert_eq!(tree[1].children.len(), 1);
+        assert_eq!(tree[1].body.len(), 4);
+        let mut out = Vec::new();
+        encode(&tree, &mut out);
+        assert_eq!(out, data);
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! Timestamp jumps inside one input: a damaged `tfdt` (or a recorder that lost its clock) makes a
+//! track's decode time leap far ahead or go backwards between two samples. Taken at face value, a
+//! 24 KB file would become a day of silence or a frozen frame. A forward jump larger than the whole
+//! track's own duration (and than [`MIN_JUMP_SECONDS`]), or any backward one, is refused with its
+//! location; `--best-effort` closes it instead (the samples after it follow on as if it had not
+//! happened) and says so.
+
+use crate::error::PlanError;
+use crate::model::{Media, Track};
+
+/// A forward gap shorter than this is never a jump: recorders leave real holes of a few seconds.
+pub const MIN_JUMP_SECONDS: u64 = 10;
+
+/// One jump: before sample `index`, decode time moves by `gap` ticks more than the previous
+/// sample's duration (negative: backwards).
+struct Jump {
+    index: usize,
+    gap: i64,
+}
+
+fn jumps(t: &Track) -> Vec<Jump> {
+    let total: i64 = t.samples.iter().map(|s| i64::from(s.duration)).sum();
+    let min = i64::from(t.timescale).saturating_mul(MIN_JUMP_SECONDS as i64);
+    let mut out = Vec::new();
+    let mut prev: Option<(i64, i64)> = None;
+    for (k, s) in t.samples.iter().enumerate() {
+        if let Some((dts, duration)) = prev {
+            let gap = s.dts.saturating_sub(dts.saturating_add(duration));
+            if s.dts < dts || (gap > total && gap > min) {
+                out.push(Jump { index: k, gap });
+            }
+        }
+        prev = Some((s.dts, i64::from(s.duration)));
+    }
+    out
+}
+
+fn describe(t: &Track, j: &Jump) -> String {
+    let secs = j.gap as f64 / f64::from(t.timescale.max(1));
+    let held: i64 = t.samples.iter().map(|s| i64::from(s.duration)).sum();
+    let held = held as f64 / f64::from(t.timescale.max(1));
+    if j.gap < 0 {
+        format!(
+            "decode time goes back {:.3} s before sample {}",
+            -secs, j.index
+        )
+    } else {
+        format!(
+            "decode time jumps {secs:.3} s ahead before sample {} (the track holds {held:.3} s of samples)",
+            j.index
+        )
+    }
+}
+
+/// Refuses an input whose timestamps jump (see the module documentation).
+pub(super) fn check_jumps(m: &Media) -> Result<(), PlanError> {
+    for t in &m.tracks {
+        if let Some(j) = jumps(t).first() {
+            let offset = t.samples.get(j.index).map_or(0, |s| s.offset);
+            return Err(PlanError::TimestampJump {
+                file: m.name().to_string(),
+                track: format!("{} track {}", t.kind.as_str(), t.id),
+                offset,
+                what: describe(t, j),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Closes every timestamp jump of `m` (the samples after a jump follow the one before it) and
+/// returns one warning per jump closed. Used by `--best-effort`.
+pub fn close_jumps(m: &mut Media) -> Vec<String> {
+    let name = m.name().to_string();
+    let mut warnings = Vec::new();
+    for t in &mut m.tracks {
+        let found = jumps(t);
+        if found.is_empty() {
+            continue;
+        }
+        for j in &found {
+            warnings.push(format!(
+                "{name}: {} track {}: {}; closed (best effort)",
+                t.kind.as_str(),
+                t.id,
+                describe(t, j)
+            ));
+        }
+        let mut fix = 0i64;
+        let mut next = found.iter().peekable();
+        for (k, s) in t.samples.iter_mut().enumerate() {
+            if next.peek().is_some_and(|j| j.index == k) {
+                fix = fix.saturating_add(next.next().map_or(0, |j| j.gap));
+            }
+            s.dts = s.dts.saturating_sub(fix);
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_jump_beyond_the_track_is_found_and_closed() {
+        let mut t = crate::model::tests_support::track(48_000, &[0, 1024, 2048, 4_000_000_000]);
+        let found = jumps(&t);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].index, 3);
+        let mut m = crate::model::tests_support::media(vec![t.clone()]);
+        let w = close_jumps(&mut m);
+        assert_eq!(w.len(), 1);
+        t = m.tracks.remove(0);
+        let d: Vec<i64> = t.samples.iter().map(|s| s.dts).collect();
+        assert_eq!(d, vec![0, 1024, 2048, 3072]);
+        assert!(check_jumps(&m).is_ok());
+    }
+
+    #[test]
+    fn small_or_proportionate_gaps_are_not_jumps() {
+        // 5 s hole in a 2-sample track: under MIN_JUMP_SECONDS.
+        let t = crate::model::tests_support::track(1000, &[0, 5000]);
+        assert!(jumps(&t).is_empty());
+        // 20 s hole in a track holding 60 s of samples: a real gap, filled by the planner.
+        let mut dts: Vec<i64> = (0..60).map(|k| k * 1000).collect();
+        dts.push(80_000);
+        let t = crate::model::tests_support::track(1000, &dts);
+        assert!(jumps(&t).is_empty());
+    }
+
+    #[test]
+    fn backward_jump_is_found() {
+        let t = crate::model::tests_support::track(1000, &[0, 1000, 500]);
+        let found = jumps(&t);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].gap < 0);
+    }
+}

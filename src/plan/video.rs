@@ -1,0 +1,173 @@
+//! Video and other tracks on the output timeline: each input's samples moved as a block.
+
+use super::locate::{overflow_at, overflow_at_payload};
+use super::roles::{overflow, role_track, Span};
+use super::timeline::{finish_durations, EditPiece, Placement};
+use super::{Action, Join, JoinTrack, OutSample, OutTrack, Segment};
+use crate::error::PlanError;
+use crate::time::{rescale, Rounding};
+
+/// Places every input's samples of the track, shifted by the input's start on the timeline.
+///
+/// Presentation is exact: a sample's output composition time is its input composition time plus
+/// the input's start, rounded once. The output media timeline normally runs in step with the
+/// presentation, under one edit. An input whose media overlaps what is already placed (samples
+/// before its edit's start, as `ffmpeg -ss X -c copy` writes, or after the previous input's edit
+/// end) gets its media placed after the previous input's instead, and the output edit list gains
+/// a segment at that join, so those decode-only frames stay hidden after the join.
+pub(super) fn place_plain(
+    p: &Placement,
+    joins: &mut [Join],
+    warnings: &mut Vec<String>,
+) -> Result<OutTrack, PlanError> {
+    let (ri, rt) = p.reference();
+    let ts = rt.timescale;
+    let span0 = p.spans[ri].unwrap_or(Span {
+        start: 0,
+        media_time: 0,
+        duration: 0,
+    });
+    let out_start = p.written_start(p.starts[ri] + span0.start.max(0));
+    // Media presented at the start: the span's media time, moved along when the track starts
+    // before its input's window (a second video or a timecode track that leads the video).
+    let lead = p.tl_to_track((-span0.start).max(0), ts);
+    let out_media_time = i64::try_from(i128::from(span0.media_time) + lead)
+        .map_err(|_| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
+    let mut samples: Vec<OutSample> = Vec::new();
+    let mut segments = Vec::new();
+    let mut pieces: Vec<EditPiece> = Vec::new();
+    let mut last_duration = 0i64;
+    // Extra output media ticks added to the presentation-aligned position (grows at each join
+    // whose media would overlap what is already placed), and where the placed media ends.
+    let mut extra: i128 = 0;
+    let mut media_end: Option<i128> = None;
+    let mut prev_post_roll = false;
+    for (i, m) in p.inputs.iter().enumerate() {
+        let mut stats = JoinTrack::new(p.track_index + 1, rt.kind, ts);
+        let (Some(ti), Some(sp)) = (role_track(m, p.role), p.spans[i]) else {
+            joins[i].tracks.push(stats);
+            continue;
+        };
+        let t = &m.tracks[ti];
+        let label = p.role.label(t);
+        let in_ts = u64::from(t.timescale);
+        let r = |v: i64| rescale(v, in_ts, u64::from(ts), Rounding::Nearest);
+        let pres = p.starts[i] + sp.start;
+        let mt = r(sp.media_time).ok_or_else(|| overflow(m, &label, "media time"))?;
+        // Output media position presented at `pres`, if media ran in step with presentation.
+        let aligned = i128::from(out_media_time) + p.tl_to_track(pres - out_start, ts);
+        let mut shift = aligned + extra - i128::from(mt);
+        // Samples outside the input's presentation: before its edit's start (decode-only
+        // pre-roll), or from its edit's end on.
+        let media_lo = sp.media_time;
+        let media_hi = sp.media_time.saturating_add(
+            i64::try_from(sp.duration * i128::from(t.timescale) / i128::from(p.tl))
+                .unwrap_or(i64::MAX),
+        );
+        let (mut pre_roll, mut post_roll) = (0u32, 0u32);
+        for s in t.samples.iter() {
+            pre_roll += u32::from(s.cts() < media_lo);
+            post_roll += u32::from(s.cts() >= media_hi);
+        }
+        stats.decode_only = pre_roll + post_roll;
+        let min_cts = t.samples.iter().map(|s| s.cts()).min().unwrap_or(0);
+        let first_cts = r(min_cts).ok_or_else(|| overflow(m, &label, "composition time"))?;
+        let mut new_piece = pieces.is_empty();
+        if let Some(end) = media_end.filter(|_| pre_roll > 0 || prev_post_roll) {
+            // Under one edit these frames would show during the previous input: place this
+            // input's media after what is placed, and start a new edit segment here.
+            let deficit = end - (i128::from(first_cts) + shift);
+            if deficit > 0 {
+                extra += deficit;
+                shift += deficit;
+                new_piece = true;
+            }
+        }
+        prev_post_roll = post_roll > 0;
+        // The part of this input's presentation inside its window.
+        let window = (p.starts[i], p.starts[i + 1]);
+        let piece_start = pres.max(window.0);
+        let piece_end = (pres + sp.duration).min(window.1).max(piece_start);
+        // The first segment presents exactly `out_media_time` at `out_start`, from which every
+        // sample position was computed; later ones where their input's media lands.
+        let media_at_start = if pieces.is_empty() {
+            i128::from(out_media_time)
+        } else {
+            i128::from(mt) + shift + p.tl_to_track(piece_start - pres, ts)
+        };
+        let media_time =
+            i64::try_from(media_at_start).map_err(|_| overflow(m, &label, "edit media time"))?;
+        match pieces.last_mut() {
+            Some(last) if !new_piece => last.end = piece_end.max(last.end),
+            _ => {
+                if let Some(last) = pieces.last_mut() {
+                    // The previous segment lasts until this one starts.
+                    last.end = last.end.max(piece_start);
+                }
+                pieces.push(EditPiece {
+                    start: piece_start,
+                    end: piece_end,
+                    media_time,
+                });
+            }
+        }
+
+        let first_out = samples.len();
+        let mut squeezed = 0usize;
+        samples.reserve(t.samples.len());
+        for (k, s) in t.samples.iter().enumerate() {
+            let dts = r(s.dts).map(|v| i128::from(v) + shift);
+            let cts = r(s.cts()).map(|v| i128::from(v) + shift);
+            let (Some(dts), Some(cts)) = (dts, cts) else {
+                return Err(overflow_at(m, t, k, &label, "timestamp"));
+            };
+            let mut dts = i64::try_from(dts).map_err(|_| overflow_at(m, t, k, &label, "dts"))?;
+            // Decode times must strictly increase. When an input with a longer reorder delay follows
+            // one with a shorter delay (or a coarser timescale collapses two samples), the first few
+            // decode times overlap the previous ones: squeeze those decode times and keep every
+            // composition time exact, so presentation and A/V sync do not move.
+            let mut pushed_by = None;
+            if let Some(prev) = samples.last() {
+                if dts <= prev.dts {
+                    dts = prev.dts + 1;
+                    squeezed += 1;
+                    pushed_by = Some(prev.payload);
+                }
+            }
+            // A squeezed decode time out of range comes from the sample that pushed it (typically
+            // the last of a damaged earlier input), so that sample is named.
+            let cts_offset = i32::try_from(cts - i128::from(dts)).map_err(|_| match pushed_by {
+                Some(payload) => {
+                    overflow_at_payload(p.inputs, payload, m, &label, "composition offset")
+                }
+                None => overflow_at(m, t, k, &label, "composition offset"),
+            })?;
+            let end = cts + r(i64::from(s.duration)).map_or(0, i128::from);
+            media_end = Some(media_end.map_or(end, |e| e.max(end)));
+            samples.push(OutSample::copied(i, s, dts, cts_offset, s.sync));
+        }
+        if squeezed > 0 {
+            warnings.push(format!(
+                "{}: {label}: decode times of {squeezed} samples moved to follow the previous input (presentation times unchanged)",
+                m.name()
+            ));
+        }
+        if let Some(s) = t.samples.last() {
+            last_duration = r(i64::from(s.duration)).unwrap_or(0);
+        }
+        stats.copied = u32::try_from(samples.len() - first_out).unwrap_or(u32::MAX);
+        joins[i].tracks.push(stats);
+        segments.push(Segment {
+            input: i,
+            action: Action::Copy {
+                track: ti,
+                first_sample: 0,
+            },
+            first: first_out,
+            count: samples.len() - first_out,
+        });
+    }
+    finish_durations(&mut samples, last_duration)
+        .map_err(|e| overflow(&p.inputs[ri], &p.role.label(rt), &e))?;
+    p.out_track(samples, segments, pieces)
+}
