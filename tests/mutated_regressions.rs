@@ -32,29 +32,19 @@ const MODES: &[(&str, &[&str])] = &[
 ];
 
 /// Runs that are known to be wrong and are fixed elsewhere, with why. They are run and reported,
-/// not asserted (ffmpeg is not run on them: their outputs last hours). Remove a line when its fix
-/// lands: the test then holds the case to the rule.
+/// not asserted (ffmpeg is not run on them: their outputs last long). Remove a line when its fix
+/// lands: the test then holds the case to the rule. (04413_frag.mp4, 24.9 hours of silence from
+/// a tfdt jump, is asserted: strict runs are refused at the tfdt that goes back, and best effort
+/// closes the jump.)
 const OPEN: &[(&str, &str, &str)] = &[
-    // A timestamp jump inside one input (two bytes of the audio tfdt set to 0xFF) makes the
-    // planner fill 24.9 hours with silent frames; the lead fixes it in the planner. Strict and
-    // fragmented runs are refused at the later tfdt that goes back, and are asserted; best effort
-    // ignores that tfdt and keeps the jump.
-    (
-        "04413_frag.mp4",
-        "best",
-        "planner: jump inside one input filled with hours of silence",
-    ),
-    // The same class, reached by best-effort salvage: a first tfdt of 2^29 (bit flip) and later
-    // fragments at their true times (03606), an audio default duration of 0xffffff (04691).
-    (
-        "03606_ff_frag.mp4",
-        "best",
-        "planner: jump inside one input filled with hours of silence",
-    ),
+    // With --best-effort, an audio default sample duration of 0xffffff ticks (tfhd, 349 s per AAC
+    // packet) is salvaged as 43 minutes of silence: a sample far longer than its track is damage
+    // like a timestamp jump (plan/damage.rs finds gaps between samples, not inside one). The
+    // planner's to refuse or close.
     (
         "04691_frag_noedts.mp4",
         "best",
-        "planner: jump inside one input filled with 43 minutes of silence",
+        "planner: one sample's duration filled with 43 minutes of silence",
     ),
 ];
 
