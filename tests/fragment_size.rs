@@ -179,3 +179,63 @@ fn packets(p: &Path) -> Vec<String> {
     lines.sort_by_key(|l| l.split(',').next().unwrap_or("").to_string());
     lines
 }
+
+/// A GOP between 2 and 4 GiB (a.mp4's first GOP with every video sample claiming 200 MiB; the
+/// layout only computes, it reads no sample data). Cut by size (the default 64 MiB), every
+/// fragment holds one such sample and every trun data offset stays far below 2^31; without the size cut
+/// the audio data of that fragment would start past 2^31 from its moof, which is refused instead
+/// of wrapping to a negative offset.
+#[test]
+fn a_gop_over_2_gib_is_cut_and_never_wraps() {
+    let mut plan = plan();
+    let video = plan
+        .tracks
+        .iter_mut()
+        .find(|t| t.kind == seam::model::TrackKind::Video)
+        .expect("video");
+    let gop = video
+        .samples
+        .iter()
+        .skip(1)
+        .position(|s| s.sync)
+        .map_or(12, |k| k + 1);
+    for s in video.samples.iter_mut().take(gop) {
+        s.size = 200 << 20;
+    }
+    let layout = layout_fragmented_with(&plan, &FragmentedOptions::default()).expect("cut by size");
+    let moofs: Vec<&[u8]> = layout
+        .slices
+        .iter()
+        .filter_map(|s| match s {
+            seam::mux::Slice::Bytes(b) if b.len() >= 8 && &b[4..8] == b"moof" => Some(&b[..]),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        moofs.len() >= gop,
+        "{} fragments for a GOP of {gop}",
+        moofs.len()
+    );
+    for m in &moofs {
+        // Every trun's data_offset (right after its sample count) is positive and small.
+        let mut at = 0;
+        while let Some(k) = m[at..].windows(4).position(|w| w == b"trun") {
+            let p = at + k + 4 + 4 + 4; // type, version/flags, sample_count
+            let off = i32::from_be_bytes(m[p..p + 4].try_into().expect("4 bytes"));
+            // Past the moof; at most one 200 MiB sample plus the rest of the fragment before it.
+            assert!(off > 0 && off < 300 << 20, "trun data offset {off}");
+            at = p;
+        }
+    }
+    let whole = layout_fragmented_with(
+        &plan,
+        &FragmentedOptions {
+            max_fragment_bytes: u64::MAX,
+        },
+    );
+    match whole {
+        Err(seam::error::MuxError::TooLarge(what)) => assert!(what.contains("trun"), "{what}"),
+        Err(e) => panic!("expected TooLarge, got {e}"),
+        Ok(_) => panic!("a 2.3 GiB fragment was laid out with 32-bit data offsets"),
+    }
+}

@@ -241,7 +241,7 @@ fn write_fragment(
     }
     // A 64-bit mdat header when the payload does not fit 32 bits (only a fragment of one huge
     // sample can get there: fragments are cut by size).
-    let mdat_header: u64 = if payload + 8 > u64::from(u32::MAX) {
+    let mdat_header: u64 = if payload.saturating_add(8) > u64::from(u32::MAX) {
         16
     } else {
         8
@@ -260,7 +260,7 @@ fn write_fragment(
     if mdat_header == 16 {
         head.extend_from_slice(&1u32.to_be_bytes());
         head.extend_from_slice(b"mdat");
-        head.extend_from_slice(&(payload + 16).to_be_bytes());
+        head.extend_from_slice(&payload.saturating_add(16).to_be_bytes());
     } else {
         // Fits: checked above.
         head.extend_from_slice(&((payload + 8) as u32).to_be_bytes());
