@@ -234,7 +234,10 @@ fn a_gop_over_2_gib_is_cut_and_never_wraps() {
         },
     );
     match whole {
-        Err(seam::error::MuxError::TooLarge(what)) => assert!(what.contains("trun"), "{what}"),
+        Err(seam::error::MuxError::TooLarge(what)) => {
+            assert!(what.contains("trun"), "{what}");
+            eprintln!("output too large: {what}");
+        }
         Err(e) => panic!("expected TooLarge, got {e}"),
         Ok(_) => panic!("a 2.3 GiB fragment was laid out with 32-bit data offsets"),
     }
