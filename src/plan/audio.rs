@@ -46,7 +46,10 @@ pub(super) fn place_audio(
         max_generated: p.max_generated,
         generated: 0,
     };
-    let mut out = AudioOut::default();
+    let mut out = AudioOut {
+        samples: Vec::with_capacity(p.input_samples()),
+        segments: Vec::new(),
+    };
     // The output media clock: timeline position x is output media tick
     // `out_media_time + tl_to_track(x - out_start)`. When the first input has this track, the
     // clock is that input's own media clock (so its first packets and the edit keep their exact
@@ -55,16 +58,14 @@ pub(super) fn place_audio(
         Some((sp, ti)) if ri == 0 => first_packets(p, &p.inputs[0].tracks[ti], sp)?,
         _ => None,
     };
-    let (out_start, out_media_time, first_kept, holding, first_at) = match first {
-        Some(ref f) => (
-            f.out_start,
-            f.media_time,
-            f.first_kept,
-            f.holding,
-            f.first_at,
-        ),
-        None => (0, 0, 0, 0, 0),
-    };
+    let opens = first.is_some();
+    let FirstPackets {
+        out_start,
+        media_time: out_media_time,
+        first_kept,
+        holding,
+        first_at,
+    } = first.unwrap_or_default();
     let media_at =
         |v: i128| -> i128 { i128::from(out_media_time) + p.tl_to_track(v - out_start, ts) };
     let mut cursor: Option<i128> = None; // output media time where the next packet goes
@@ -104,7 +105,7 @@ pub(super) fn place_audio(
 
         // The output's first audio input keeps its start exact (see `first_packets`); every other
         // input drops what lies before its window.
-        let opening = i == 0 && first.is_some();
+        let opening = i == 0 && opens;
         let skip = if opening { first_kept } else { 0 };
         let mut c = cursor.unwrap_or(first_at);
         let mut copy_start: Option<(usize, usize)> = None; // (first input sample, first output sample)
@@ -217,7 +218,9 @@ pub(super) fn place_audio(
     p.out_track(samples, segments, vec![piece])
 }
 
-/// Where the output's audio starts when the first input has it.
+/// Where the output's audio starts when the first input has it (all zero otherwise: the output
+/// then starts at 0 with silence).
+#[derive(Default)]
 struct FirstPackets {
     /// Timeline position where presentation of the track starts (rounded as the edit list
     /// writes it).

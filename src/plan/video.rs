@@ -33,7 +33,7 @@ pub(super) fn place_plain(
     let lead = p.tl_to_track((-span0.start).max(0), ts);
     let out_media_time = i64::try_from(i128::from(span0.media_time) + lead)
         .map_err(|_| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
-    let mut samples: Vec<OutSample> = Vec::new();
+    let mut samples: Vec<OutSample> = Vec::with_capacity(p.input_samples());
     let mut segments = Vec::new();
     let mut pieces: Vec<EditPiece> = Vec::new();
     let mut last_duration = 0i64;
@@ -114,7 +114,6 @@ pub(super) fn place_plain(
 
         let first_out = samples.len();
         let mut squeezed = 0usize;
-        samples.reserve(t.samples.len());
         for (k, s) in t.samples.iter().enumerate() {
             let dts = r(s.dts).map(|v| i128::from(v) + shift);
             let cts = r(s.cts()).map(|v| i128::from(v) + shift);
