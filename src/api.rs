@@ -52,7 +52,7 @@ pub fn plan_with(inputs: &[Media], limits: &Limits) -> Result<StitchPlan, Error>
 pub struct StitchOptions {
     /// Replace an existing output file.
     pub overwrite: bool,
-    /// Write fragmented MP4 (one moof per GOP) instead of moov-first progressive MP4.
+    /// Write fragmented MP4 (one moof per GOP, cut at 64 MiB) instead of moov-first progressive MP4.
     pub fragmented: bool,
     /// Parser limits.
     pub limits: Limits,

@@ -112,17 +112,23 @@ pub enum PlanError {
     #[error("no inputs")]
     NoInputs,
     /// An input has no video or audio track.
-    #[error("{file}: no video or audio track")]
+    #[error("{file}{}: no video or audio track{}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default(), if .tracks.is_empty() { String::new() } else { format!(" ({})", .tracks) })]
     NoTracks {
         /// The file.
         file: String,
+        /// Where its moov box starts, when known: the tracks it describes are there.
+        moov: Option<u64>,
+        /// What tracks it has, e.g. `track 2 audio: 0 samples`.
+        tracks: String,
     },
     /// An input has video or audio tracks but no samples in them (an fMP4 initialisation segment,
     /// or an empty recording).
-    #[error("{file}: no samples: {what}")]
+    #[error("{file}{}: no samples: {what}", .moov.map(|o| format!(": moov at byte {o}")).unwrap_or_default())]
     NoSamples {
         /// The file.
         file: String,
+        /// Where its moov box starts, when known: the empty tracks are described there.
+        moov: Option<u64>,
         /// What the file is, in words.
         what: String,
     },
@@ -140,12 +146,15 @@ pub enum PlanError {
         what: String,
     },
     /// Timestamps do not fit the output's integer fields.
-    #[error("{file}: {track}: timestamps overflow: {what}")]
+    #[error("{file}: {track}: {}timestamps overflow: {what}", .at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
     Overflow {
-        /// The file.
+        /// The input whose sample's time is out of range (for an input whose decode times were
+        /// pushed by the previous one, the sample that pushed them).
         file: String,
         /// The track.
         track: String,
+        /// The sample, when one sample's time is the cause.
+        at: Option<SampleRef>,
         /// What overflowed.
         what: String,
     },
@@ -178,6 +187,31 @@ pub enum PlanError {
         /// Why.
         what: String,
     },
+}
+
+/// One sample of an input, for planning errors: `sample 12 of track 1 (data at byte 4567)`. The
+/// byte offset is where the sample's data starts in the input, which locates it whatever box
+/// (stts/ctts entry, trun) its timing came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleRef {
+    /// track_ID of the input track.
+    pub track_id: u32,
+    /// Index in decode order, from 0 (displayed from 1).
+    pub index: usize,
+    /// Absolute byte offset of the sample's data in the input.
+    pub offset: u64,
+}
+
+impl fmt::Display for SampleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sample {} of track {} (data at byte {})",
+            self.index.saturating_add(1),
+            self.track_id,
+            self.offset
+        )
+    }
 }
 
 /// Why two inputs cannot share an output track: `b.mp4: video resolution 720x1280 differs from

@@ -215,14 +215,6 @@ fn generated(plan: &seam::plan::StitchPlan) -> usize {
         .count()
 }
 
-fn assert_generation_limit(r: Result<seam::plan::StitchPlan, seam::Error>, file: &str) {
-    match r {
-        Err(seam::Error::Plan(PlanError::LimitExceeded { .. })) => {}
-        Err(e) => panic!("{file}: expected PlanError::LimitExceeded, got {e}"),
-        Ok(p) => panic!("{file}: planned {} generated samples", generated(&p)),
-    }
-}
-
 // FOUND BY THE FUZZER, FIXED BY THE LEAD (fb036f0, Limits::max_generated_samples): the planner
 // appended one silent OutSample per audio frame for any gap between the audio cursor and the next
 // packet, with no bound. Audio packets whose durations claim days (trun sample_duration
@@ -262,18 +254,24 @@ fn silence_for_the_fuzzers_gap_is_refused() {
     assert_no_unbounded_silence(plan_regression(file, true, &Limits::default()), file);
 }
 
-/// The third input reaches the same code through the "input without audio" path: its second file
-/// has video only (its audio was salvaged away) and a video sample whose composition offset makes
-/// its span 2.9 hours, which the planner fills with 491,636 silent frames: within the default
-/// limit (about 26 hours), refused under the fuzz target's limit of 100,000.
+/// The third input reached the same code through the "input without audio" path: its second file
+/// has video only (its audio was salvaged away) and a video sample whose composition offset
+/// (134,217,736 ticks) made its span 2.9 hours, which the planner filled with 491,636 silent
+/// frames. A composition offset larger than the track's whole duration (8,192 ticks here) is now
+/// `Malformed` (docs/ERRORS.md, "Damaged timing"): the demuxer refuses the file at that trun
+/// field, before any planning.
 #[test]
-fn silence_for_a_video_only_span_is_bounded_by_the_limit() {
+fn composition_offset_beyond_the_track_is_refused_before_planning() {
     let file = "oom-plan-silence-fill-no-audio-span";
-    let plan = plan_regression(file, true, &Limits::default()).expect("within the default limit");
-    let n = generated(&plan);
-    assert!(n <= Limits::default().max_generated_samples, "{n}");
-    assert!(n > 400_000, "{n}");
-    assert_generation_limit(plan_regression(file, true, &checks::stitch_limits()), file);
+    match plan_regression(file, true, &Limits::default()) {
+        Err(seam::Error::Demux(seam::error::DemuxError::Malformed { loc, rule })) => {
+            assert_eq!(loc.file, "two.mp4", "{rule}");
+            assert!(loc.path.contains("trun"), "{} {rule}", loc.path);
+            assert!(rule.contains("composition offset"), "{rule}");
+        }
+        Err(e) => panic!("{file}: expected Malformed, got {e}"),
+        Ok(p) => panic!("{file}: planned {} generated samples", generated(&p)),
+    }
 }
 
 // FOUND BY THE FUZZER, FIXED BY THE LEAD (27c43b4, "every output track starts at DTS 0"): with

@@ -38,7 +38,7 @@ enum Command {
         /// Overwrite the output if it exists.
         #[arg(short = 'y', long = "overwrite")]
         overwrite: bool,
-        /// Write fragmented MP4 (one moof per GOP) instead of moov-first MP4.
+        /// Write fragmented MP4 (one moof per GOP, cut at 64 MiB) instead of moov-first MP4.
         #[arg(long)]
         fragmented: bool,
         /// Print nothing but errors.

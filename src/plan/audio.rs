@@ -170,7 +170,8 @@ pub(super) fn place_audio(
             if copy_start.is_none() {
                 copy_start = Some((k, out.samples.len()));
             }
-            let dts = i64::try_from(c).map_err(|_| overflow(m, &label, "audio position"))?;
+            let dts = i64::try_from(c)
+                .map_err(|_| super::locate::overflow_at(m, t, k, &label, "audio position"))?;
             out.samples.push(OutSample::copied(i, s, dts, 0, true));
             final_duration = i64::from(s.duration);
             c += i128::from(frame);

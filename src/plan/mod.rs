@@ -8,8 +8,10 @@
 mod audio;
 mod compat;
 mod damage;
+mod locate;
 mod roles;
 mod timeline;
+mod trim;
 mod video;
 
 use std::sync::Arc;
@@ -161,7 +163,9 @@ pub struct Segment {
 /// How a segment's samples were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Copied from the input track `track`, samples `first_sample..first_sample+count`.
+    /// Copied from the input track `track`, samples `first_sample..first_sample+count` (indices
+    /// into the track as planned: samples of zero bytes, and video samples presented only after
+    /// the input's edit list ends, are left out before planning).
     Copy {
         /// Track index in the input.
         track: usize,
@@ -273,5 +277,10 @@ pub struct PlanOptions {
 
 /// Lays the inputs end to end on one timeline and decides every output sample.
 pub fn plan(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, PlanError> {
-    timeline::build(inputs, &options.limits)
+    let mut warnings = Vec::new();
+    let trimmed = trim::trim_past_edits(inputs, &mut warnings);
+    let mut plan = timeline::build(trimmed.as_deref().unwrap_or(inputs), &options.limits)?;
+    warnings.append(&mut plan.warnings);
+    plan.warnings = warnings;
+    Ok(plan)
 }

@@ -78,6 +78,7 @@ pub(super) fn overflow(m: &Media, track: &str, what: &str) -> PlanError {
     PlanError::Overflow {
         file: m.name().to_string(),
         track: track.to_string(),
+        at: None,
         what: what.to_string(),
     }
 }

@@ -45,7 +45,7 @@ fn no_media(m: &Media) -> PlanError {
         .filter(|t| t.kind != TrackKind::Other)
         .count();
     if av == 0 {
-        return PlanError::NoTracks { file };
+        return super::locate::no_tracks(m);
     }
     let what = if m.format == crate::model::ContainerFormat::FragmentedMp4 {
         "an initialisation segment (moov with mvex, no movie fragments): there is no media to join; give the init segment and its media segments as one file (cat init.mp4 seg*.m4s)"
@@ -54,6 +54,7 @@ fn no_media(m: &Media) -> PlanError {
     };
     PlanError::NoSamples {
         file,
+        moov: super::locate::find_moov(&*m.source),
         what: what.to_string(),
     }
 }

@@ -1,5 +1,6 @@
 //! Video and other tracks on the output timeline: each input's samples moved as a block.
 
+use super::locate::{overflow_at, overflow_at_payload};
 use super::roles::{overflow, role_track, Span};
 use super::timeline::{finish_durations, EditPiece, Placement};
 use super::{Action, Join, JoinTrack, OutSample, OutTrack, Segment};
@@ -113,25 +114,33 @@ pub(super) fn place_plain(
 
         let first_out = samples.len();
         let mut squeezed = 0usize;
-        for s in &t.samples {
+        for (k, s) in t.samples.iter().enumerate() {
             let dts = r(s.dts).map(|v| i128::from(v) + shift);
             let cts = r(s.cts()).map(|v| i128::from(v) + shift);
             let (Some(dts), Some(cts)) = (dts, cts) else {
-                return Err(overflow(m, &label, "timestamp"));
+                return Err(overflow_at(m, t, k, &label, "timestamp"));
             };
-            let mut dts = i64::try_from(dts).map_err(|_| overflow(m, &label, "dts"))?;
+            let mut dts = i64::try_from(dts).map_err(|_| overflow_at(m, t, k, &label, "dts"))?;
             // Decode times must strictly increase. When an input with a longer reorder delay follows
             // one with a shorter delay (or a coarser timescale collapses two samples), the first few
             // decode times overlap the previous ones: squeeze those decode times and keep every
             // composition time exact, so presentation and A/V sync do not move.
+            let mut pushed_by = None;
             if let Some(prev) = samples.last() {
                 if dts <= prev.dts {
                     dts = prev.dts + 1;
                     squeezed += 1;
+                    pushed_by = Some(prev.payload);
                 }
             }
-            let cts_offset = i32::try_from(cts - i128::from(dts))
-                .map_err(|_| overflow(m, &label, "composition offset"))?;
+            // A squeezed decode time out of range comes from the sample that pushed it (typically
+            // the last of a damaged earlier input), so that sample is named.
+            let cts_offset = i32::try_from(cts - i128::from(dts)).map_err(|_| match pushed_by {
+                Some(payload) => {
+                    overflow_at_payload(p.inputs, payload, m, &label, "composition offset")
+                }
+                None => overflow_at(m, t, k, &label, "composition offset"),
+            })?;
             let end = cts + r(i64::from(s.duration)).map_or(0, i128::from);
             media_end = Some(media_end.map_or(end, |e| e.max(end)));
             samples.push(OutSample::copied(i, s, dts, cts_offset, s.sync));

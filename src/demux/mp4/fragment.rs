@@ -1,7 +1,7 @@
 //! Movie fragments (ISO/IEC 14496-12 §8.8): mvex/trex defaults, moof/traf/tfhd/tfdt/trun.
 
-use super::reader::{Ctx, MemBox};
-use crate::error::DemuxError;
+use super::reader::{once, Ctx, MemBox};
+use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
 use crate::model::{Sample, Track};
 
@@ -20,6 +20,9 @@ pub(super) struct FragmentState {
     trex: Vec<TrackExtends>,
     /// Decode time after the last sample read, per track (used when a traf has no tfdt).
     next_dts: Vec<i64>,
+    /// Per track, the largest composition offset read from a trun (magnitude) and where its field
+    /// is, checked against the track's whole duration once every fragment is read.
+    largest_cts: Vec<Option<(u64, Location)>>,
     sequence: Option<u32>,
 }
 
@@ -40,8 +43,48 @@ impl FragmentState {
                 })
                 .collect(),
             next_dts: tracks.iter().map(Track::end_dts).collect(),
+            largest_cts: vec![None; tracks.len()],
             sequence: None,
         }
+    }
+
+    /// After the last fragment: every trun composition offset must fit the track's whole duration
+    /// (the rule and its reason: [`super::stbl::composition_bound`]).
+    pub fn check_composition(&self, tracks: &[Track]) -> Result<(), DemuxError> {
+        for (t, largest) in tracks.iter().zip(&self.largest_cts) {
+            let Some((offset, loc)) = largest else {
+                continue;
+            };
+            if let Some((k, p)) = super::stbl::reorder_violation(&t.samples) {
+                let (offset, cts_offset) = t
+                    .samples
+                    .get(k)
+                    .map_or((0, 0), |s| (s.offset, s.cts_offset));
+                return Err(DemuxError::Malformed {
+                    loc: Location {
+                        file: loc.file.clone(),
+                        path: format!("track {} sample {} (its data)", t.id, k + 1),
+                        offset,
+                    },
+                    rule: format!(
+                        "composition offset {cts_offset} puts the sample at position {} in presentation order; a decoder moves a sample at most {} places",
+                        p + 1,
+                        super::stbl::MAX_REORDER
+                    ),
+                });
+            }
+            let bound = super::stbl::composition_bound(&t.samples);
+            if *offset > bound {
+                return Err(DemuxError::Malformed {
+                    loc: loc.clone(),
+                    rule: format!(
+                        "composition offset {offset} of track {} is larger than the track's whole duration of {bound} ticks",
+                        t.id
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -144,8 +187,8 @@ fn parse_traf(
     let mut truns = Vec::new();
     while let Some(b) = kids.next_box(ctx)? {
         match &b.header.kind.0 {
-            b"tfhd" => tfhd = Some(b),
-            b"tfdt" => tfdt = Some(b),
+            b"tfhd" => once(&mut tfhd, b, ctx)?,
+            b"tfdt" => once(&mut tfdt, b, ctx)?,
             b"trun" => truns.push(b),
             _ => {}
         }
@@ -208,8 +251,44 @@ fn parse_traf(
         } else {
             u64::from(f.u32()?)
         };
-        dts = i64::try_from(t)
+        let base_time = i64::try_from(t)
             .map_err(|_| c.malformed(at, format!("baseMediaDecodeTime {t} is too large")))?;
+        // Decode times of a track only go forward: a fragment starting before the end of the
+        // samples already read would give two samples one decode time, or reverse their order.
+        if base_time < dts && !tracks[ti].samples.is_empty() {
+            if !scan.best_effort {
+                return Err(c.malformed(
+                    at,
+                    format!(
+                        "baseMediaDecodeTime {t} is before the end of track {}'s earlier samples ({dts})",
+                        tracks[ti].id
+                    ),
+                ));
+            }
+            let last_dts = tracks[ti].samples.last().map_or(i64::MIN, |s| s.dts);
+            if base_time > last_dts {
+                // Best effort: the tfdt falls inside the last sample, so that sample's duration
+                // is what is damaged (a duration of days, say): cut it to end at the tfdt, as
+                // players do by trusting the tfdt.
+                if let Some(last) = tracks[ti].samples.last_mut() {
+                    last.duration = u32::try_from(base_time - last.dts).unwrap_or(u32::MAX);
+                }
+                scan.notes.push(format!(
+                    "{}: {} at byte {at}: baseMediaDecodeTime {t} is before the end of track {}'s earlier samples ({dts}); the last earlier sample's duration is cut to end there",
+                    c.file, c.path, tracks[ti].id
+                ));
+                dts = base_time;
+            } else {
+                // Best effort: the tfdt would reorder samples; the fragment follows the earlier
+                // ones instead (tfdt ignored).
+                scan.notes.push(format!(
+                    "{}: {} at byte {at}: baseMediaDecodeTime {t} goes back before the end of track {}'s earlier samples ({dts}); ignored, the fragment follows them",
+                    c.file, c.path, tracks[ti].id
+                ));
+            }
+        } else {
+            dts = base_time;
+        }
     }
 
     let track = &mut tracks[ti];
@@ -285,20 +364,41 @@ fn parse_traf(
                 }
             }
             let cts_offset = if flags & 0x800 != 0 {
+                let at = f.offset();
                 let v = f.u32()?;
                 if version == 0 && v > i32::MAX as u32 {
-                    return Err(c.malformed(
-                        f.offset() - 4,
-                        format!("composition offset {v} does not fit"),
-                    ));
+                    return Err(c.malformed(at, format!("composition offset {v} does not fit")));
                 }
-                v as i32
+                // Version 1 offsets are signed: the same bits read as i32.
+                let v = v as i32;
+                let magnitude = i64::from(v).unsigned_abs();
+                if !state.largest_cts[ti]
+                    .as_ref()
+                    .is_some_and(|(m, _)| magnitude <= *m)
+                {
+                    state.largest_cts[ti] = Some((magnitude, c.loc(at)));
+                }
+                v
             } else {
                 0
             };
             let end = cursor.saturating_add(u64::from(size));
             if end > file_len && scan.best_effort {
-                // Best effort: the fragment was cut short; keep the samples before the cut.
+                // Best effort: the fragment was cut short; keep the samples before the cut. The
+                // durations of the dropped samples are still in the trun, and a later fragment
+                // without tfdt starts after them: summing them keeps its decode times where the
+                // file puts them instead of pulling them back into the hole (where they would
+                // be presented before frames already shown).
+                let mut after = dts.saturating_add(i64::from(duration));
+                for _ in i + 1..count {
+                    let d = if flags & 0x100 != 0 {
+                        f.u32()?
+                    } else {
+                        default_duration
+                    };
+                    f.skip(per_sample - 4 * usize::from(flags & 0x100 != 0))?;
+                    after = after.saturating_add(i64::from(d));
+                }
                 scan.notes.push(format!(
                     "{}: {}: dropped {} of {count} samples of track {} that lie past the end of the file",
                     c.file,
@@ -306,7 +406,7 @@ fn parse_traf(
                     count - i,
                     track.id
                 ));
-                state.next_dts[ti] = dts;
+                state.next_dts[ti] = after;
                 return Ok(data_end.max(cursor));
             }
             if end > file_len {

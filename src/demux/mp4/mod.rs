@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::error::DemuxError;
+use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
 use crate::model::{ContainerFormat, FourCC, Media, Track};
 use crate::source::Source;
@@ -113,6 +113,8 @@ pub fn open_with(
     let mut frags: Option<FragmentState> = None;
     let mut moof_count = 0usize;
     let mut pending_moofs = false;
+    // Byte ranges holding metadata (ftyp, moov's boxes, moofs): sample data must not overlap them.
+    let mut metadata: Vec<(u64, u64, String)> = Vec::new();
     let mut offset = 0u64;
     while offset < len {
         let header = match read_header(src, offset, &top) {
@@ -146,6 +148,7 @@ pub fn open_with(
                 let b = read_box(src, header, limits, &ctx)?;
                 let mut f = b.fields(&ctx);
                 major_brand = Some(FourCC(f.u32()?.to_be_bytes()));
+                metadata.push((header.offset, header.offset + header.size, "ftyp".into()));
             }
             b"moov" => {
                 if movie.is_some() {
@@ -153,6 +156,20 @@ pub fn open_with(
                 }
                 let b = read_box(src, header, limits, &ctx)?;
                 let m = parse_moov(&b, src, limits, &mut scan, &ctx)?;
+                // The moov header and its children, except media data a damaged moov size
+                // swallowed (a size of 0 makes the following mdat a child) and padding.
+                metadata.push((header.offset, b.body_offset(), "moov".into()));
+                let mut kids = b.children(0);
+                while let Some(k) = kids.next_box(&ctx)? {
+                    if !matches!(&k.header.kind.0, b"mdat" | b"free" | b"skip" | b"wide") {
+                        let start = k.header.offset;
+                        metadata.push((
+                            start,
+                            start + k.header.size,
+                            format!("moov/{}", k.header.kind),
+                        ));
+                    }
+                }
                 if m.fragmented {
                     frags = Some(FragmentState::new(&m.tracks, &m.trex));
                 }
@@ -170,6 +187,11 @@ pub fn open_with(
                 match (&mut movie, &mut frags) {
                     (Some(m), Some(state)) => {
                         let b = read_box(src, header, limits, &ctx)?;
+                        metadata.push((
+                            header.offset,
+                            header.offset + header.size,
+                            ctx.path.clone(),
+                        ));
                         fragment::parse_moof(
                             &b,
                             &mut m.tracks,
@@ -207,8 +229,15 @@ pub fn open_with(
         ContainerFormat::Mp4
     };
     let mut tracks = movie.tracks;
-    for t in &mut tracks {
+    if let Some(state) = &frags {
+        state.check_composition(&tracks)?;
+    }
+    for (t, loc) in tracks.iter_mut().zip(&movie.edit_locs) {
         trak::finish(t, &top)?;
+        check_data_outside(t, &metadata, &name)?;
+        if let Some(loc) = loc {
+            trak::check_edits(t, movie.timescale, loc)?;
+        }
     }
     let media = Media {
         source,
@@ -223,11 +252,50 @@ pub fn open_with(
     Ok((media, scan.notes))
 }
 
+/// Sample data must not overlap the file's metadata (ISO/IEC 14496-12 §8.1.1: media data is in
+/// mdat boxes). A chunk offset or trun data offset that points into the moov or a moof is damage:
+/// the "sample" would be header bytes that the decoder then chokes on, in the joined output too.
+/// `metadata` is sorted by start, as the top-level walk finds it.
+fn check_data_outside(
+    t: &Track,
+    metadata: &[(u64, u64, String)],
+    file: &str,
+) -> Result<(), DemuxError> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    for (k, s) in t.samples.iter().enumerate() {
+        let end = s.offset.saturating_add(u64::from(s.size));
+        // The first metadata range ending after the sample starts is the first one it can
+        // overlap: the ranges are disjoint and in file order, so their ends are sorted too.
+        let i = metadata.partition_point(|(_, stop, _)| *stop <= s.offset);
+        let Some((start, _, kind)) = metadata.get(i) else {
+            continue;
+        };
+        if s.size > 0 && *start < end {
+            return Err(DemuxError::Malformed {
+                loc: Location {
+                    file: file.to_string(),
+                    path: format!("track {} sample {} (its data)", t.id, k + 1),
+                    offset: s.offset,
+                },
+                rule: format!(
+                    "the sample's {} bytes overlap the {kind} box at byte {start}: sample data must lie in media data, not in metadata",
+                    s.size
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What moov says.
 struct Movie {
     timescale: u32,
     duration: u64,
     tracks: Vec<Track>,
+    /// Where each track's elst is, for `trak::check_edits`.
+    edit_locs: Vec<Option<Location>>,
     trex: Vec<TrackExtends>,
     fragmented: bool,
     udta: Option<Bytes>,
@@ -245,6 +313,7 @@ fn parse_moov(
     let mut timescale = None;
     let mut duration = 0;
     let mut tracks = Vec::new();
+    let mut edit_locs = Vec::new();
     let mut trex = Vec::new();
     let mut fragmented = false;
     let mut udta = None;
@@ -259,11 +328,11 @@ fn parse_moov(
                 let (version, _) = f.full_header()?;
                 if version == 1 {
                     f.skip(16)?;
-                    timescale = Some(f.u32()?);
+                    timescale = Some((f.offset(), f.u32()?));
                     duration = f.u64()?;
                 } else {
                     f.skip(8)?;
-                    timescale = Some(f.u32()?);
+                    timescale = Some((f.offset(), f.u32()?));
                     duration = u64::from(f.u32()?);
                     if duration == u64::from(u32::MAX) {
                         duration = 0;
@@ -278,7 +347,9 @@ fn parse_moov(
                     ));
                 }
                 let c = ctx.child(format_args!("trak[{}]", tracks.len()));
-                tracks.push(trak::parse_trak(&b, src, limits, scan, &c)?);
+                let (t, edit_loc) = trak::parse_trak(&b, src, limits, scan, &c)?;
+                tracks.push(t);
+                edit_locs.push(edit_loc);
             }
             b"mvex" => {
                 fragmented = true;
@@ -291,14 +362,21 @@ fn parse_moov(
         }
     }
     let timescale = match timescale {
-        Some(0) => return Err(ctx.malformed(moov.header.offset, "mvhd timescale is 0")),
-        Some(t) => t,
+        Some((_, 0)) => return Err(ctx.malformed(moov.header.offset, "mvhd timescale is 0")),
+        // Signed in QuickTime and in players (see the mdhd rule in trak.rs).
+        Some((at, t)) if t > i32::MAX as u32 => {
+            return Err(ctx
+                .child("mvhd")
+                .malformed(at, format!("mvhd timescale {t} is above 2^31-1")))
+        }
+        Some((_, t)) => t,
         None => return Err(ctx.malformed(moov.header.offset, "moov has no mvhd")),
     };
     Ok(Movie {
         timescale,
         duration,
         tracks,
+        edit_locs,
         trex,
         fragmented,
         udta,

@@ -205,6 +205,21 @@ impl Children {
     }
 }
 
+/// Keeps `b` in `slot` for a box that may occur only once in its parent (ISO/IEC 14496-12 gives
+/// each of these the quantity "exactly one" or "zero or one"). A second one is `Malformed`: which
+/// of the two a reader believes is arbitrary (seam kept the last, ffmpeg fails or keeps the first),
+/// so a damaged file with a duplicated box would be read differently by seam and by players.
+pub(crate) fn once(slot: &mut Option<MemBox>, b: MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+    if slot.is_some() {
+        return Err(ctx.malformed(
+            b.header.offset,
+            format!("second '{}' box (only one is allowed here)", b.header.kind),
+        ));
+    }
+    *slot = Some(b);
+    Ok(())
+}
+
 /// A checked big-endian field reader over a box body.
 pub(crate) struct Fields<'c> {
     data: Bytes,

@@ -2,7 +2,7 @@
 //! stco/co64 into one [`Sample`] per sample, checking every count against the bytes that carry it and
 //! every sample against the end of the file.
 
-use super::reader::{Ctx, MemBox};
+use super::reader::{once, Ctx, MemBox};
 use crate::error::DemuxError;
 use crate::limits::Limits;
 use crate::model::Sample;
@@ -13,6 +13,8 @@ pub(super) struct Table {
     pub stsd: Option<MemBox>,
     /// Samples in decode order.
     pub samples: Vec<Sample>,
+    /// Best effort dropped samples that lie past the end of the file.
+    pub truncated: bool,
 }
 
 /// Parses `stbl`. `file_len` bounds sample offsets.
@@ -29,13 +31,13 @@ pub(super) fn parse_stbl(
     let mut kids = stbl.children(0);
     while let Some(b) = kids.next_box(ctx)? {
         match &b.header.kind.0 {
-            b"stsd" => stsd = Some(b),
-            b"stts" => stts = Some(b),
-            b"ctts" => ctts = Some(b),
-            b"stss" => stss = Some(b),
-            b"stsc" => stsc = Some(b),
-            b"stsz" | b"stz2" => stsz = Some(b),
-            b"stco" | b"co64" => stco = Some(b),
+            b"stsd" => once(&mut stsd, b, ctx)?,
+            b"stts" => once(&mut stts, b, ctx)?,
+            b"ctts" => once(&mut ctts, b, ctx)?,
+            b"stss" => once(&mut stss, b, ctx)?,
+            b"stsc" => once(&mut stsc, b, ctx)?,
+            b"stsz" | b"stz2" => once(&mut stsz, b, ctx)?,
+            b"stco" | b"co64" => once(&mut stco, b, ctx)?,
             _ => {}
         }
     }
@@ -44,6 +46,7 @@ pub(super) fn parse_stbl(
         return Ok(Table {
             stsd,
             samples: Vec::new(),
+            truncated: false,
         });
     };
 
@@ -56,7 +59,11 @@ pub(super) fn parse_stbl(
     )?;
     let n = samples.len();
     if n == 0 {
-        return Ok(Table { stsd, samples });
+        return Ok(Table {
+            stsd,
+            samples,
+            truncated: false,
+        });
     }
     let (Some(stts), Some(stsc), Some(stco)) = (stts, stsc, stco) else {
         return Err(ctx.malformed(
@@ -75,7 +82,8 @@ pub(super) fn parse_stbl(
     )?;
     times(&mut samples, &stts, &ctx.child("stts"))?;
     if let Some(ctts) = ctts {
-        composition(&mut samples, &ctts, &ctx.child("ctts"))?;
+        let bound = composition_bound(&samples);
+        composition(&mut samples, &ctts, bound, &ctx.child("ctts"))?;
     }
     match stss {
         Some(stss) => sync(&mut samples, &stss, &ctx.child("stss"))?,
@@ -92,7 +100,11 @@ pub(super) fn parse_stbl(
         ));
         samples.truncate(complete);
     }
-    Ok(Table { stsd, samples })
+    Ok(Table {
+        stsd,
+        samples,
+        truncated: complete < n,
+    })
 }
 
 /// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.
@@ -328,9 +340,64 @@ fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError
     Ok(())
 }
 
+/// The largest composition offset (in either direction) a track can have, in track ticks: its whole
+/// decode span, or 16 of its longest samples when that is more (a decoder holds at most 16 frames,
+/// H.264 §A.3.1, so no frame is presented later than that; the allowance keeps short tracks of a
+/// few B-frames valid). A larger offset puts a sample's presentation outside the track: players
+/// that ignore edit lists (ffmpeg on fragments) then present it after the following input.
+pub(super) fn composition_bound(samples: &[Sample]) -> u64 {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return 0;
+    };
+    let span = last
+        .dts
+        .saturating_add(i64::from(last.duration))
+        .saturating_sub(first.dts)
+        .unsigned_abs();
+    let longest = samples
+        .iter()
+        .map(|s| u64::from(s.duration))
+        .max()
+        .unwrap_or(0);
+    span.max(longest.saturating_mul(16))
+}
+
+/// How far a decoder can move a sample between decode order and presentation order: the H.264
+/// decoded picture buffer holds at most 16 frames (max_dec_frame_buffering, §A.3.1/E.2.1; HEVC
+/// allows fewer), so no frame is presented before more than 16 frames decoded after it, nor after
+/// more than 16 decoded before it.
+pub(super) const MAX_REORDER: usize = 16;
+
+/// The first sample (decode-order index) whose position in presentation order is more than
+/// [`MAX_REORDER`] away from its position in decode order, with that position. Such a composition
+/// time is impossible for a decoder to produce: the timing is damaged. Players that drop samples
+/// outside the edit list hide it in the input; in a joined output the sample lands among the next
+/// input's frames and presentation times go backwards.
+pub(super) fn reorder_violation(samples: &[Sample]) -> Option<(usize, usize)> {
+    if samples.len() <= MAX_REORDER || samples.iter().all(|s| s.cts_offset == 0) {
+        return None;
+    }
+    // Indices in presentation order (ties keep decode order). u32: sample counts are bounded by
+    // Limits::max_samples, far below 2^32.
+    let mut order: Vec<u32> = (0..samples.len() as u32).collect();
+    order.sort_by_key(|&k| samples.get(k as usize).map_or(0, |s| s.cts()));
+    order
+        .iter()
+        .enumerate()
+        .filter(|&(p, &k)| p.abs_diff(k as usize) > MAX_REORDER)
+        .map(|(p, &k)| (k as usize, p))
+        .min()
+}
+
 /// Composition time to sample (§8.6.1.3), versions 0 and 1. Version 0 offsets are read as signed,
 /// as every mainstream demuxer does, because writers put negative offsets there in practice.
-fn composition(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+/// Offsets beyond `bound` (see [`composition_bound`]) are `Malformed`.
+fn composition(
+    samples: &mut [Sample],
+    b: &MemBox,
+    bound: u64,
+    ctx: &Ctx,
+) -> Result<(), DemuxError> {
     let mut f = b.fields(ctx);
     f.full_header()?;
     let entries = f.count(8, usize::MAX, "ctts entries")?;
@@ -346,6 +413,16 @@ fn composition(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), Demu
                 format!("ctts covers more than the {n} samples of the sample size box"),
             ));
         }
+        if count > 0 && i64::from(offset).unsigned_abs() > bound {
+            return Err(ctx.malformed(
+                at,
+                format!(
+                    "composition offset {offset} (samples {}..={}) is larger than the track's whole duration of {bound} ticks",
+                    i + 1,
+                    i + count
+                ),
+            ));
+        }
         samples[i..i + count]
             .iter_mut()
             .for_each(|s| s.cts_offset = offset);
@@ -355,6 +432,31 @@ fn composition(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), Demu
         return Err(ctx.malformed(
             b.header.offset,
             format!("ctts covers {i} samples but the sample size box has {n}"),
+        ));
+    }
+    if let Some((k, p)) = reorder_violation(samples) {
+        // Locate the entry that gives sample k its offset: walk the entries again.
+        let mut f = b.fields(ctx);
+        f.full_header()?;
+        let entries = f.count(8, usize::MAX, "ctts entries")?;
+        let mut first = 0usize;
+        let mut at = b.header.offset;
+        for _ in 0..entries {
+            at = f.offset();
+            first += f.u32()? as usize;
+            f.u32()?;
+            if first > k {
+                break;
+            }
+        }
+        return Err(ctx.malformed(
+            at,
+            format!(
+                "composition offset {} puts sample {} at position {} in presentation order; a decoder moves a sample at most {MAX_REORDER} places",
+                samples.get(k).map_or(0, |s| s.cts_offset),
+                k + 1,
+                p + 1
+            ),
         ));
     }
     Ok(())

@@ -1,27 +1,38 @@
 //! Track box and its descendants down to the sample table (ISO/IEC 14496-12 §8.3-§8.7).
 
 use super::entry;
-use super::reader::{Ctx, MemBox};
+use super::reader::{once, Ctx, MemBox};
 use super::stbl;
-use crate::error::DemuxError;
+use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
 use crate::model::{Edit, FourCC, Track, TrackHeader, TrackKind};
 use crate::source::Source;
 
-/// Parses one `trak`.
+/// Parses one `trak`; also returns where its edit list is, for [`check_edits`] once every
+/// fragment is read.
 pub(super) fn parse_trak(
     trak: &MemBox,
     src: &dyn Source,
     limits: &Limits,
     scan: &mut super::Scan,
     ctx: &Ctx,
-) -> Result<Track, DemuxError> {
+) -> Result<(Track, Option<Location>), DemuxError> {
     let mut header = None;
     let mut id = 0;
     let mut edits = Vec::new();
+    let mut edit_loc = None;
     let mut mdia = None;
+    let (mut tkhd, mut edts) = (None, None);
     let mut children = trak.children(0);
     while let Some(b) = children.next_box(ctx)? {
+        match &b.header.kind.0 {
+            b"tkhd" => once(&mut tkhd, b, ctx)?,
+            b"edts" => once(&mut edts, b, ctx)?,
+            b"mdia" => once(&mut mdia, b, ctx)?,
+            _ => {}
+        }
+    }
+    for b in tkhd.into_iter().chain(edts) {
         match &b.header.kind.0 {
             b"tkhd" => {
                 let (i, h) = parse_tkhd(&b, &ctx.child("tkhd"))?;
@@ -31,13 +42,18 @@ pub(super) fn parse_trak(
             b"edts" => {
                 let c = ctx.child("edts");
                 let mut kids = b.children(0);
+                let mut elst = None;
                 while let Some(e) = kids.next_box(&c)? {
                     if &e.header.kind.0 == b"elst" {
-                        edits = parse_elst(&e, limits, &c.child("elst"))?;
+                        once(&mut elst, e, &c)?;
                     }
                 }
+                if let Some(e) = elst {
+                    let ec = c.child("elst");
+                    edits = parse_elst(&e, limits, &ec)?;
+                    edit_loc = Some(ec.loc(e.header.offset));
+                }
             }
-            b"mdia" => mdia = Some(b),
             _ => {}
         }
     }
@@ -49,6 +65,7 @@ pub(super) fn parse_trak(
     };
     let mctx = ctx.child("mdia");
     let mut timescale = None;
+    let mut declared: Option<(u64, Location)> = None; // mdhd duration and where it is
     let mut language = 0;
     let mut hdlr = None;
     let mut minf = None;
@@ -56,7 +73,13 @@ pub(super) fn parse_trak(
     while let Some(b) = kids.next_box(&mctx)? {
         match &b.header.kind.0 {
             b"mdhd" => {
-                // Media header (§8.4.2).
+                // Media header (§8.4.2); one per mdia, as for [`once`].
+                if timescale.is_some() {
+                    return Err(mctx.malformed(
+                        b.header.offset,
+                        "second 'mdhd' box (only one is allowed here)",
+                    ));
+                }
                 let c = mctx.child("mdhd");
                 let mut f = b.fields(&c);
                 let (version, _) = f.full_header()?;
@@ -66,12 +89,27 @@ pub(super) fn parse_trak(
                 if ts == 0 {
                     return Err(c.malformed(at, "mdhd timescale is 0"));
                 }
+                // QuickTime defines the time scale as a signed 32-bit value and players read it
+                // so (ffmpeg: "Invalid mdhd time scale", then 1 tick per second); a track
+                // timescale becomes the output's movie timescale, which would then be unreadable.
+                if ts > i32::MAX as u32 {
+                    return Err(c.malformed(at, format!("mdhd timescale {ts} is above 2^31-1")));
+                }
                 timescale = Some(ts);
-                f.skip(if version == 1 { 8 } else { 4 })?;
+                let at = f.offset();
+                let d = if version == 1 {
+                    f.u64()?
+                } else {
+                    // All ones: "unknown" (§8.4.2.3).
+                    Some(f.u32()?)
+                        .filter(|&d| d != u32::MAX)
+                        .map_or(0, u64::from)
+                };
+                declared = Some((d, c.loc(at)));
                 language = f.u16()?;
             }
-            b"hdlr" => hdlr = Some(b),
-            b"minf" => minf = Some(b),
+            b"hdlr" => once(&mut hdlr, b, &mctx)?,
+            b"minf" => once(&mut minf, b, &mctx)?,
             _ => {}
         }
     }
@@ -100,7 +138,7 @@ pub(super) fn parse_trak(
                 media_header = Some(bytes::Bytes::copy_from_slice(&b.raw))
             }
             b"dinf" => check_dinf(&b, &ictx.child("dinf"))?,
-            b"stbl" => stbl_box = Some(b),
+            b"stbl" => once(&mut stbl_box, b, &ictx)?,
             _ => {}
         }
     }
@@ -110,7 +148,10 @@ pub(super) fn parse_trak(
     let sctx = ictx.child("stbl");
     let table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
     let sample_entries = entry::parse_stsd(&table.stsd, limits, &sctx.child("stsd"))?;
-    Ok(Track {
+    if let Some((d, loc)) = &declared {
+        check_declared_duration(&table.samples, *d, loc, table.truncated)?;
+    }
+    let track = Track {
         id,
         kind,
         handler,
@@ -123,6 +164,114 @@ pub(super) fn parse_trak(
         sample_entries,
         edits,
         samples: table.samples,
+    };
+    Ok((track, edit_loc))
+}
+
+/// The samples' durations (stts) must add up to about the duration mdhd declares, in the same
+/// ticks (§8.4.2.3: the duration of the media). Off by more than twice (plus one longest sample),
+/// the stts deltas are damaged: a changed delta makes the frames seconds apart, or a few ticks, and
+/// the joined output shows the damage (inputs overlapping, frames a player collapses). A declared
+/// duration of 0 (fragmented files, unknown) is not checked; when best effort cut samples off
+/// (`truncated`), only media longer than declared is.
+fn check_declared_duration(
+    samples: &[crate::model::Sample],
+    declared: u64,
+    loc: &Location,
+    truncated: bool,
+) -> Result<(), DemuxError> {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Ok(());
+    };
+    if declared == 0 {
+        return Ok(());
+    }
+    let sum = i128::from(last.dts) + i128::from(last.duration) - i128::from(first.dts);
+    let longest = samples
+        .iter()
+        .map(|s| i128::from(s.duration))
+        .max()
+        .unwrap_or(0);
+    let declared = i128::from(declared);
+    let rule = if sum > 2 * declared + longest {
+        format!("the sample durations (stts) add up to {sum} ticks, more than twice the {declared} ticks mdhd declares")
+    } else if !truncated && declared > 2 * sum + longest {
+        format!(
+            "mdhd declares {declared} ticks but the sample durations (stts) add up to only {sum}"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(DemuxError::Malformed {
+        loc: loc.clone(),
+        rule,
+    })
+}
+
+/// The media must not last more than twice what the edit list presents.
+///
+/// Edit durations are in movie ticks (mvhd), sample durations in media ticks (mdhd). When the
+/// media's samples span more than twice what the edit presents, one of the two
+/// timescales (or the sample durations) is wrong: a real edit trims a few frames of priming or
+/// padding, not half the track. The samples the edit never presents would be placed on top of the
+/// next input's. So it is `Malformed`, located at the `elst`. (The other way round is allowed: a
+/// track whose media ends long before its edit is what a recording whose video stopped early
+/// looks like, and seam writes such edits itself.) Tracks without samples (an init segment's) or
+/// whose edit runs "to the end of the media" (duration 0) have nothing to compare.
+pub(super) fn check_edits(
+    track: &Track,
+    movie_timescale: u32,
+    loc: &Location,
+) -> Result<(), DemuxError> {
+    let mut edits = track.edits.iter().skip_while(|e| e.is_empty());
+    let Some(first) = edits.next() else {
+        return Ok(());
+    };
+    if first.segment_duration == 0 || track.samples.is_empty() {
+        return Ok(());
+    }
+    let total = edits.fold(first.segment_duration, |acc, e| {
+        acc.saturating_add(e.segment_duration)
+    });
+    // 128-bit: every product below fits, whatever the file says.
+    let presented =
+        i128::from(total) * i128::from(track.timescale) / i128::from(movie_timescale.max(1));
+    // The media's length by sample start times: one absurd duration of the last sample (a
+    // damaged or fuzzed trun, which seam's output then keeps) does not make the media long; many
+    // samples presented after the edit do. The first sample's duration is the slack that keeps
+    // one- and two-sample tracks valid.
+    let (mut min_cts, mut max_cts, mut media_end) = (i64::MAX, i64::MIN, i64::MIN);
+    for s in track.samples.iter() {
+        min_cts = min_cts.min(s.cts());
+        max_cts = max_cts.max(s.cts());
+        media_end = media_end.max(s.cts().saturating_add(i64::from(s.duration)));
+    }
+    // An edit that starts at or after the end of the media presents none of it: the planner
+    // would fill the distance with silence (minutes of it for a damaged media_time).
+    if first.media_time >= media_end {
+        return Err(DemuxError::Malformed {
+            loc: loc.clone(),
+            rule: format!(
+                "edit list starts at media time {} of track {}, at or after the end of its media ({media_end})",
+                first.media_time, track.id
+            ),
+        });
+    }
+    let slack = track.samples.first().map_or(0, |s| i128::from(s.duration));
+    let media = i128::from(max_cts) - i128::from(min_cts);
+    if media <= 2 * presented + slack {
+        return Ok(());
+    }
+    let seconds = |ticks: i128| ticks as f64 / f64::from(track.timescale);
+    Err(DemuxError::Malformed {
+        loc: loc.clone(),
+        rule: format!(
+            "edit list presents {:.3} s of track {} but its media lasts {:.3} s (movie timescale {movie_timescale}, media timescale {})",
+            seconds(presented),
+            track.id,
+            seconds(media),
+            track.timescale
+        ),
     })
 }
 

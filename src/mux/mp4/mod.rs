@@ -5,7 +5,7 @@ mod fragmented;
 mod moov;
 mod progressive;
 
-pub use fragmented::layout_fragmented;
+pub use fragmented::{layout_fragmented, layout_fragmented_with, FragmentedOptions};
 pub use progressive::{layout_progressive, ProgressiveOptions};
 
 use boxes::BoxWriter;
