@@ -4,6 +4,7 @@
 //! looking at the first bytes.
 
 pub mod mp4;
+pub mod ts;
 
 use std::path::Path;
 use std::sync::Arc;
