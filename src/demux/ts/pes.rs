@@ -65,7 +65,8 @@ fn timestamp(b: &[u8]) -> u64 {
         | u64::from(b[4] >> 1)
 }
 
-/// Parses a complete PES header (§2.4.3.7). `h` holds at least [`header_needed`] bytes.
+/// Parses a complete PES header (§2.4.3.7): 6 bytes, or 9 plus `PES_header_data_length` for
+/// stream ids with the optional header.
 pub fn parse_header(h: &[u8]) -> Result<PesHeader, String> {
     if h.len() < 6 || h[..3] != [0, 0, 1] {
         return Err("PES packet does not start with packet_start_code_prefix 00 00 01".into());
