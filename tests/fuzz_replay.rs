@@ -50,6 +50,9 @@ fn input_dirs(target: &str) -> Vec<PathBuf> {
     if seeds == "mp4" {
         dirs.push(root.join("fixtures"));
     }
+    if target == "ts_demux" {
+        dirs.push(root.join("fixtures/ts"));
+    }
     dirs
 }
 
@@ -104,6 +107,13 @@ fn h264_config() {
 fn aac_config() {
     let n = replay("aac_config", checks::aac_config);
     println!("aac_config: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
+fn ts_demux() {
+    let n = replay("ts_demux", checks::ts_demux);
+    println!("ts_demux: {n} files");
     assert!(n > 0, "empty corpus");
 }
 
