@@ -325,3 +325,44 @@ fn planned_audio_times_increase_with_zero_duration_packets() {
         }
     }
 }
+
+/// A small generated corpus for `ts_demux` (no cargo-fuzz needed): every seed with bytes flipped,
+/// inserted or deleted at pseudo-random places, judged by the same check.
+#[test]
+fn ts_demux_mutations() {
+    let rounds: usize = std::env::var("SEAM_TS_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut n = 0;
+    for path in files(&Path::new(ROOT).join("fuzz/seeds/ts_demux")) {
+        let base = std::fs::read(&path).unwrap();
+        for _ in 0..rounds {
+            let mut d = base.clone();
+            for _ in 0..1 + next() % 8 {
+                let at = next() % d.len().max(1);
+                match next() % 4 {
+                    0 if !d.is_empty() => d[at] ^= 1 << (next() % 8),
+                    1 if !d.is_empty() => d[at] = [0x47, 0x00, 0xff, 0x01][next() % 4],
+                    2 => d.insert(at.min(d.len()), next() as u8),
+                    _ if !d.is_empty() => {
+                        let end = (at + next() % 400).min(d.len());
+                        d.drain(at..end);
+                    }
+                    _ => {}
+                }
+            }
+            checks::ts_demux(&d);
+            n += 1;
+        }
+    }
+    println!("ts_demux_mutations: {n} inputs");
+    assert!(n > 0);
+}

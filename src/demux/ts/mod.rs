@@ -138,6 +138,8 @@ enum PidKind {
 #[derive(Debug)]
 struct PidState {
     pid: u16,
+    /// The last PSI section handled on this PID: a repeat of it is skipped before its CRC.
+    last_section: Vec<u8>,
     last_cc: Option<u8>,
     duplicate_seen: bool,
     scrambled_warned: bool,
@@ -208,6 +210,7 @@ impl TsDemuxer {
         };
         d.pids.push(PidState {
             pid: 0,
+            last_section: Vec::new(),
             last_cc: None,
             duplicate_seen: false,
             scrambled_warned: false,
@@ -325,18 +328,28 @@ impl TsDemuxer {
     }
 
     fn push_inner(&mut self, mut bytes: &[u8], at_end: bool) -> Result<(), TsError> {
+        // Bytes held back from the last push are joined with just enough new ones to get past
+        // them; the rest is processed in place, never copied.
         while !self.carry.is_empty() {
+            let old_end = self.carry_base + self.carry.len() as u64;
             let take = (CARRY_MAX - self.carry.len()).min(bytes.len());
             self.carry.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
+            let rest = &bytes[take..];
+            let last = at_end && rest.is_empty();
             let carry = std::mem::take(&mut self.carry);
-            let last = at_end && bytes.is_empty();
             let r = self.process(self.carry_base, &carry, last);
             self.carry = carry;
             let keep = r?;
-            let drop = (keep - self.carry_base) as usize;
-            self.carry.drain(..drop);
+            if keep >= old_end {
+                // Past the held-back bytes: go on from `keep` in the new bytes themselves.
+                bytes = &bytes[(keep - old_end) as usize..];
+                self.carry.clear();
+                self.carry_base = keep;
+                break;
+            }
+            self.carry.drain(..(keep - self.carry_base) as usize);
             self.carry_base = keep;
+            bytes = rest;
             if bytes.is_empty() {
                 if last {
                     self.carry.clear();
@@ -544,6 +557,10 @@ impl TsDemuxer {
     /// A complete PSI section of the PID in slot `i` (§2.4.4).
     fn section(&mut self, i: usize, pid: u16, s: &[u8], off: u64) -> Result<(), TsError> {
         let is_pat = matches!(self.pids[i].kind, PidKind::Pat(_));
+        // Tables repeat every few hundred milliseconds, unchanged.
+        if self.pids[i].last_section == s {
+            return Ok(());
+        }
         let (hdr, body) = match psi::check_section(s) {
             Ok(x) => x,
             Err(rule) => {
@@ -553,6 +570,10 @@ impl TsDemuxer {
         };
         if !hdr.current {
             return Ok(());
+        }
+        if s.len() <= psi::MAX_SECTION_LENGTH + 3 {
+            self.pids[i].last_section.clear();
+            self.pids[i].last_section.extend_from_slice(s);
         }
         if is_pat {
             if hdr.table_id != TABLE_PAT {
@@ -657,6 +678,7 @@ impl TsDemuxer {
                 self.drain_scratch(slot - 1);
             }
             self.pids[slot - 1].kind = kind();
+            self.pids[slot - 1].last_section.clear();
             return Ok(());
         }
         // The PAT's own slot is not counted.
@@ -671,6 +693,7 @@ impl TsDemuxer {
         }
         self.pids.push(PidState {
             pid,
+            last_section: Vec::new(),
             last_cc: None,
             duplicate_seen: false,
             scrambled_warned: false,

@@ -178,6 +178,8 @@ pub(crate) struct PesState {
     au_pts: Option<u64>,
     au_dts: Option<u64>,
     adts: Option<Adts>,
+    /// Pieces of the last access unit: the next one reserves as many (one allocation per AU).
+    pieces_hint: usize,
 }
 
 impl PesState {
@@ -201,6 +203,7 @@ impl PesState {
             au_pts: None,
             au_dts: None,
             adts: (stream_type == StreamType::AacAdts).then(Adts::default),
+            pieces_hint: 4,
         }
     }
 
@@ -312,6 +315,7 @@ impl PesState {
             self.push_adts(packet, offset, data, out);
         } else if !data.is_empty() {
             if self.pieces.is_empty() {
+                self.pieces.reserve(self.pieces_hint);
                 self.au_start = self.start;
                 self.au_pts = self.pts;
                 self.au_dts = self.dts;
@@ -368,6 +372,7 @@ impl PesState {
                     self.damaged = true;
                 }
                 if self.adts.is_none() && !self.pieces.is_empty() {
+                    self.pieces_hint = self.pieces.len().clamp(4, 1024);
                     let au = AccessUnit {
                         pid: self.pid,
                         stream_type: self.stream_type,
@@ -432,6 +437,7 @@ impl PesState {
                     continue;
                 }
                 self.au_start = packet;
+                self.pieces.reserve(2);
                 self.au_dts = self.dts.take();
                 let pts = self.pts.take();
                 let a = self.adts.as_mut().expect("checked above");
