@@ -168,6 +168,8 @@ pub(crate) struct PesState {
     damaged: bool,
     pts: Option<u64>,
     dts: Option<u64>,
+    /// Payload bytes of the current PES received so far.
+    received: u64,
     /// Bytes dropped while [`Phase::Idle`], reported at the next unit start.
     orphan: u64,
     orphan_at: u64,
@@ -195,6 +197,7 @@ impl PesState {
             damaged: false,
             pts: None,
             dts: None,
+            received: 0,
             orphan: 0,
             orphan_at: 0,
             pieces: Vec::new(),
@@ -258,6 +261,7 @@ impl PesState {
             self.random_access = random_access;
             self.damaged = false;
             self.remaining = None;
+            self.received = 0;
         }
         if self.phase == Phase::Idle {
             if self.orphan == 0 {
@@ -311,6 +315,7 @@ impl PesState {
             }
             self.remaining = Some(rem - data.len());
         }
+        self.received += data.len() as u64;
         if self.adts.is_some() {
             self.push_adts(packet, offset, data, out);
         } else if !data.is_empty() {
@@ -365,7 +370,7 @@ impl PesState {
                         at,
                         WarningKind::TruncatedPes {
                             missing: Some(rem as u64),
-                            got: self.size,
+                            got: self.received,
                         },
                         out,
                     );

@@ -646,3 +646,144 @@ fn not_a_transport_stream() {
     let e = d.push(5, &[0x47]).unwrap_err();
     assert!(matches!(e, TsError::Unsupported { .. }), "{e}");
 }
+
+/// The messages of docs/ERRORS.md (`TS_PRINT=1 cargo test --lib demux::ts::tests::messages --
+/// --nocapture` prints them): one input per warning kind and error, each checked to give it.
+#[test]
+fn messages() {
+    let print = std::env::var("TS_PRINT").is_ok();
+    let good = synthetic();
+    let pk = PACKET_SIZE;
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut d = good.clone();
+        f(&mut d);
+        d
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("1000 bytes of garbage after packet 5", {
+            let mut d = good[..5 * pk].to_vec();
+            d.extend((0..1000).map(|i| i as u8 | 1));
+            d.extend_from_slice(&good[5 * pk..]);
+            d
+        }),
+        (
+            "stream cut 100 bytes into a packet",
+            good[..good.len() - 88].to_vec(),
+        ),
+        (
+            "packet 3 (video) dropped",
+            edit(&|d| {
+                d.drain(3 * pk..4 * pk);
+            }),
+        ),
+        (
+            "transport_error_indicator set on packet 3",
+            edit(&|d| d[3 * pk + 1] |= 0x80),
+        ),
+        (
+            "adaptation_field_control 00 on packet 3",
+            edit(&|d| d[3 * pk + 3] &= 0xcf),
+        ),
+        (
+            "adaptation_field_length 183 with payload on packet 2",
+            edit(&|d| {
+                d[2 * pk + 3] |= 0x30;
+                d[2 * pk + 4] = 183;
+            }),
+        ),
+        (
+            "scrambling control 10 on packet 2",
+            edit(&|d| d[2 * pk + 3] |= 0x80),
+        ),
+        ("PMT CRC byte flipped", edit(&|d| d[pk + 5 + 14] ^= 1)),
+        (
+            "PES start code 00 00 02",
+            edit(&|d| d[2 * pk + 4 + 2 + 2] = 2),
+        ),
+        ("PTS_DTS_flags 01", edit(&|d| d[2 * pk + 4 + 2 + 7] = 0x40)),
+        ("audio PES_packet_length 10 bytes too long", {
+            let mut m = Mux::new();
+            m.tables();
+            let a = adts(20, 1);
+            m.pes(0x101, 0, None, &a, false, true);
+            let at = 4 + m.out.windows(4).position(|w| w == [0, 0, 1, 0xc0]).unwrap();
+            let len = u16::from_be_bytes([m.out[at], m.out[at + 1]]) + 10;
+            m.out[at..at + 2].copy_from_slice(&len.to_be_bytes());
+            m.pes(0x101, 1920, None, &a, false, true);
+            m.out
+        }),
+        ("audio PES_packet_length 10 bytes too short", {
+            let mut m = Mux::new();
+            m.tables();
+            m.pes(0x101, 0, None, &adts(20, 1), false, true);
+            let at = 4 + m.out.windows(4).position(|w| w == [0, 0, 1, 0xc0]).unwrap();
+            let len = u16::from_be_bytes([m.out[at], m.out[at + 1]]) - 10;
+            m.out[at..at + 2].copy_from_slice(&len.to_be_bytes());
+            m.out
+        }),
+        ("video payload before the first PES start", {
+            let mut m = Mux::new();
+            m.tables();
+            m.packet(0x100, false, None, &[0u8; 184]);
+            m.pes(0x100, 0, None, &[1, 2, 3], true, false);
+            m.out
+        }),
+        ("3 stray bytes before an ADTS frame", {
+            let mut m = Mux::new();
+            m.tables();
+            let mut a = vec![1, 2, 3];
+            a.extend(adts(20, 1));
+            m.pes(0x101, 0, None, &a, false, true);
+            m.out
+        }),
+        ("ADTS layer bits 01", {
+            let mut m = Mux::new();
+            m.tables();
+            let mut a = adts(20, 1);
+            a[1] |= 0x02;
+            m.pes(0x101, 0, None, &a, false, true);
+            m.out
+        }),
+        ("stream ends inside an ADTS frame", {
+            let mut m = Mux::new();
+            m.tables();
+            let a = adts(400, 1);
+            m.pes(0x101, 0, None, &a[..300], false, false);
+            m.out
+        }),
+        ("zero bytes", Vec::new()),
+        ("PAT CRC byte flipped", edit(&|d| d[5 + 9] ^= 0x10)),
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for (what, data) in &cases {
+        let (ev, r) = run(data);
+        let mut lines = Vec::new();
+        for w in warnings(&ev) {
+            kinds.insert(
+                format!("{:?}", w.kind)
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            lines.push(format!("warning: {w}"));
+        }
+        if let Err(e) = &r {
+            let variant = match e {
+                TsError::Malformed { .. } => "Malformed",
+                TsError::Unsupported { .. } => "Unsupported",
+                TsError::LimitExceeded { .. } => "LimitExceeded",
+            };
+            lines.push(format!("error {variant}: {e}"));
+        }
+        assert!(!lines.is_empty(), "{what}: nothing reported");
+        if print {
+            println!("{what}");
+            for l in &lines {
+                println!("    {l}");
+            }
+        }
+    }
+    // Every warning kind is produced by one of the inputs above.
+    assert_eq!(kinds.len(), 15, "{kinds:?}");
+}
