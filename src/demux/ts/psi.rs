@@ -338,6 +338,12 @@ mod tests {
     }
 
     #[test]
+    fn crc_check_value() {
+        // The catalogue's check value of CRC-32/MPEG-2.
+        assert_eq!(CRC.checksum(b"123456789"), 0x0376_e6e7);
+    }
+
+    #[test]
     fn crc_of_a_good_section_is_accepted() {
         let s = pat();
         let (h, body) = check_section(&s).unwrap();

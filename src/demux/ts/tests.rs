@@ -628,10 +628,10 @@ fn pid_limit() {
         ..TsLimits::default()
     };
     let (_, r) = demux_all("t.ts", &m.out, &limits);
-    assert!(r
-        .unwrap_err()
-        .to_string()
-        .contains("limit exceeded: more than 8 PIDs"));
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "t.ts: PID 0x0107 at byte 193: limit exceeded: more than 8 PIDs in the PAT and PMTs"
+    );
 }
 
 #[test]
@@ -645,6 +645,10 @@ fn not_a_transport_stream() {
     d.push(0, &[0x47]).unwrap();
     let e = d.push(5, &[0x47]).unwrap_err();
     assert!(matches!(e, TsError::Unsupported { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "t.ts at byte 5: unsupported: chunk starts at byte 5, the stream is at byte 1: chunks must be contiguous"
+    );
 }
 
 /// The messages of docs/ERRORS.md (`TS_PRINT=1 cargo test --lib demux::ts::tests::messages --
