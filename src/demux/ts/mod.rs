@@ -737,7 +737,7 @@ impl TsDemuxer {
                                     });
                                     *last_step = 0;
                                 } else {
-                                    *last_step = d - prev;
+                                    *last_step = d.saturating_sub(prev);
                                 }
                             }
                             *last_dts = Some(d);

@@ -429,9 +429,22 @@ impl PesState {
 
     /// Splits PES payload bytes into ADTS frames (ISO/IEC 14496-3 §1.A.2.2), one access unit each,
     /// header included.
-    fn push_adts(&mut self, packet: u64, mut offset: u64, mut data: &[u8], out: &mut Vec<PesOut>) {
+    fn push_adts(&mut self, packet: u64, offset: u64, data: &[u8], out: &mut Vec<PesOut>) {
+        if let Some(mut a) = self.adts.take() {
+            self.frame_adts(&mut a, packet, offset, data, out);
+            self.adts = Some(a);
+        }
+    }
+
+    fn frame_adts(
+        &mut self,
+        a: &mut Adts,
+        packet: u64,
+        mut offset: u64,
+        mut data: &[u8],
+        out: &mut Vec<PesOut>,
+    ) {
         while !data.is_empty() {
-            let Some(a) = self.adts.as_mut() else { return };
             if a.have == 0 {
                 // Resynchronise on the 0xFF of a sync word.
                 let skip = data.iter().position(|&b| b == 0xff).unwrap_or(data.len());
@@ -445,11 +458,9 @@ impl PesState {
                 self.pieces.reserve(2);
                 self.au_dts = self.dts.take();
                 let pts = self.pts.take();
-                let a = self.adts.as_mut().expect("checked above");
                 self.au_pts = pts.or_else(|| a.last_pts.map(|p| (p + a.duration) & TS_MASK));
                 a.last_pts = self.au_pts;
             }
-            let a = self.adts.as_mut().expect("checked above");
             if a.have < 7 {
                 let n = (7 - a.have).min(data.len());
                 a.header[a.have..a.have + n].copy_from_slice(&data[..n]);
@@ -487,7 +498,6 @@ impl PesState {
                     }
                 }
             }
-            let a = self.adts.as_mut().expect("checked above");
             let n = a.left.min(data.len());
             a.left -= n;
             if n > 0 {
