@@ -24,15 +24,18 @@ fn tool(cmd: &str, args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("utf-8 output")
 }
 
-/// Per PID (ffprobe's stream `id`, e.g. `0x100`): (pts, dts, size) of every packet, in order.
-fn ffprobe_packets(path: &str) -> BTreeMap<u16, Vec<(i64, i64, u64)>> {
+/// One packet as ffprobe shows it: pts, dts, size, key frame flag.
+type Probed = (i64, i64, u64, bool);
+
+/// Per PID (ffprobe's stream `id`, e.g. `0x100`): every packet, in order.
+fn ffprobe_packets(path: &str) -> BTreeMap<u16, Vec<Probed>> {
     let json = tool(
         "ffprobe",
         &[
             "-v",
             "error",
             "-show_entries",
-            "stream=index,id:packet=stream_index,pts,dts,size",
+            "stream=index,id:packet=stream_index,pts,dts,size,flags",
             "-of",
             "json",
             path,
@@ -45,14 +48,15 @@ fn ffprobe_packets(path: &str) -> BTreeMap<u16, Vec<(i64, i64, u64)>> {
         let pid = u16::from_str_radix(id.trim_start_matches("0x"), 16).expect("hex id");
         pid_of.insert(s["index"].as_i64().expect("index"), pid);
     }
-    let mut out: BTreeMap<u16, Vec<(i64, i64, u64)>> = BTreeMap::new();
+    let mut out: BTreeMap<u16, Vec<Probed>> = BTreeMap::new();
     for p in v["packets"].as_array().expect("packets") {
         let pid = pid_of[&p["stream_index"].as_i64().expect("stream_index")];
         let num = |k: &str| p[k].as_i64().unwrap_or_else(|| panic!("packet {k}: {p}"));
         let size: u64 = p["size"].as_str().expect("size").parse().expect("size");
+        let key = p["flags"].as_str().expect("flags").starts_with('K');
         out.entry(pid)
             .or_default()
-            .push((num("pts"), num("dts"), size));
+            .push((num("pts"), num("dts"), size, key));
     }
     out
 }
@@ -111,7 +115,7 @@ fn plain_ts_matches_ffprobe_and_ffmpeg() {
     for (pid, packets) in &theirs {
         let aus = &ours[pid];
         assert_eq!(aus.len(), packets.len(), "PID 0x{pid:x}: access unit count");
-        for (k, (au, &(pts, dts, size))) in aus.iter().zip(packets).enumerate() {
+        for (k, (au, &(pts, dts, size, key))) in aus.iter().zip(packets).enumerate() {
             let got = (
                 au.pts.map(|t| t as i64),
                 au.dts.or(au.pts).map(|t| t as i64),
@@ -119,6 +123,8 @@ fn plain_ts_matches_ffprobe_and_ffmpeg() {
             );
             assert_eq!(got, (Some(pts), Some(dts), size), "PID 0x{pid:x} AU {k}");
             assert_eq!(au.timeline_pts, Some(pts), "PID 0x{pid:x} AU {k}");
+            // Video: the random_access_indicator is set exactly on ffmpeg's key frames.
+            assert_eq!(au.random_access, key, "PID 0x{pid:x} AU {k}: random access");
         }
     }
     // Bytes: the concatenated pieces hash like ffmpeg's copied packet.
@@ -134,4 +140,37 @@ fn plain_ts_matches_ffprobe_and_ffmpeg() {
             assert_eq!(&common::sha256_hex(&bytes), h, "{map} packet {k}");
         }
     }
+}
+
+/// `fixtures/ts/wrap.ts` crosses 2^33 ticks 0.4 s in. ffprobe reads its timestamps unwrapped to
+/// start below zero (-35792 for the first video DTS); seam's program timeline continues upwards
+/// from the coded value instead (2^33 - 35792), so the two differ by exactly 2^33 throughout.
+#[test]
+fn wrap_ts_timeline_matches_ffprobe() {
+    if !common::require_ffmpeg() {
+        return;
+    }
+    let path = common::fixture("ts/wrap.ts");
+    let data = std::fs::read(&path).expect("fixture");
+    let (events, r) = demux_all("wrap.ts", &data, &TsLimits::default());
+    r.expect("demux");
+    let theirs = ffprobe_packets(path.to_str().expect("utf-8 path"));
+    let mut n = 0;
+    for (pid, packets) in &theirs {
+        let aus: Vec<&AccessUnit> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::AccessUnit(a) if a.pid == *pid => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(aus.len(), packets.len(), "PID 0x{pid:x}");
+        for (k, (au, &(pts, dts, _, _))) in aus.iter().zip(packets).enumerate() {
+            let shift = 1i64 << 33;
+            assert_eq!(au.timeline_pts, Some(pts + shift), "PID 0x{pid:x} AU {k}");
+            assert_eq!(au.timeline_dts, Some(dts + shift), "PID 0x{pid:x} AU {k}");
+            n += 1;
+        }
+    }
+    assert!(n > 100);
 }
