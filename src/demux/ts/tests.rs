@@ -791,3 +791,35 @@ fn messages() {
     // Every warning kind is produced by one of the inputs above.
     assert_eq!(kinds.len(), 15, "{kinds:?}");
 }
+
+#[test]
+fn h265_and_a_pes_header_across_packets() {
+    let mut m = Mux::new();
+    m.section(0, &build_section(TABLE_PAT, 1, 0, &[0, 1, 0xf0, 0x00]));
+    let pmt = [0xe1, 0x00, 0xf0, 0x00, 0x24, 0xe1, 0x00, 0xf0, 0x00];
+    m.section(0x1000, &build_section(TABLE_PMT, 1, 0, &pmt));
+    // A PES whose 19-byte header is split 8 + 11 over two packets (adaptation field stuffing).
+    let mut pes = vec![0, 0, 1, 0xe0, 0, 0, 0x80, 0xc0, 10];
+    pes.extend_from_slice(&[0x31, 0, 0x01, 0, 0x21]); // PTS 16
+    pes.extend_from_slice(&[0x11, 0, 0x01, 0, 0x11]); // DTS 8
+    pes.extend_from_slice(&[0, 0, 0, 1, 0x46, 0x01, 0x50]); // an HEVC AUD
+    m.packet(0x100, true, None, &pes[..8]);
+    m.packet(0x100, false, None, &pes[8..]);
+    let (ev, r) = run(&m.out);
+    r.unwrap();
+    assert!(warnings(&ev).is_empty(), "{:?}", warnings(&ev));
+    assert!(ev.contains(&Event::Stream {
+        program: 1,
+        pid: 0x100,
+        stream_type: StreamType::H265
+    }));
+    let a = aus(&ev);
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].pts, a[0].dts, a[0].size), (Some(16), Some(8), 7));
+    assert_eq!(bytes_of(&m.out, a[0]), vec![0, 0, 0, 1, 0x46, 0x01, 0x50]);
+    // Split at every byte: the same.
+    let whole = run(&m.out);
+    for cut in 0..=m.out.len() {
+        assert_eq!(run_split(&m.out, &[cut]), whole, "split at {cut}");
+    }
+}
