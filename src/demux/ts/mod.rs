@@ -156,9 +156,12 @@ enum Sync {
 }
 
 /// Bytes kept between pushes while a decision needs more input (at most a few packets).
-const CARRY_MAX: usize = 1024;
-// A full carry always lets `process` move on: a unit, or a candidate and its lookahead, fits.
-const _: () = assert!(CARRY_MAX > packet::LOOKAHEAD + 4 + packet::M2TS_SIZE);
+const CARRY_MAX: usize = 2048;
+/// The most bytes past the kept position `process` may need to decide: a unit, the sync byte after
+/// it, and a candidate inside it with its lookahead ([`cut_short`]).
+const NEED: usize = 4 + packet::M2TS_SIZE + packet::LOOKAHEAD;
+// Joining a carry of under NEED bytes with new ones up to CARRY_MAX always gets past the carry.
+const _: () = assert!(CARRY_MAX >= 2 * NEED);
 
 /// The push parser. See the module documentation.
 #[derive(Debug)]
@@ -403,6 +406,24 @@ impl TsDemuxer {
                         self.sync = Sync::Lost { since: self.pos };
                         self.pos += sp as u64 + 1;
                         continue;
+                    }
+                    // The next packet's sync byte should follow. When it does not, either bytes
+                    // were lost inside this packet (a real packet starts inside it: drop this one
+                    // and resynchronise there) or garbage follows a whole packet (keep it).
+                    let next = i + f.stride() + sp;
+                    match data.get(next) {
+                        Some(&packet::SYNC_BYTE) => {}
+                        None if at_end => {}
+                        None => return Ok(self.pos),
+                        Some(_) => match cut_short(data, i + sp, f, at_end) {
+                            Candidate::NeedMore => return Ok(self.pos),
+                            Candidate::Sync(_) => {
+                                self.sync = Sync::Lost { since: self.pos };
+                                self.pos += sp as u64 + 1;
+                                continue;
+                            }
+                            Candidate::No => {}
+                        },
                     }
                     let at = self.pos + sp as u64;
                     self.pos += f.stride() as u64;
@@ -748,6 +769,28 @@ impl TsDemuxer {
             }
         }
         self.scratch = scratch;
+    }
+}
+
+/// Whether a packet whose sync byte is at `data[q]` is cut short: a position inside it qualifies as
+/// a packet start ([`candidate`] with the same framing). `NeedMore` when that cannot be decided yet.
+fn cut_short(data: &[u8], q: usize, f: Framing, at_end: bool) -> Candidate {
+    let end = (q + f.stride()).min(data.len());
+    let mut k = q + 1;
+    while k < end {
+        let Some(off) = data[k..end].iter().position(|&b| b == packet::SYNC_BYTE) else {
+            break;
+        };
+        k += off;
+        match candidate(data, k, Some(f), at_end, 0) {
+            Candidate::No => k += 1,
+            other => return other,
+        }
+    }
+    if end < q + f.stride() && !at_end {
+        Candidate::NeedMore
+    } else {
+        Candidate::No
     }
 }
 

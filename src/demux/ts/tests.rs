@@ -823,3 +823,45 @@ fn h265_and_a_pes_header_across_packets() {
         assert_eq!(run_split(&m.out, &[cut]), whole, "split at {cut}");
     }
 }
+
+#[test]
+fn bytes_lost_inside_a_packet() {
+    let data = fixture("plain.ts");
+    let (events, _) = run(&data);
+    // Packet 100 loses its last 100 bytes: it is dropped whole (not parsed with 100 bytes of the
+    // next packet in it), reported as 88 bytes skipped; the PID's next packet is a CC error.
+    let k = 100 * PACKET_SIZE;
+    let mut bad = data[..k + 88].to_vec();
+    bad.extend_from_slice(&data[k + PACKET_SIZE..]);
+    let (ev, r) = run(&bad);
+    r.unwrap();
+    let w = warnings(&ev);
+    assert_eq!(
+        (w[0].offset, &w[0].kind),
+        (k as u64, &WarningKind::SkippedBytes { bytes: 88 }),
+        "{w:?}"
+    );
+    assert!(w[1..]
+        .iter()
+        .all(|w| matches!(w.kind, WarningKind::Continuity { .. })));
+    // Every access unit is intact except the one that lost the packet, which is marked damaged.
+    let (a, b) = (aus(&events), aus(&ev));
+    assert_eq!(a.len(), b.len());
+    let mut damaged = 0;
+    for (x, y) in a.iter().zip(&b) {
+        if y.damaged {
+            damaged += 1;
+            assert!(y.size < x.size && x.size - y.size <= 184);
+        } else {
+            assert_eq!(bytes_of(&data, x), bytes_of(&bad, y));
+        }
+    }
+    assert_eq!(damaged, 1);
+    // Garbage after a whole packet keeps that packet (tested in resync_after_garbage); and the
+    // same events whatever the chunking.
+    let mut seed = 3u64;
+    for _ in 0..30 {
+        let cut = (lcg(&mut seed) as usize) % bad.len();
+        assert_eq!(run_split(&bad, &[cut]), (ev.clone(), Ok(())));
+    }
+}
