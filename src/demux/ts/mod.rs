@@ -73,7 +73,7 @@ impl StreamType {
 /// Caps on what a transport stream may make the demuxer hold, checked before growing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TsLimits {
-    /// PIDs tracked (PMTs and elementary streams; the PAT is not counted).
+    /// PIDs tracked (PMTs and elementary streams; the PAT is not counted), and programs.
     pub max_pids: usize,
     /// Payload bytes of one PES packet (`PES_packet_length` 0 makes video PES unbounded).
     pub max_pes_size: u64,
@@ -242,7 +242,8 @@ impl TsDemuxer {
         location(&self.name, pid, offset)
     }
 
-    /// Feeds the bytes of the stream that start at `offset`; chunks must follow each other.
+    /// Feeds the bytes of the stream that start at `offset`; chunks must follow each other. Take
+    /// the events it produced with [`TsDemuxer::events`] after each push (they are held until then).
     pub fn push(&mut self, offset: u64, bytes: &[u8]) -> Result<(), TsError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -621,6 +622,12 @@ impl TsDemuxer {
                     p.pmt_pid = e.pid;
                     p.version = None;
                 } else {
+                    if self.programs.len() >= self.limits.max_pids {
+                        return Err(TsError::LimitExceeded {
+                            loc: self.err_at(Some(pid), off),
+                            what: format!("more than {} programs in the PAT", self.limits.max_pids),
+                        });
+                    }
                     self.programs.push(Program {
                         number: e.program_number,
                         pmt_pid: e.pid,
