@@ -16,12 +16,14 @@ mod events;
 pub mod packet;
 pub mod pes;
 pub mod psi;
+mod time;
 
 pub(crate) use events::location;
 pub use events::{AccessUnit, Event, TsError, TsWarning, WarningKind};
+pub use time::Unwrapper;
 
 use crate::error::Location;
-use packet::{candidate, Candidate, Framing, PacketHeader, NULL_PID, PACKET_SIZE};
+use packet::{candidate, cut_short, Candidate, Framing, PacketHeader, NULL_PID, PACKET_SIZE};
 use pes::{PesOut, PesState};
 use psi::{SectionAssembler, TABLE_PAT, TABLE_PMT};
 
@@ -85,33 +87,6 @@ impl Default for TsLimits {
             max_pids: 64,
             max_pes_size: 64 << 20,
         }
-    }
-}
-
-/// Turns 33-bit timestamps into one monotonic `i64` timeline: each value is placed at the
-/// unwrapped time nearest the previous one, so crossing 2^33 (26.5 hours at 90 kHz) continues
-/// upwards and small steps back (B-frame PTS, audio before video) stay small.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Unwrapper {
-    last: Option<i64>,
-}
-
-impl Unwrapper {
-    /// The unwrapped time of the 33-bit timestamp `ts`.
-    pub fn unwrap(&mut self, ts: u64) -> i64 {
-        let ts = (ts & TS_MASK) as i64;
-        let t = match self.last {
-            None => ts,
-            Some(last) => {
-                const PERIOD: i64 = 1 << 33;
-                const HALF: i64 = 1 << 32;
-                let diff = (ts - last.rem_euclid(PERIOD)).rem_euclid(PERIOD);
-                let step = if diff >= HALF { diff - PERIOD } else { diff };
-                last.saturating_add(step)
-            }
-        };
-        self.last = Some(t);
-        t
     }
 }
 
@@ -779,28 +754,6 @@ impl TsDemuxer {
     }
 }
 
-/// Whether a packet whose sync byte is at `data[q]` is cut short: a position inside it qualifies as
-/// a packet start ([`candidate`] with the same framing). `NeedMore` when that cannot be decided yet.
-fn cut_short(data: &[u8], q: usize, f: Framing, at_end: bool) -> Candidate {
-    let end = (q + f.stride()).min(data.len());
-    let mut k = q + 1;
-    while k < end {
-        let Some(off) = data[k..end].iter().position(|&b| b == packet::SYNC_BYTE) else {
-            break;
-        };
-        k += off;
-        match candidate(data, k, Some(f), at_end, 0) {
-            Candidate::No => k += 1,
-            other => return other,
-        }
-    }
-    if end < q + f.stride() && !at_end {
-        Candidate::NeedMore
-    } else {
-        Candidate::No
-    }
-}
-
 /// Demuxes a whole in-memory stream in one push: every event, and the first error.
 pub fn demux_all(name: &str, data: &[u8], limits: &TsLimits) -> (Vec<Event>, Result<(), TsError>) {
     let mut d = TsDemuxer::new(name, limits.clone());
@@ -812,5 +765,7 @@ pub fn demux_all(name: &str, data: &[u8], limits: &TsLimits) -> (Vec<Event>, Res
     (events, r)
 }
 
+#[cfg(test)]
+mod fixture_tests;
 #[cfg(test)]
 mod tests;

@@ -214,6 +214,28 @@ pub(crate) fn candidate(
     }
 }
 
+/// Whether a packet whose sync byte is at `data[q]` is cut short: a position inside it qualifies as
+/// a packet start ([`candidate`] with the same framing). `NeedMore` when that cannot be decided yet.
+pub(crate) fn cut_short(data: &[u8], q: usize, f: Framing, at_end: bool) -> Candidate {
+    let end = (q + f.stride()).min(data.len());
+    let mut k = q + 1;
+    while k < end {
+        let Some(off) = data[k..end].iter().position(|&b| b == SYNC_BYTE) else {
+            break;
+        };
+        k += off;
+        match candidate(data, k, Some(f), at_end, 0) {
+            Candidate::No => k += 1,
+            other => return other,
+        }
+    }
+    if end < q + f.stride() && !at_end {
+        Candidate::NeedMore
+    } else {
+        Candidate::No
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
