@@ -611,3 +611,40 @@ fn h265_and_a_pes_header_across_packets() {
         assert_eq!(run_split(&m.out, &[cut]), whole, "split at {cut}");
     }
 }
+
+#[test]
+fn pmt_version_change_adds_a_stream() {
+    let mut m = Mux::new();
+    let pat = build_section(TABLE_PAT, 1, 0, &[0, 1, 0xf0, 0x00]);
+    let v0 = build_section(TABLE_PMT, 1, 0, &[0xe1, 0, 0xf0, 0, 0x1b, 0xe1, 0, 0xf0, 0]);
+    let v1 = build_section(
+        TABLE_PMT,
+        1,
+        1,
+        &[
+            0xe1, 0, 0xf0, 0, 0x1b, 0xe1, 0, 0xf0, 0, 0x0f, 0xe1, 1, 0xf0, 0,
+        ],
+    );
+    m.section(0, &pat);
+    m.section(0x1000, &v0);
+    m.pes(0x100, 0, None, &[1], true, false);
+    m.section(0, &pat);
+    m.section(0x1000, &v0); // a repeat: skipped
+    m.pes(0x100, 3600, None, &[2], true, false);
+    m.section(0x1000, &v1);
+    m.pes(0x101, 3600, None, &adts(9, 0), false, true);
+    let (ev, r) = run(&m.out);
+    r.unwrap();
+    assert!(warnings(&ev).is_empty(), "{:?}", warnings(&ev));
+    let streams: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stream { pid, .. } => Some(*pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streams, vec![0x100, 0x101]);
+    let sizes: Vec<_> = aus(&ev).iter().map(|a| (a.pid, a.size)).collect();
+    // The video PES still open when v1 arrives is not cut by it.
+    assert_eq!(sizes, vec![(0x100, 1), (0x101, 9), (0x100, 1)]);
+}
