@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use seam::codec::{aac, h264, h265};
 use seam::demux::mp4::tree;
+use seam::demux::ts::{self, Event, TsError, TsLimits};
 use seam::error::DemuxError;
 use seam::model::{ContainerFormat, Media};
 use seam::plan::Payload;
@@ -777,6 +778,110 @@ pub fn framing(data: &[u8]) {
                 assert_eq!(out, frame, "ADTS round trip");
             }
             let _ = asc_from_adts(&f.header);
+        }
+    }
+}
+
+/// Display name of the transport stream in `ts_demux`; every error must name it.
+pub const TS_NAME: &str = "fuzz.ts";
+
+/// Feeds `data` to a [`ts::TsDemuxer`] in chunks cut at `cuts`; every event and the first error.
+pub fn ts_demux_chunks(data: &[u8], cuts: &[usize]) -> (Vec<Event>, Result<(), TsError>) {
+    let mut d = ts::TsDemuxer::new(TS_NAME, TsLimits::default());
+    let mut events = Vec::new();
+    let mut start = 0;
+    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
+        let r = d.push(start as u64, &data[start..c]);
+        events.extend(d.events());
+        if let Err(e) = r {
+            return (events, Err(e));
+        }
+        start = c;
+    }
+    let r = d.finish();
+    events.extend(d.events());
+    (events, r)
+}
+
+/// `ts_demux`: the transport stream push parser never panics; pushing the input in one chunk, in
+/// two chunks split at a byte derived from the data, or in small chunks of a size derived from the
+/// data gives the same events and the same error; every access unit's pieces lie inside the input,
+/// in order, non-empty, not touching (adjacent ranges are merged), and add up to its size; every
+/// warning and error offset lies inside the input; errors name the file and say `at byte N`.
+pub fn ts_demux(data: &[u8]) {
+    let whole = ts::demux_all(TS_NAME, data, &TsLimits::default());
+    let len = data.len() as u64;
+    // A split point from the data (FNV-1a of the first 16 bytes), and a chunk size of 1 to 256.
+    let h = data.iter().take(16).fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    let cut = (h % (len + 1)) as usize;
+    let split = ts_demux_chunks(data, &[cut]);
+    assert!(split == whole, "split at byte {cut} changes the result");
+    let n = 1 + usize::from(data.last().copied().unwrap_or(0));
+    let cuts: Vec<usize> = (n..data.len()).step_by(n).collect();
+    let chunked = ts_demux_chunks(data, &cuts);
+    assert!(chunked == whole, "chunks of {n} bytes change the result");
+    let (events, r) = whole;
+    if let Err(e) = &r {
+        let msg = e.to_string();
+        assert!(msg.contains(TS_NAME), "error does not name the file: {msg}");
+        assert!(msg.contains("at byte"), "error has no byte offset: {msg}");
+        let loc = match e {
+            TsError::Malformed { loc, .. }
+            | TsError::Unsupported { loc, .. }
+            | TsError::LimitExceeded { loc, .. } => loc,
+        };
+        assert!(
+            loc.offset <= len,
+            "error offset {} past the end: {msg}",
+            loc.offset
+        );
+    }
+    for e in &events {
+        match e {
+            Event::AccessUnit(au) => {
+                assert!(!au.pieces.is_empty(), "access unit without pieces: {au:?}");
+                let mut sum = 0u64;
+                let mut prev_end: Option<u64> = None;
+                for p in &au.pieces {
+                    assert!(
+                        p.start < p.end && p.end <= len,
+                        "piece {p:?} empty or outside the {len}-byte input"
+                    );
+                    if let Some(e) = prev_end {
+                        assert!(
+                            e < p.start,
+                            "pieces out of order or unmerged: {:?}",
+                            au.pieces
+                        );
+                    }
+                    prev_end = Some(p.end);
+                    sum += p.end - p.start;
+                }
+                assert_eq!(sum, au.size, "pieces do not add up to the size");
+                assert!(
+                    au.offset < len,
+                    "access unit offset {} past the end",
+                    au.offset
+                );
+                assert!(
+                    !matches!(au.pts, Some(t) if t > ts::TS_MASK),
+                    "PTS over 33 bits"
+                );
+                assert!(
+                    !matches!(au.dts, Some(t) if t > ts::TS_MASK),
+                    "DTS over 33 bits"
+                );
+            }
+            Event::Warning(w) => {
+                assert!(w.offset <= len, "warning offset past the end: {w}");
+                let _ = w.to_string();
+            }
+            Event::Discontinuity { offset, .. } => {
+                assert!(*offset < len, "discontinuity offset past the end");
+            }
+            Event::Stream { .. } => {}
         }
     }
 }

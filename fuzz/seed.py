@@ -490,7 +490,24 @@ def main():
             name = "%s+%s-thin" % (first.rsplit(".", 1)[0], second.rsplit(".", 1)[0])
             write("stitch_e2e", name, struct.pack(">H", len(a)) + a + b)
     flv_seeds(hvccs)
+    ts_seeds()
     return 0
+
+
+def ts_seeds():
+    """ts_demux: truncations of fixtures/ts/*.ts (the whole files are replayed from there), an M2TS
+    copy, and copies with garbage inserted or a packet dropped."""
+    plain = read(os.path.join("ts", "plain.ts"))
+    wrap = read(os.path.join("ts", "wrap.ts"))
+    write("ts_demux", "plain-4k", plain[:4096])
+    write("ts_demux", "plain-12k-cut", plain[:12000])
+    write("ts_demux", "wrap-8k", wrap[:8192])
+    write("ts_demux", "wrap-tail-6k", wrap[-6016:])
+    m2ts = b"".join(struct.pack(">I", k * 1000) + plain[p:p + 188]
+                    for k, p in enumerate(range(0, 4136, 188)))
+    write("ts_demux", "plain-m2ts-4k", m2ts)
+    write("ts_demux", "plain-garbage", plain[:1880] + b"\x47junk\x47" * 9 + plain[1880:6016])
+    write("ts_demux", "plain-drop", plain[:2256] + plain[2444:6016])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 pub mod flv;
 pub mod hls;
 pub mod mp4;
+pub mod ts;
 
 use std::path::Path;
 use std::sync::Arc;
