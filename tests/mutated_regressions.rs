@@ -33,20 +33,11 @@ const MODES: &[(&str, &[&str])] = &[
 
 /// Runs that are known to be wrong and are fixed elsewhere, with why. They are run and reported,
 /// not asserted (ffmpeg is not run on them: their outputs last long). Remove a line when its fix
-/// lands: the test then holds the case to the rule. (04413_frag.mp4, 24.9 hours of silence from
-/// a tfdt jump, is asserted: strict runs are refused at the tfdt that goes back, and best effort
-/// closes the jump.)
-const OPEN: &[(&str, &str, &str)] = &[
-    // With --best-effort, an audio default sample duration of 0xffffff ticks (tfhd, 349 s per AAC
-    // packet) is salvaged as 43 minutes of silence: a sample far longer than its track is damage
-    // like a timestamp jump (plan/damage.rs finds gaps between samples, not inside one). The
-    // planner's to refuse or close.
-    (
-        "04691_frag_noedts.mp4",
-        "best",
-        "planner: one sample's duration filled with 43 minutes of silence",
-    ),
-];
+/// lands: the test then holds the case to the rule. None is open: 04413_frag.mp4 (24.9 hours of
+/// silence from a tfdt jump) is refused at the tfdt that goes back and closed by best effort, and
+/// 04691_frag_noedts.mp4 (two video samples of 0xffffff ticks, 43 minutes of silence) is refused
+/// or closed by `plan/damage.rs` as samples lasting far longer than their track.
+const OPEN: &[(&str, &str, &str)] = &[];
 
 /// Runs whose output is what the inputs say but that ffmpeg's `-f null` check still flags; see
 /// docs/ERRORS.md ("Damaged timing", open cases). Asserted by seam's own checks only.
@@ -316,8 +307,9 @@ fn every_mutated_input_is_refused_with_a_location_or_written_correctly() {
 /// A planning overflow names the input whose sample caused it, the sample and its byte offset.
 /// The demuxer now refuses the files that reached this (00465_ff_moovend.mp4, an stts delta of
 /// 0x80000000, is refused at its mdhd), so the damaged timing is made in memory: the second
-/// input's video timescale becomes 1 Hz and its last sample gets a composition offset of 200,000
-/// ticks, which at the output's 12,800 Hz does not fit 32 bits.
+/// input's video timescale becomes 100 Hz (frames of 5.12 s, under what `plan/damage.rs` calls a
+/// damaged duration) and its last sample gets a composition offset of 20,000,000 ticks, which at
+/// the output's 12,800 Hz does not fit 32 bits.
 #[test]
 fn plan_overflow_names_the_damaged_input_and_sample() {
     let limits = seam::Limits::default();
@@ -328,11 +320,11 @@ fn plan_overflow_names_the_damaged_input_and_sample() {
         .iter_mut()
         .find(|t| t.kind == seam::model::TrackKind::Video)
         .expect("b.mp4 has video");
-    v.timescale = 1;
+    v.timescale = 100;
     v.edits.clear();
     let n = v.samples.len();
     let last = v.samples.last_mut().expect("samples");
-    last.cts_offset = 200_000;
+    last.cts_offset = 20_000_000;
     let offset = last.offset;
     let e = seam::api::plan_with(&[a, b], &limits).expect_err("overflow");
     let msg = e.to_string();
