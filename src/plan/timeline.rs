@@ -136,14 +136,12 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
     }
     starts.push(t_acc);
 
-    // Movie timescale: the video track's (exact for video edits), else the first track's.
-    let movie_timescale = roles
-        .iter()
-        .find_map(|&r| {
-            inputs
-                .iter()
-                .find_map(|m| role_track(m, r).map(|ti| m.tracks[ti].timescale))
-        })
+    // Each output track's timescale, and the movie's: the first track's (video when there is
+    // video: exact for video edits).
+    let out_timescales: Vec<u32> = roles.iter().map(|&r| out_timescale(inputs, r)).collect();
+    let movie_timescale = out_timescales
+        .first()
+        .copied()
         .unwrap_or(first.movie_timescale);
 
     let mut tracks = Vec::with_capacity(roles.len());
@@ -161,6 +159,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
             inputs,
             role,
             track_index: tracks.len(),
+            timescale: out_timescales[k],
             spans: &col,
             starts: &starts,
             tl,
@@ -209,6 +208,31 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         warnings,
         joins,
     })
+}
+
+/// Most ticks per second an output video track gets from [`out_timescale`] (ISMV's 10 MHz).
+const MAX_OUT_TIMESCALE: u64 = 10_000_000;
+
+/// An output track's timescale. Video takes the least common multiple of its inputs' timescales
+/// (12800 and 90000 give 1152000), so every input's frame times stay exact instead of being
+/// rounded to the first input's ticks; beyond [`MAX_OUT_TIMESCALE`], the first input's. Audio and
+/// other tracks keep the first input's (audio inputs must share it to be copied).
+fn out_timescale(inputs: &[Media], role: Role) -> u32 {
+    let mut scales = inputs
+        .iter()
+        .filter_map(|m| role_track(m, role).map(|ti| m.tracks[ti].timescale));
+    let first = scales.next().unwrap_or(1000);
+    if !matches!(role, Role::Video(_)) {
+        return first;
+    }
+    let mut l = u64::from(first);
+    for s in scales {
+        match lcm(l, u64::from(s)) {
+            Some(v) if v <= MAX_OUT_TIMESCALE => l = v,
+            _ => return first,
+        }
+    }
+    u32::try_from(l).unwrap_or(first)
 }
 
 /// The output tracks: the n-th video and the n-th audio track when any input has them (checked
@@ -296,6 +320,8 @@ pub(super) struct Placement<'a> {
     pub(super) role: Role,
     /// Index of the output track being placed.
     pub(super) track_index: usize,
+    /// Ticks per second of the output track (see [`out_timescale`]).
+    pub(super) timescale: u32,
     pub(super) spans: &'a [Option<Span>],
     pub(super) starts: &'a [i128],
     pub(super) tl: u64,
@@ -359,7 +385,7 @@ impl Placement<'_> {
         Ok(OutTrack {
             kind: t.kind,
             handler: t.handler,
-            timescale: t.timescale,
+            timescale: self.timescale,
             language: t.language,
             header: t.header.clone(),
             hdlr: t.hdlr.clone(),

@@ -21,7 +21,7 @@ pub(super) fn place_plain(
     warnings: &mut Vec<String>,
 ) -> Result<OutTrack, PlanError> {
     let (ri, rt) = p.reference();
-    let ts = rt.timescale;
+    let ts = p.timescale;
     let span0 = p.spans[ri].unwrap_or(Span {
         start: 0,
         media_time: 0,
@@ -30,9 +30,16 @@ pub(super) fn place_plain(
     let out_start = p.written_start(p.starts[ri] + span0.start.max(0));
     // Media presented at the start: the span's media time, moved along when the track starts
     // before its input's window (a second video or a timecode track that leads the video).
+    // (In output ticks: the output timescale is a multiple of every input's.)
     let lead = p.tl_to_track((-span0.start).max(0), ts);
-    let out_media_time = i64::try_from(i128::from(span0.media_time) + lead)
-        .map_err(|_| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
+    let out_media_time = rescale(
+        span0.media_time,
+        u64::from(rt.timescale),
+        u64::from(ts),
+        Rounding::Nearest,
+    )
+    .and_then(|v| i64::try_from(i128::from(v) + lead).ok())
+    .ok_or_else(|| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
     let mut samples: Vec<OutSample> = Vec::with_capacity(p.input_samples());
     let mut segments = Vec::new();
     let mut pieces: Vec<EditPiece> = Vec::new();
