@@ -1563,3 +1563,33 @@ fn control_sets_pass_the_same_checks() {
 
     fail_if_any("control", &f);
 }
+
+/// A short cut of a long GOP (`ffmpeg -ss 3.2 -t 0.6 -c copy` of a 4 s GOP): most of the media is
+/// decode-only pre-roll before the edit. That is a valid file, not damaged timing: it is joined,
+/// and the output shows exactly the frames the inputs show.
+#[test]
+fn short_cut_of_a_long_gop_is_joined() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let inputs = paths(&["longgop_cut.mp4", "longgop_cut.mp4"]);
+    let (out, _) = stitch("longgop_cut.mp4", &inputs, &[]);
+    let mut failures = Vec::new();
+    let (ok, stderr) = common::decode_null(&out);
+    if !ok || !stderr.is_empty() {
+        failures.push(format!(
+            "longgop: ffmpeg -v error -f null: {}",
+            stderr.trim()
+        ));
+    }
+    let want: Vec<String> = inputs.iter().flat_map(|p| decoded_video_md5s(p)).collect();
+    let got = decoded_video_md5s(&out);
+    if got != want || want.is_empty() {
+        failures.push(format!(
+            "longgop: decoded output has {} video frames, the inputs decoded alone {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    fail_if_any("long GOP cut", &failures);
+}

@@ -208,7 +208,7 @@ fn check_declared_duration(
     })
 }
 
-/// The media must not last more than twice what the edit list presents.
+/// The media from the edit's start on must not last more than twice what the edit list presents.
 ///
 /// Edit durations are in movie ticks (mvhd), sample durations in media ticks (mdhd). When the
 /// media's samples span more than twice what the edit presents, one of the two
@@ -258,7 +258,9 @@ pub(super) fn check_edits(
         });
     }
     let slack = track.samples.first().map_or(0, |s| i128::from(s.duration));
-    let media = i128::from(max_cts) - i128::from(min_cts);
+    // Measured from where the edit starts: frames before it are decode-only pre-roll, as long as
+    // the GOP they open (`ffmpeg -ss 8 -t 1 -c copy` of a 10 s GOP keeps 8 s of them), not damage.
+    let media = i128::from(max_cts) - i128::from(min_cts.max(first.media_time));
     if media <= 2 * presented + slack {
         return Ok(());
     }
