@@ -427,3 +427,23 @@ fn ts_demux_mutations() {
     println!("ts_demux_mutations: {n} inputs");
     assert!(n > 0);
 }
+
+// FOUND BY THE FUZZER (stitch_e2e, this session's planner): the first input's audio track is not
+// audio (a damaged handler) and the second input's AAC entry has no silence generator, so the
+// audio track could not start with silence. The planner left the first packet 2.98 s into the
+// media and raised every composition offset by 143,032 ticks to present it there, an output that
+// seam's own demuxer refuses ("composition offset 143032 ... larger than the track's whole
+// duration"). Now the audio edit list starts with an empty edit and audio has no offsets.
+#[test]
+fn audio_that_cannot_start_with_silence_starts_with_an_empty_edit() {
+    let file = "audio-late-start-without-silence";
+    let plan = plan_regression(file, false, &Limits::default()).expect("plans");
+    let audio = plan
+        .tracks
+        .iter()
+        .find(|t| t.kind == seam::model::TrackKind::Audio)
+        .expect("an audio track");
+    assert!(audio.samples.iter().all(|s| s.cts_offset == 0));
+    assert!(audio.edits.first().is_some_and(|e| e.is_empty()));
+    checks::stitch_e2e(&regression("stitch_e2e", file));
+}

@@ -210,10 +210,24 @@ pub(super) fn place_audio(
             i128::from(ts),
             Rounding::Down,
         );
+    // Audio whose first packets could not be preceded by silence (a codec seam has no silent
+    // frame for) starts later: its edit starts presenting where its first packet is, after an
+    // empty edit, rather than before it (which would need composition offsets on audio).
+    let (start, media_time) = match samples.first() {
+        Some(f) if f.dts > out_media_time => {
+            let late = div_round(
+                i128::from(f.dts - out_media_time) * i128::from(p.tl),
+                i128::from(ts),
+                Rounding::Nearest,
+            );
+            (p.written_start(out_start + late), f.dts)
+        }
+        _ => (out_start, out_media_time),
+    };
     let piece = EditPiece {
-        start: out_start,
-        end: end.min(media_end_tl).max(out_start),
-        media_time: out_media_time,
+        start,
+        end: end.min(media_end_tl).max(start),
+        media_time,
     };
     p.out_track(samples, segments, vec![piece])
 }
