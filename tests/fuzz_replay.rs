@@ -447,3 +447,43 @@ fn audio_that_cannot_start_with_silence_starts_with_an_empty_edit() {
     assert!(audio.edits.first().is_some_and(|e| e.is_empty()));
     checks::stitch_e2e(&regression("stitch_e2e", file));
 }
+
+// FOUND BY THE FUZZER (stitch_e2e, this session's planner): a track of another kind (a damaged
+// audio handler) runs 252 s past its input's 2.98 s window (a decode-time jump under the
+// best-effort threshold). Its presentation was clipped to the window but every sample was kept,
+// so seam's own demuxer refused the output ("edit list presents 2.980 s of track 2 but its media
+// lasts 252.734 s"). Now samples presented only after the window end (a decode-order suffix) are
+// left out and counted as the input's dropped tail.
+#[test]
+fn track_outlasting_its_window_is_cut_at_the_window() {
+    let file = "other-track-outlasting-the-window";
+    // As `stitch_e2e` runs it: best effort, which skips the second file (unreadable).
+    let data = regression("stitch_e2e", file);
+    let (a, b) = checks::split_input(&data).expect("two inputs");
+    let sources: Vec<Arc<dyn Source>> = vec![
+        Arc::new(MemSource::new("one.mp4", a.to_vec())),
+        Arc::new(MemSource::new("two.mp4", b.to_vec())),
+    ];
+    let options = seam::StitchOptions {
+        best_effort: true,
+        limits: checks::stitch_limits(),
+        ..seam::StitchOptions::default()
+    };
+    let plan = seam::api::plan_sources(sources, &options).expect("plans");
+    let other = plan
+        .tracks
+        .iter()
+        .position(|t| t.kind == seam::model::TrackKind::Other)
+        .expect("the other track");
+    let t = &plan.tracks[other];
+    assert!(t.samples.len() < 73, "{} samples kept", t.samples.len());
+    let dropped: u32 = plan
+        .joins
+        .iter()
+        .flat_map(|j| &j.tracks)
+        .filter(|j| j.track == other + 1)
+        .map(|j| j.dropped_tail)
+        .sum();
+    assert_eq!(dropped as usize, 73 - t.samples.len());
+    checks::stitch_e2e(&regression("stitch_e2e", file));
+}

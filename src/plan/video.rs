@@ -119,9 +119,24 @@ pub(super) fn place_plain(
             }
         }
 
+        // Samples presented only from the end of the input's window on (a second video or a
+        // timecode track outlasting the video, or frames after an edit's end) would show over the
+        // next input: the decode-order suffix of them is left out (nothing kept depends on a
+        // sample decoded after it) and counted.
+        let window_end_media = i128::from(mt) + shift + p.tl_to_track(window.1 - pres, ts);
+        let mut keep = t.samples.len();
+        while let Some(s) = keep.checked_sub(1).and_then(|k| t.samples.get(k)) {
+            match r(s.cts()) {
+                Some(c) if i128::from(c) + shift >= window_end_media => keep -= 1,
+                _ => break,
+            }
+        }
+        stats.dropped_tail = u32::try_from(t.samples.len() - keep).unwrap_or(u32::MAX);
+        stats.decode_only = stats.decode_only.saturating_sub(stats.dropped_tail);
+
         let first_out = samples.len();
         let mut squeezed = 0usize;
-        for (k, s) in t.samples.iter().enumerate() {
+        for (k, s) in t.samples.iter().take(keep).enumerate() {
             let dts = r(s.dts).map(|v| i128::from(v) + shift);
             let cts = r(s.cts()).map(|v| i128::from(v) + shift);
             let (Some(dts), Some(cts)) = (dts, cts) else {
@@ -158,7 +173,7 @@ pub(super) fn place_plain(
                 m.name()
             ));
         }
-        if let Some(s) = t.samples.last() {
+        if let Some(s) = keep.checked_sub(1).and_then(|k| t.samples.get(k)) {
             last_duration = r(i64::from(s.duration)).unwrap_or(0);
         }
         stats.copied = u32::try_from(samples.len() - first_out).unwrap_or(u32::MAX);
