@@ -787,20 +787,7 @@ pub const TS_NAME: &str = "fuzz.ts";
 
 /// Feeds `data` to a [`ts::TsDemuxer`] in chunks cut at `cuts`; every event and the first error.
 pub fn ts_demux_chunks(data: &[u8], cuts: &[usize]) -> (Vec<Event>, Result<(), TsError>) {
-    let mut d = ts::TsDemuxer::new(TS_NAME, TsLimits::default());
-    let mut events = Vec::new();
-    let mut start = 0;
-    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
-        let r = d.push(start as u64, &data[start..c]);
-        events.extend(d.events());
-        if let Err(e) = r {
-            return (events, Err(e));
-        }
-        start = c;
-    }
-    let r = d.finish();
-    events.extend(d.events());
-    (events, r)
+    ts::demux_chunks(TS_NAME, data, cuts, &TsLimits::default())
 }
 
 /// `ts_demux`: the transport stream push parser never panics; pushing the input in one chunk, in

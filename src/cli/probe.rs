@@ -65,6 +65,21 @@ pub struct TrackInfo {
     pub edits: usize,
 }
 
+impl TrackInfo {
+    /// Picture size from the sample entry, replaced by the parameter set's (after cropping) when
+    /// it parses, with its profile and level.
+    fn set_picture(&mut self, entry: (u16, u16), sps: Option<((u32, u32), String, String)>) {
+        self.width = Some(u32::from(entry.0));
+        self.height = Some(u32::from(entry.1));
+        if let Some(((w, h), profile, level)) = sps {
+            self.width = Some(w);
+            self.height = Some(h);
+            self.profile = Some(profile);
+            self.level = Some(level);
+        }
+    }
+}
+
 /// Describes one parsed input.
 pub fn describe(m: &Media) -> ProbeInfo {
     ProbeInfo {
@@ -114,28 +129,28 @@ fn track_info(t: &Track) -> TrackInfo {
             height,
             config,
         }) => {
-            info.width = Some(u32::from(*width));
-            info.height = Some(u32::from(*height));
-            if let Some(sps) = config.as_ref().and_then(|c| c.first_sps().ok()) {
-                info.width = Some(sps.width);
-                info.height = Some(sps.height);
-                info.profile = Some(h264::profile_name(sps.profile_idc, sps.constraint_flags));
-                info.level = Some(h264::level_string(sps.level_idc, sps.constraint_flags));
-            }
+            let sps = config.as_ref().and_then(|c| c.first_sps().ok()).map(|sps| {
+                (
+                    (sps.width, sps.height),
+                    h264::profile_name(sps.profile_idc, sps.constraint_flags),
+                    h264::level_string(sps.level_idc, sps.constraint_flags),
+                )
+            });
+            info.set_picture((*width, *height), sps);
         }
         Some(CodecConfig::H265 {
             width,
             height,
             config,
         }) => {
-            info.width = Some(u32::from(*width));
-            info.height = Some(u32::from(*height));
-            if let Some(sps) = config.as_ref().and_then(|c| c.first_sps().ok()) {
-                info.width = Some(sps.width);
-                info.height = Some(sps.height);
-                info.profile = Some(h265::profile_name(&sps.ptl));
-                info.level = Some(h265::level_string(&sps.ptl));
-            }
+            let sps = config.as_ref().and_then(|c| c.first_sps().ok()).map(|sps| {
+                (
+                    (sps.width, sps.height),
+                    h265::profile_name(&sps.ptl),
+                    h265::level_string(&sps.ptl),
+                )
+            });
+            info.set_picture((*width, *height), sps);
         }
         Some(CodecConfig::Video { width, height }) => {
             info.width = Some(u32::from(*width));

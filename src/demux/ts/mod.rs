@@ -756,11 +756,31 @@ impl TsDemuxer {
 
 /// Demuxes a whole in-memory stream in one push: every event, and the first error.
 pub fn demux_all(name: &str, data: &[u8], limits: &TsLimits) -> (Vec<Event>, Result<(), TsError>) {
+    demux_chunks(name, data, &[], limits)
+}
+
+/// Demuxes an in-memory stream pushed in chunks cut at `cuts` (sorted byte positions inside
+/// `data`): every event, and the first error. Any cutting gives the same result as one push (the
+/// split-at-any-byte property the tests and the fuzz target check).
+pub fn demux_chunks(
+    name: &str,
+    data: &[u8],
+    cuts: &[usize],
+    limits: &TsLimits,
+) -> (Vec<Event>, Result<(), TsError>) {
     let mut d = TsDemuxer::new(name, limits.clone());
     let mut events = Vec::new();
-    let r = d.push(0, data);
-    events.extend(d.events());
-    let r = r.and_then(|()| d.finish());
+    let mut start = 0;
+    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
+        let end = c.clamp(start, data.len());
+        let r = d.push(start as u64, &data[start..end]);
+        events.extend(d.events());
+        if let Err(e) = r {
+            return (events, Err(e));
+        }
+        start = end;
+    }
+    let r = d.finish();
     events.extend(d.events());
     (events, r)
 }

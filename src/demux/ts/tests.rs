@@ -15,20 +15,7 @@ pub(super) fn fixture(name: &str) -> Vec<u8> {
 /// Feeds `data` in chunks cut at `cuts` (sorted, inside the data); returns every event and the
 /// first error.
 pub(super) fn run_split(data: &[u8], cuts: &[usize]) -> (Vec<Event>, Result<(), TsError>) {
-    let mut d = TsDemuxer::new("t.ts", TsLimits::default());
-    let mut events = Vec::new();
-    let mut start = 0;
-    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
-        let r = d.push(start as u64, &data[start..c]);
-        events.extend(d.events());
-        if let Err(e) = r {
-            return (events, Err(e));
-        }
-        start = c;
-    }
-    let r = d.finish();
-    events.extend(d.events());
-    (events, r)
+    super::demux_chunks("t.ts", data, cuts, &TsLimits::default())
 }
 
 pub(super) fn run(data: &[u8]) -> (Vec<Event>, Result<(), TsError>) {
