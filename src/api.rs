@@ -146,7 +146,7 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
     let generated = plan
         .tracks
         .iter()
-        .flat_map(|t| &t.samples)
+        .flat_map(|t| t.samples.iter())
         .filter(|s| matches!(s.payload, crate::plan::Payload::Generated(_)))
         .count() as u64;
     let secs = |ticks: f64, ts: u32| ticks / f64::from(ts.max(1));

@@ -5,12 +5,17 @@
 //! building it; header boxes that seam passes through unchanged (sample entries, handler, media header,
 //! user data) are kept verbatim as [`Bytes`].
 
+pub(crate) mod column;
+pub(crate) mod table;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::codec::{aac::AudioSpecificConfig, h264::AvcDecoderConfig, h265::HevcDecoderConfig};
 use crate::source::Source;
+
+pub use table::{Iter as SampleIter, SampleTable, TableFull};
 
 /// A four-character code such as `avc1` or `soun`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -135,7 +140,7 @@ pub struct Track {
     /// The edit list (elst), empty when the track has none.
     pub edits: Vec<Edit>,
     /// Samples in decode order.
-    pub samples: Vec<Sample>,
+    pub samples: SampleTable,
 }
 
 impl Track {

@@ -199,9 +199,23 @@ fn a_gop_over_2_gib_is_cut_and_never_wraps() {
         .skip(1)
         .position(|s| s.sync)
         .map_or(12, |k| k + 1);
-    for s in video.samples.iter_mut().take(gop) {
-        s.size = 200 << 20;
-    }
+    let last = video.samples.last().map_or(0, |s| i64::from(s.duration));
+    let resized: seam::plan::OutSamples = video
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(k, mut s)| {
+            if k < gop {
+                s.size = 200 << 20;
+            }
+            s
+        })
+        .collect();
+    video.samples = resized;
+    assert_eq!(
+        video.samples.last().map_or(0, |s| i64::from(s.duration)),
+        last
+    );
     let layout = layout_fragmented_with(&plan, &FragmentedOptions::default()).expect("cut by size");
     let moofs: Vec<&[u8]> = layout
         .slices

@@ -220,7 +220,7 @@ fn plan_regression(
 fn generated(plan: &seam::plan::StitchPlan) -> usize {
     plan.tracks
         .iter()
-        .flat_map(|t| &t.samples)
+        .flat_map(|t| t.samples.iter())
         .filter(|s| matches!(s.payload, seam::plan::Payload::Generated(_)))
         .count()
 }
@@ -336,7 +336,8 @@ fn planned_audio_times_increase_with_zero_duration_packets() {
     }
     let plan = seam::plan(&medias).expect("plans");
     for t in &plan.tracks {
-        for (i, w) in t.samples.windows(2).enumerate() {
+        let v: Vec<_> = t.samples.iter().collect();
+        for (i, w) in v.windows(2).enumerate() {
             assert!(
                 w[1].dts > w[0].dts,
                 "{:?} sample {i}: dts {} then {}",

@@ -50,17 +50,13 @@ fn heap_of(paths: &[PathBuf]) -> (isize, usize) {
         }
         medias.push(m);
     }
-    let plan = seam::plan(&medias).expect("plan");
+    let mut plan = seam::plan(&medias).expect("plan");
     // The plan's sample tables grow by doubling, so their spare capacity depends on how the same
     // samples were pushed; it is not a per-input cost.
-    let spare: usize = plan
-        .tracks
-        .iter()
-        .map(|t| {
-            (t.samples.capacity() - t.samples.len()) * std::mem::size_of::<seam::plan::OutSample>()
-        })
-        .sum();
-    let bytes = live() - before - spare as isize;
+    for t in &mut plan.tracks {
+        t.samples.shrink_to_fit();
+    }
+    let bytes = live() - before;
     let samples = plan.tracks.iter().map(|t| t.samples.len()).sum();
     drop((medias, plan));
     (bytes, samples)

@@ -1025,7 +1025,11 @@ fn edit_list_preroll_frames_stay_hidden() {
         }
         let m = common::seam_media(&out);
         if let Some(t) = m.tracks.iter().find(|t| t.kind == kind) {
-            if t.samples.windows(2).any(|w| w[1].dts <= w[0].dts) {
+            if t.samples
+                .iter()
+                .zip(t.samples.iter().skip(1))
+                .any(|(a, b)| b.dts <= a.dts)
+            {
                 failures.push(format!(
                     "preroll: {} decode times not increasing",
                     kind.as_str()

@@ -323,9 +323,11 @@ fn plan_overflow_names_the_damaged_input_and_sample() {
     v.timescale = 100;
     v.edits.clear();
     let n = v.samples.len();
-    let last = v.samples.last_mut().expect("samples");
+    let mut all: Vec<seam::model::Sample> = v.samples.iter().collect();
+    let last = all.last_mut().expect("samples");
     last.cts_offset = 20_000_000;
     let offset = last.offset;
+    v.samples = all.into_iter().collect();
     let e = seam::api::plan_with(&[a, b], &limits).expect_err("overflow");
     let msg = e.to_string();
     match e {

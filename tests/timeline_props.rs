@@ -371,7 +371,7 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
             )),
             sample_entries: vec![video_entry()],
             edits,
-            samples,
+            samples: samples.into_iter().collect(),
         });
     }
     if let Some(a) = &spec.audio {
@@ -452,7 +452,7 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
             media_header: Some(Bytes::from_static(b"\0\0\0\x10smhd\0\0\0\0\0\0\0\0")),
             sample_entries: vec![audio_entry()],
             edits,
-            samples,
+            samples: samples.into_iter().collect(),
         });
     }
     // Tracks without an edit list are placed relative to the earliest of them.
@@ -654,7 +654,8 @@ fn describe(case: &Case) -> String {
 fn prop_dts_increase(c: &Case) -> Result<(), TestCaseError> {
     for t in &c.plan.tracks {
         check_edit_shape(t)?;
-        for (k, w) in t.samples.windows(2).enumerate() {
+        let v: Vec<_> = t.samples.iter().collect();
+        for (k, w) in v.windows(2).enumerate() {
             prop_assert!(
                 w[1].dts > w[0].dts,
                 "(a) {} dts not increasing at output sample {}: {} then {}\n{}",
@@ -812,7 +813,7 @@ fn audio_check(c: &Case) -> Result<AudioCheck, TestCaseError> {
     let ideal = |i: usize, k: usize| -> Q {
         let am = c.models[i].audio.unwrap();
         let t = c.input_track(i, TrackKind::Audio).unwrap();
-        c.starts[i] + am.start + Q::new(t.samples[k].dts - am.media_time, ts)
+        c.starts[i] + am.start + Q::new(t.samples.get(k).unwrap().dts - am.media_time, ts)
     };
     for s in &a.samples {
         if let Some((i, k)) = c
@@ -1015,8 +1016,9 @@ fn video_errors(c: &Case) -> Result<Vec<VideoError>, TestCaseError> {
             .ok_or_else(|| TestCaseError::fail("generated video sample"))?;
         let vm = c.models[i].video.unwrap();
         let t = c.input_track(i, TrackKind::Video).unwrap();
-        let expected =
-            c.starts[i] + vm.start + Q::new(t.samples[k].cts() - vm.media_time, t.timescale);
+        let expected = c.starts[i]
+            + vm.start
+            + Q::new(t.samples.get(k).unwrap().cts() - vm.media_time, t.timescale);
         let actual = presentation(v, mts, s.dts + i64::from(s.cts_offset));
         out.push(VideoError {
             n,
@@ -1115,7 +1117,7 @@ fn prop_samples_mapped(c: &Case) -> Result<(), TestCaseError> {
                         .source_of(s.payload, t.kind)
                         .map_err(TestCaseError::fail)?
                         .unwrap();
-                    let src = &c.input_track(i, t.kind).unwrap().samples[k];
+                    let src = &c.input_track(i, t.kind).unwrap().samples.get(k).unwrap();
                     prop_assert_eq!(src.size, s.size, "(f) size of input {} sample {}", i, k);
                     prop_assert_eq!(s.slot as usize, i, "(f) slot of input {} sample {}", i, k);
                     if t.kind == TrackKind::Video {

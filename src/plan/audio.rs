@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::roles::{overflow, role_track};
 use super::timeline::{finish_durations, EditPiece, Placement};
-use super::{Action, Join, JoinTrack, OutSample, OutTrack, Payload, Segment};
+use super::{Action, Join, JoinTrack, OutSample, OutSamples, OutTrack, Payload, Segment};
 use crate::codec::aac::AudioSpecificConfig;
 use crate::error::PlanError;
 use crate::model::{CodecConfig, Track};
@@ -47,7 +47,7 @@ pub(super) fn place_audio(
         generated: 0,
     };
     let mut out = AudioOut {
-        samples: Vec::with_capacity(p.input_samples()),
+        samples: OutSamples::new(),
         segments: Vec::new(),
     };
     // The output media clock: timeline position x is output media tick
@@ -98,7 +98,7 @@ pub(super) fn place_audio(
         let apres = p.starts[i] + sp.start;
         // Exact positions: the packet at media time `sp.media_time` is presented at `apres`.
         let base = media_at(apres) - i128::from(sp.media_time);
-        let ideal = |k: usize| i128::from(t.samples[k].dts) + base;
+        let ideal = |k: usize| t.samples.get(k).map_or(0, |s| i128::from(s.dts)) + base;
         // The window this input's audio may fill: its own window, and no longer than its edit.
         let lo = media_at(p.starts[i]);
         let hi = media_at(next_start.min(apres + sp.duration));
@@ -166,13 +166,13 @@ pub(super) fn place_audio(
             if (opening && k == holding) || (!opening && kept == 0) {
                 stats.error = i64::try_from(c - ideal(k)).ok();
             }
-            let s = &t.samples[k];
+            let Some(s) = t.samples.get(k) else { break };
             if copy_start.is_none() {
                 copy_start = Some((k, out.samples.len()));
             }
             let dts = i64::try_from(c)
                 .map_err(|_| super::locate::overflow_at(m, t, k, &label, "audio position"))?;
-            out.samples.push(OutSample::copied(i, s, dts, 0, true));
+            out.samples.push(OutSample::copied(i, &s, dts, 0, true));
             final_duration = i64::from(s.duration);
             c += i128::from(frame);
             kept += 1;
@@ -306,7 +306,7 @@ fn first_packets(
 /// Output audio samples and their segments, built in order.
 #[derive(Default)]
 struct AudioOut {
-    samples: Vec<OutSample>,
+    samples: OutSamples,
     segments: Vec<Segment>,
 }
 

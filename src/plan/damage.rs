@@ -151,7 +151,8 @@ pub fn close_jumps(m: &mut Media) -> Vec<String> {
         let usual = usual_duration(t);
         let mut fix = 0i64;
         let mut next = found.iter().peekable();
-        for (k, s) in t.samples.iter_mut().enumerate() {
+        let mut fixed = crate::model::SampleTable::new();
+        for (k, mut s) in t.samples.iter().enumerate() {
             s.dts = s.dts.saturating_sub(fix);
             while let Some(j) = next.next_if(|j| j.index == k) {
                 if j.long {
@@ -162,7 +163,10 @@ pub fn close_jumps(m: &mut Media) -> Vec<String> {
                 }
                 fix = fix.saturating_add(j.gap);
             }
+            // As many samples as before: cannot be full.
+            let _ = fixed.push(s);
         }
+        t.samples = fixed;
     }
     warnings
 }
@@ -201,8 +205,10 @@ mod tests {
     #[test]
     fn one_sample_lasting_longer_than_the_track_is_closed() {
         let mut t = crate::model::tests_support::track(1000, &[0, 1024, 2048]);
-        t.samples[1].duration = 20_000_000;
-        t.samples[2].dts = 1024 + 20_000_000;
+        let mut v: Vec<crate::model::Sample> = t.samples.iter().collect();
+        v[1].duration = 20_000_000;
+        v[2].dts = 1024 + 20_000_000;
+        t.samples = v.into_iter().collect();
         let found = jumps(&t, None);
         assert_eq!(found.len(), 1);
         assert!(found[0].long);

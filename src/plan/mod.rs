@@ -9,6 +9,7 @@ mod audio;
 mod compat;
 mod damage;
 mod locate;
+mod out_samples;
 mod roles;
 mod timeline;
 mod trim;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 
 pub use compat::difference;
 pub use damage::close_jumps;
+pub use out_samples::OutSamples;
 pub use roles::Span;
 
 use crate::error::PlanError;
@@ -73,7 +75,7 @@ pub struct OutTrack {
     /// The output edit list, in movie ticks (media_time in track ticks).
     pub edits: Vec<Edit>,
     /// Samples in decode order.
-    pub samples: Vec<OutSample>,
+    pub samples: OutSamples,
     /// Where the samples came from.
     pub segments: Vec<Segment>,
 }

@@ -13,7 +13,7 @@
 //! every audio track, first or not, is placed packet by packet by one rule (see [`super::audio`]).
 
 use super::roles::{kind_count, overflow, role_track, span, Role, Span};
-use super::{compat, Join, OutSample, OutTrack, Segment, StitchPlan};
+use super::{compat, Join, OutSamples, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};
 use crate::time::{div_round, lcm, Rounding};
@@ -333,15 +333,6 @@ pub(super) struct Placement<'a> {
 }
 
 impl Placement<'_> {
-    /// Samples of this role's track over all inputs: the output track's size when nothing is
-    /// dropped or generated, reserved once (a doubling vector would hold up to twice the plan).
-    pub(super) fn input_samples(&self) -> usize {
-        self.inputs
-            .iter()
-            .filter_map(|m| role_track(m, self.role).map(|ti| m.tracks[ti].samples.len()))
-            .sum()
-    }
-
     /// The first input that has the track, with its track.
     pub(super) fn reference(&self) -> (usize, &Track) {
         // build() only makes roles some input has.
@@ -374,7 +365,7 @@ impl Placement<'_> {
     /// The output track's header fields, from the reference input.
     pub(super) fn out_track(
         &self,
-        mut samples: Vec<OutSample>,
+        mut samples: OutSamples,
         segments: Vec<Segment>,
         mut pieces: Vec<EditPiece>,
     ) -> Result<OutTrack, PlanError> {
@@ -438,13 +429,11 @@ pub(super) struct EditPiece {
 /// media time along so presentation does not change. If the first presented media time then lies
 /// before 0 (composition offsets below the first decode time), every composition offset and the
 /// media time are raised together instead, again leaving presentation unchanged.
-fn normalize(samples: &mut [OutSample], pieces: &mut [EditPiece]) -> Result<(), String> {
+fn normalize(samples: &mut OutSamples, pieces: &mut [EditPiece]) -> Result<(), String> {
     let Some(d0) = samples.first().map(|s| s.dts) else {
         return Ok(());
     };
-    for s in samples.iter_mut() {
-        s.dts -= d0;
-    }
+    samples.shift_dts(d0.checked_neg().ok_or("first decode time out of range")?);
     let mut raise = 0i64;
     for p in pieces.iter_mut() {
         p.media_time -= d0;
@@ -452,12 +441,7 @@ fn normalize(samples: &mut [OutSample], pieces: &mut [EditPiece]) -> Result<(), 
     }
     if raise > 0 {
         let r = i32::try_from(raise).map_err(|_| format!("composition shift {raise} too large"))?;
-        for s in samples.iter_mut() {
-            s.cts_offset = s
-                .cts_offset
-                .checked_add(r)
-                .ok_or_else(|| "composition offset overflows".to_string())?;
-        }
+        samples.add_cts(r)?;
         for p in pieces.iter_mut() {
             p.media_time += raise;
         }
@@ -466,17 +450,6 @@ fn normalize(samples: &mut [OutSample], pieces: &mut [EditPiece]) -> Result<(), 
 }
 
 /// Fills in durations from the next sample's decode time and checks they fit.
-pub(super) fn finish_durations(
-    samples: &mut [OutSample],
-    last_duration: i64,
-) -> Result<(), String> {
-    for k in 0..samples.len() {
-        let d = match samples.get(k + 1) {
-            Some(next) => next.dts - samples[k].dts,
-            None => last_duration,
-        };
-        samples[k].duration =
-            u32::try_from(d).map_err(|_| format!("sample duration {d} does not fit 32 bits"))?;
-    }
-    Ok(())
+pub(super) fn finish_durations(samples: &mut OutSamples, last_duration: i64) -> Result<(), String> {
+    samples.finish(last_duration)
 }

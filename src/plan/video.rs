@@ -3,7 +3,7 @@
 use super::locate::{overflow_at, overflow_at_payload};
 use super::roles::{overflow, role_track, Span};
 use super::timeline::{finish_durations, EditPiece, Placement};
-use super::{Action, Join, JoinTrack, OutSample, OutTrack, Segment};
+use super::{Action, Join, JoinTrack, OutSample, OutSamples, OutTrack, Segment};
 use crate::error::PlanError;
 use crate::time::{rescale, Rounding};
 
@@ -40,7 +40,7 @@ pub(super) fn place_plain(
     )
     .and_then(|v| i64::try_from(i128::from(v) + lead).ok())
     .ok_or_else(|| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
-    let mut samples: Vec<OutSample> = Vec::with_capacity(p.input_samples());
+    let mut samples = OutSamples::new();
     let mut segments = Vec::new();
     let mut pieces: Vec<EditPiece> = Vec::new();
     let mut last_duration = 0i64;
@@ -165,7 +165,7 @@ pub(super) fn place_plain(
             })?;
             let end = cts + r(i64::from(s.duration)).map_or(0, i128::from);
             media_end = Some(media_end.map_or(end, |e| e.max(end)));
-            samples.push(OutSample::copied(i, s, dts, cts_offset, s.sync));
+            samples.push(OutSample::copied(i, &s, dts, cts_offset, s.sync));
         }
         if squeezed > 0 {
             warnings.push(format!(

@@ -270,8 +270,10 @@ fn parse_traf(
                 // Best effort: the tfdt falls inside the last sample, so that sample's duration
                 // is what is damaged (a duration of days, say): cut it to end at the tfdt, as
                 // players do by trusting the tfdt.
-                if let Some(last) = tracks[ti].samples.last_mut() {
-                    last.duration = u32::try_from(base_time - last.dts).unwrap_or(u32::MAX);
+                if let Some(last) = tracks[ti].samples.last_dts() {
+                    tracks[ti]
+                        .samples
+                        .set_last_duration(u32::try_from(base_time - last).unwrap_or(u32::MAX));
                 }
                 scan.notes.push(format!(
                     "{}: {} at byte {at}: baseMediaDecodeTime {t} is before the end of track {}'s earlier samples ({dts}); the last earlier sample's duration is cut to end there",
@@ -341,7 +343,6 @@ fn parse_traf(
         } else {
             None
         };
-        track.samples.reserve(count);
         for i in 0..count {
             let duration = if flags & 0x100 != 0 {
                 f.u32()?
@@ -417,15 +418,18 @@ fn parse_traf(
                     ),
                 ));
             }
-            track.samples.push(Sample {
-                offset: cursor,
-                dts,
-                size,
-                duration,
-                cts_offset,
-                entry,
-                sync: !is_non_sync(sflags),
-            });
+            track
+                .samples
+                .push(Sample {
+                    offset: cursor,
+                    dts,
+                    size,
+                    duration,
+                    cts_offset,
+                    entry,
+                    sync: !is_non_sync(sflags),
+                })
+                .map_err(|e| c.limit(trun.header.offset, e.to_string()))?;
             cursor = end;
             dts = dts.checked_add(i64::from(duration)).ok_or_else(|| {
                 c.malformed(trun.header.offset, "decode time overflows".to_string())

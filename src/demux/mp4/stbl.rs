@@ -1,23 +1,26 @@
 //! Sample table (ISO/IEC 14496-12 §8.5-§8.7): expands stts, ctts, stss, stsc, stsz/stz2 and
-//! stco/co64 into one [`Sample`] per sample, checking every count against the bytes that carry it and
+//! stco/co64 into the columns of a [`SampleTable`], checking every count against the bytes that carry it and
 //! every sample against the end of the file.
 
 use super::reader::{once, Ctx, MemBox};
 use crate::error::DemuxError;
 use crate::limits::Limits;
-use crate::model::Sample;
+use crate::model::column::{BitColumn, OffsetColumn, TimeColumn, U32Column};
+use crate::model::table::Columns;
+use crate::model::SampleTable;
 
 /// A parsed sample table.
 pub(super) struct Table {
     /// The stsd box, parsed by the entry module.
     pub stsd: Option<MemBox>,
     /// Samples in decode order.
-    pub samples: Vec<Sample>,
+    pub samples: SampleTable,
     /// Best effort dropped samples that lie past the end of the file.
     pub truncated: bool,
 }
 
-/// Parses `stbl`. `file_len` bounds sample offsets.
+/// Parses `stbl`. `file_len` bounds sample offsets. Each box fills one column of the table, so no
+/// per-sample record is ever built.
 pub(super) fn parse_stbl(
     stbl: &MemBox,
     file_len: u64,
@@ -45,23 +48,26 @@ pub(super) fn parse_stbl(
         // No sample size box: a track with no samples (the init segment of a fragmented file).
         return Ok(Table {
             stsd,
-            samples: Vec::new(),
+            samples: SampleTable::new(),
             truncated: false,
         });
     };
 
-    let mut samples = sizes(
-        &stsz,
-        file_len,
-        limits,
-        &mut scan.budget,
-        &ctx.child(stsz.header.kind),
-    )?;
-    let n = samples.len();
+    let mut c = Columns {
+        sizes: sizes(
+            &stsz,
+            file_len,
+            limits,
+            &mut scan.budget,
+            &ctx.child(stsz.header.kind),
+        )?,
+        ..Columns::default()
+    };
+    let n = c.sizes.len();
     if n == 0 {
         return Ok(Table {
             stsd,
-            samples,
+            samples: SampleTable::new(),
             truncated: false,
         });
     }
@@ -72,7 +78,7 @@ pub(super) fn parse_stbl(
         ));
     };
     let complete = offsets(
-        &mut samples,
+        &mut c,
         &stsc,
         &stco,
         file_len,
@@ -80,23 +86,39 @@ pub(super) fn parse_stbl(
         scan.best_effort,
         ctx,
     )?;
-    times(&mut samples, &stts, &ctx.child("stts"))?;
+    c.times = times(n, &stts, &ctx.child("stts"))?;
+    match &ctts {
+        Some(ctts) => {
+            let bound = times_bound(&c.times);
+            c.cts = composition(n, ctts, bound, &ctx.child("ctts"))?;
+        }
+        None => c.cts.push_run(0, n as u32),
+    }
+    c.sync = match stss {
+        Some(stss) => sync(n, &stss, &ctx.child("stss"))?,
+        None => {
+            let mut b = BitColumn::default();
+            (0..n).for_each(|_| b.push(true));
+            b
+        }
+    };
+    let mut samples = SampleTable::from_columns(c).ok_or_else(|| {
+        ctx.malformed(
+            stbl.header.offset,
+            "sample table columns disagree".to_string(),
+        )
+    })?;
     if let Some(ctts) = ctts {
-        let bound = composition_bound(&samples);
-        composition(&mut samples, &ctts, bound, &ctx.child("ctts"))?;
+        check_reorder(&samples, &ctts, &ctx.child("ctts"))?;
     }
-    match stss {
-        Some(stss) => sync(&mut samples, &stss, &ctx.child("stss"))?,
-        None => samples.iter_mut().for_each(|s| s.sync = true),
-    }
-    if complete < samples.len() {
+    if complete < n {
         // Best effort: keep the decode-order prefix of samples that lie inside the file.
         scan.notes.push(format!(
             "{}: {}: dropped {} of {} samples that lie past the end of the file",
             ctx.file,
             ctx.path,
-            samples.len() - complete,
-            samples.len()
+            n - complete,
+            n
         ));
         samples.truncate(complete);
     }
@@ -106,15 +128,14 @@ pub(super) fn parse_stbl(
         truncated: complete < n,
     })
 }
-
-/// Sample sizes (§8.7.3): makes one sample per entry, sizes filled.
+/// Sample sizes (§8.7.3): one size per sample.
 fn sizes(
     b: &MemBox,
     file_len: u64,
     limits: &Limits,
     budget: &mut u64,
     ctx: &Ctx,
-) -> Result<Vec<Sample>, DemuxError> {
+) -> Result<U32Column, DemuxError> {
     // Checked before any allocation: no file holds more samples than bytes.
     let take = |n: usize, at: u64, budget: &mut u64| -> Result<(), DemuxError> {
         if n as u64 > *budget {
@@ -128,15 +149,7 @@ fn sizes(
     };
     let mut f = b.fields(ctx);
     f.full_header()?;
-    let blank = Sample {
-        offset: 0,
-        dts: 0,
-        size: 0,
-        duration: 0,
-        cts_offset: 0,
-        entry: 0,
-        sync: false,
-    };
+    let mut out = U32Column::default();
     if &b.header.kind.0 == b"stz2" {
         f.skip(3)?;
         let field_size = f.u8()?;
@@ -150,24 +163,23 @@ fn sizes(
         if need > f.remaining() as u64 {
             return Err(ctx.malformed(at, format!("{n} samples but {} bytes left", f.remaining())));
         }
-        let mut out = vec![blank; n];
         let mut i = 0;
         while i < n {
             match field_size {
                 4 => {
                     let byte = f.u8()?;
-                    out[i].size = u32::from(byte >> 4);
+                    out.push(u32::from(byte >> 4));
                     if i + 1 < n {
-                        out[i + 1].size = u32::from(byte & 15);
+                        out.push(u32::from(byte & 15));
                     }
                     i += 2;
                 }
                 8 => {
-                    out[i].size = u32::from(f.u8()?);
+                    out.push(u32::from(f.u8()?));
                     i += 1;
                 }
                 _ => {
-                    out[i].size = u32::from(f.u16()?);
+                    out.push(u32::from(f.u16()?));
                     i += 1;
                 }
             }
@@ -186,19 +198,14 @@ fn sizes(
                 format!("{n} samples of {constant} bytes do not fit in a {file_len}-byte file"),
             ));
         }
-        let mut out = vec![blank; n];
-        out.iter_mut().for_each(|s| s.size = constant);
+        out.push_run(constant, n as u32);
         return Ok(out);
     }
     let at = f.offset();
     let n = f.count(4, limits.max_samples, "samples")?;
     take(n, at, budget)?;
-    let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(Sample {
-            size: f.u32()?,
-            ..blank
-        });
+        out.push(f.u32()?);
     }
     Ok(out)
 }
@@ -216,11 +223,11 @@ fn chunk_offsets(b: &MemBox, limits: &Limits, ctx: &Ctx) -> Result<Vec<u64>, Dem
     Ok(out)
 }
 
-/// Sample-to-chunk (§8.7.4) with chunk offsets: fills offsets and sample entry indices. Returns the
-/// number of leading samples that lie inside the file (all of them unless `best_effort`).
+/// Sample-to-chunk (§8.7.4) with chunk offsets: fills the offset and sample entry columns. Returns
+/// the number of leading samples that lie inside the file (all of them unless `best_effort`).
 #[allow(clippy::too_many_arguments)]
 fn offsets(
-    samples: &mut [Sample],
+    c: &mut Columns,
     stsc: &MemBox,
     stco: &MemBox,
     file_len: u64,
@@ -228,14 +235,14 @@ fn offsets(
     best_effort: bool,
     ctx: &Ctx,
 ) -> Result<usize, DemuxError> {
-    let mut complete = samples.len();
+    let n = c.sizes.len();
+    let mut complete = n;
     let cctx = ctx.child(stco.header.kind);
     let chunks = chunk_offsets(stco, limits, &cctx)?;
     let sctx = ctx.child("stsc");
     let mut f = stsc.fields(&sctx);
     f.full_header()?;
     let entries = f.count(12, limits.max_samples, "stsc entries")?;
-    let n = samples.len();
     let mut next = 0usize; // next sample to place
     let mut first = Vec::with_capacity(entries.min(1 << 16));
     let mut rows = Vec::with_capacity(entries.min(1 << 16));
@@ -254,8 +261,11 @@ fn offsets(
             return Err(sctx.malformed(at, format!("sample_description_index {sdi} is invalid")));
         }
         first.push(first_chunk);
-        rows.push((at, per_chunk, (sdi - 1) as u16));
+        rows.push((at, per_chunk, sdi - 1));
     }
+    let mut offsets = OffsetColumn::default();
+    let mut entry_col = U32Column::default();
+    let mut sizes = c.sizes.iter();
     for (j, &(at, per_chunk, entry)) in rows.iter().enumerate() {
         let start = first[j] as usize; // 1-based
         let end = match first.get(j + 1) {
@@ -271,27 +281,26 @@ fn offsets(
         for chunk in start..end.min(chunks.len() + 1) {
             let mut pos = chunks[chunk - 1];
             for _ in 0..per_chunk {
-                let Some(s) = samples.get_mut(next) else {
+                let Some(size) = sizes.next() else {
                     return Err(sctx.malformed(
                         at,
                         format!("stsc describes more than the {n} samples of the sample size box"),
                     ));
                 };
-                let end = pos.saturating_add(u64::from(s.size));
+                let end = pos.saturating_add(u64::from(size));
                 if end > file_len && best_effort {
                     complete = complete.min(next);
                 } else if end > file_len {
                     return Err(cctx.malformed(
                         stco.header.offset,
                         format!(
-                            "sample {} (chunk {chunk}) at byte {pos} of {} bytes ends past the end of the {file_len}-byte file",
+                            "sample {} (chunk {chunk}) at byte {pos} of {size} bytes ends past the end of the {file_len}-byte file",
                             next + 1,
-                            s.size
                         ),
                     ));
                 }
-                s.offset = pos;
-                s.entry = entry;
+                offsets.push(pos);
+                entry_col.push(entry);
                 pos = end;
                 next += 1;
             }
@@ -303,15 +312,17 @@ fn offsets(
             format!("stsc and chunk offsets place {next} samples but the sample size box has {n}"),
         ));
     }
+    c.offsets = offsets;
+    c.entries = entry_col;
     Ok(complete)
 }
 
 /// Decoding time to sample (§8.6.1.2).
-fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+fn times(n: usize, b: &MemBox, ctx: &Ctx) -> Result<TimeColumn, DemuxError> {
     let mut f = b.fields(ctx);
     f.full_header()?;
     let entries = f.count(8, usize::MAX, "stts entries")?;
-    let n = samples.len();
+    let mut out = TimeColumn::default();
     let mut i = 0usize;
     let mut dts = 0i64;
     for _ in 0..entries {
@@ -324,9 +335,8 @@ fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError
                 format!("stts covers more than the {n} samples of the sample size box"),
             ));
         }
-        for s in &mut samples[i..i + count] {
-            s.dts = dts;
-            s.duration = delta;
+        for _ in 0..count {
+            out.push(dts, delta);
             dts += i64::from(delta);
         }
         i += count;
@@ -337,7 +347,7 @@ fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError
             format!("stts covers {i} samples but the sample size box has {n}"),
         ));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The largest composition offset (in either direction) a track can have, in track ticks: its whole
@@ -345,7 +355,7 @@ fn times(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError
 /// H.264 §A.3.1, so no frame is presented later than that; the allowance keeps short tracks of a
 /// few B-frames valid). A larger offset puts a sample's presentation outside the track: players
 /// that ignore edit lists (ffmpeg on fragments) then present it after the following input.
-pub(super) fn composition_bound(samples: &[Sample]) -> u64 {
+pub(super) fn composition_bound(samples: &SampleTable) -> u64 {
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         return 0;
     };
@@ -362,6 +372,18 @@ pub(super) fn composition_bound(samples: &[Sample]) -> u64 {
     span.max(longest.saturating_mul(16))
 }
 
+/// [`composition_bound`] from the decode times alone (before the table is whole).
+fn times_bound(t: &TimeColumn) -> u64 {
+    let (mut first, mut end, mut longest) = (None, 0i64, 0u64);
+    for (dts, d) in t.iter() {
+        first.get_or_insert(dts);
+        end = dts.saturating_add(i64::from(d));
+        longest = longest.max(u64::from(d));
+    }
+    let span = end.saturating_sub(first.unwrap_or(0)).unsigned_abs();
+    span.max(longest.saturating_mul(16))
+}
+
 /// How far a decoder can move a sample between decode order and presentation order: the H.264
 /// decoded picture buffer holds at most 16 frames (max_dec_frame_buffering, §A.3.1/E.2.1; HEVC
 /// allows fewer), so no frame is presented before more than 16 frames decoded after it, nor after
@@ -373,35 +395,34 @@ pub(super) const MAX_REORDER: usize = 16;
 /// time is impossible for a decoder to produce: the timing is damaged. Players that drop samples
 /// outside the edit list hide it in the input; in a joined output the sample lands among the next
 /// input's frames and presentation times go backwards.
-pub(super) fn reorder_violation(samples: &[Sample]) -> Option<(usize, usize)> {
-    if samples.len() <= MAX_REORDER || samples.iter().all(|s| s.cts_offset == 0) {
+pub(super) fn reorder_violation(samples: &SampleTable) -> Option<(usize, usize)> {
+    if samples.len() <= MAX_REORDER || samples.no_composition_offsets() {
         return None;
     }
-    // Indices in presentation order (ties keep decode order). u32: sample counts are bounded by
-    // Limits::max_samples, far below 2^32.
-    let mut order: Vec<u32> = (0..samples.len() as u32).collect();
-    order.sort_by_key(|&k| samples.get(k as usize).map_or(0, |s| s.cts()));
+    // (presentation time, decode index) sorted: ties keep decode order. u32: sample counts are
+    // bounded by Limits::max_samples, far below 2^32. 16 bytes per sample, for this check only.
+    let mut order: Vec<(i64, u32)> = samples
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.cts(), k as u32))
+        .collect();
+    order.sort_unstable();
     order
         .iter()
         .enumerate()
-        .filter(|&(p, &k)| p.abs_diff(k as usize) > MAX_REORDER)
-        .map(|(p, &k)| (k as usize, p))
+        .filter(|&(p, &(_, k))| p.abs_diff(k as usize) > MAX_REORDER)
+        .map(|(p, &(_, k))| (k as usize, p))
         .min()
 }
 
 /// Composition time to sample (§8.6.1.3), versions 0 and 1. Version 0 offsets are read as signed,
 /// as every mainstream demuxer does, because writers put negative offsets there in practice.
 /// Offsets beyond `bound` (see [`composition_bound`]) are `Malformed`.
-fn composition(
-    samples: &mut [Sample],
-    b: &MemBox,
-    bound: u64,
-    ctx: &Ctx,
-) -> Result<(), DemuxError> {
+fn composition(n: usize, b: &MemBox, bound: u64, ctx: &Ctx) -> Result<U32Column, DemuxError> {
     let mut f = b.fields(ctx);
     f.full_header()?;
     let entries = f.count(8, usize::MAX, "ctts entries")?;
-    let n = samples.len();
+    let mut out = U32Column::default();
     let mut i = 0usize;
     for _ in 0..entries {
         let at = f.offset();
@@ -423,9 +444,9 @@ fn composition(
                 ),
             ));
         }
-        samples[i..i + count]
-            .iter_mut()
-            .for_each(|s| s.cts_offset = offset);
+        for _ in 0..count {
+            out.push(offset as u32);
+        }
         i += count;
     }
     if i != n {
@@ -434,51 +455,58 @@ fn composition(
             format!("ctts covers {i} samples but the sample size box has {n}"),
         ));
     }
-    if let Some((k, p)) = reorder_violation(samples) {
-        // Locate the entry that gives sample k its offset: walk the entries again.
-        let mut f = b.fields(ctx);
-        f.full_header()?;
-        let entries = f.count(8, usize::MAX, "ctts entries")?;
-        let mut first = 0usize;
-        let mut at = b.header.offset;
-        for _ in 0..entries {
-            at = f.offset();
-            first += f.u32()? as usize;
-            f.u32()?;
-            if first > k {
-                break;
-            }
+    Ok(out)
+}
+
+/// Refuses composition offsets no decoder can produce ([`reorder_violation`]), naming the ctts
+/// entry that gives the sample its offset.
+fn check_reorder(samples: &SampleTable, b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+    let Some((k, p)) = reorder_violation(samples) else {
+        return Ok(());
+    };
+    // Locate the entry that gives sample k its offset: walk the entries again.
+    let mut f = b.fields(ctx);
+    f.full_header()?;
+    let entries = f.count(8, usize::MAX, "ctts entries")?;
+    let mut first = 0usize;
+    let mut at = b.header.offset;
+    for _ in 0..entries {
+        at = f.offset();
+        first += f.u32()? as usize;
+        f.u32()?;
+        if first > k {
+            break;
         }
-        return Err(ctx.malformed(
-            at,
-            format!(
-                "composition offset {} puts sample {} at position {} in presentation order; a decoder moves a sample at most {MAX_REORDER} places",
-                samples.get(k).map_or(0, |s| s.cts_offset),
-                k + 1,
-                p + 1
-            ),
-        ));
     }
-    Ok(())
+    Err(ctx.malformed(
+        at,
+        format!(
+            "composition offset {} puts sample {} at position {} in presentation order; a decoder moves a sample at most {MAX_REORDER} places",
+            samples.get(k).map_or(0, |s| s.cts_offset),
+            k + 1,
+            p + 1
+        ),
+    ))
 }
 
 /// Sync sample box (§8.6.2).
-fn sync(samples: &mut [Sample], b: &MemBox, ctx: &Ctx) -> Result<(), DemuxError> {
+fn sync(n: usize, b: &MemBox, ctx: &Ctx) -> Result<BitColumn, DemuxError> {
     let mut f = b.fields(ctx);
     f.full_header()?;
     let entries = f.count(4, usize::MAX, "sync samples")?;
-    let n = samples.len();
+    let mut out = BitColumn::default();
+    (0..n).for_each(|_| out.push(false));
     for _ in 0..entries {
         let at = f.offset();
         let k = f.u32()? as usize;
-        match k.checked_sub(1).and_then(|i| samples.get_mut(i)) {
-            Some(s) => s.sync = true,
+        match k.checked_sub(1).filter(|&i| i < n) {
+            Some(i) => out.set(i, true),
             None => {
                 return Err(ctx.malformed(at, format!("sync sample {k} is not in 1..={n}")));
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -533,14 +561,15 @@ mod tests {
         MemBox { header, raw }
     }
 
-    fn parse(b: &MemBox) -> Result<Vec<Sample>, DemuxError> {
+    fn parse(b: &MemBox) -> Result<Vec<crate::model::Sample>, DemuxError> {
         let mut scan = crate::demux::mp4::Scan {
             budget: 1 << 20,
             best_effort: false,
             notes: Vec::new(),
         };
         let ctx = Ctx::new("t.mp4", "stbl");
-        parse_stbl(b, 1 << 20, &Limits::default(), &mut scan, &ctx).map(|t| t.samples)
+        parse_stbl(b, 1 << 20, &Limits::default(), &mut scan, &ctx)
+            .map(|t| t.samples.iter().collect())
     }
 
     #[test]

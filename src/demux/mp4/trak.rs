@@ -175,7 +175,7 @@ pub(super) fn parse_trak(
 /// duration of 0 (fragmented files, unknown) is not checked; when best effort cut samples off
 /// (`truncated`), only media longer than declared is.
 fn check_declared_duration(
-    samples: &[crate::model::Sample],
+    samples: &crate::model::SampleTable,
     declared: u64,
     loc: &Location,
     truncated: bool,

@@ -232,9 +232,10 @@ fn write_fragment(
     let mut payload = 0u64;
     let mut track_bytes = Vec::with_capacity(fr.len());
     for (t, r) in plan.tracks.iter().zip(fr) {
-        let b = r
-            .clone()
-            .filter_map(|k| t.samples.get(k).map(|s| u64::from(s.size)))
+        let b = t
+            .samples
+            .iter_range(r.clone())
+            .map(|s| u64::from(s.size))
             .fold(0u64, u64::saturating_add);
         track_bytes.push(b);
         payload = payload.saturating_add(b);
@@ -268,10 +269,7 @@ fn write_fragment(
     }
     layout.push(Slice::Bytes(Bytes::from(head)));
     for (t, r) in plan.tracks.iter().zip(fr) {
-        for k in r.clone() {
-            let Some(s) = t.samples.get(k) else {
-                continue;
-            };
+        for s in t.samples.iter_range(r.clone()) {
             match s.payload {
                 Payload::Input { input, offset } => layout.push(Slice::Input {
                     input,
@@ -327,8 +325,8 @@ fn traf(
     r: std::ops::Range<usize>,
     data: Option<u64>,
 ) -> Result<(), MuxError> {
-    let s = t.samples.get(r).unwrap_or_default();
-    let Some(first) = s.first() else {
+    let s = || t.samples.iter_range(r.clone());
+    let Some(first) = s().next() else {
         return Ok(());
     };
     w.start(b"traf");
@@ -345,13 +343,13 @@ fn traf(
         ))
     })?);
     w.end();
-    let has_cts = s.iter().any(|x| x.cts_offset != 0);
-    let negative = s.iter().any(|x| x.cts_offset < 0);
+    let has_cts = s().any(|x| x.cts_offset != 0);
+    let negative = s().any(|x| x.cts_offset < 0);
     // Per-sample duration, size, flags (and composition offsets); no first_sample_flags, see the
     // module comment.
     let flags = 0x1 | 0x100 | 0x200 | 0x400 | if has_cts { 0x800 } else { 0 };
     w.start_full(b"trun", u8::from(negative), flags);
-    w.u32(u32::try_from(s.len()).map_err(|_| {
+    w.u32(u32::try_from(s().len()).map_err(|_| {
         MuxError::TooLarge(format!(
             "track {id}: more than 2^32-1 samples in one fragment"
         ))
@@ -364,7 +362,7 @@ fn traf(
             "track {id}: trun data offset {offset} does not fit 32 signed bits"
         ))
     })?);
-    for x in s {
+    for x in s() {
         w.u32(x.duration);
         w.u32(x.size);
         w.u32(if x.sync { SYNC_FLAGS } else { NON_SYNC_FLAGS });

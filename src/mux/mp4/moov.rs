@@ -343,7 +343,7 @@ fn sample_tables(
         _ => {
             w.u32(0);
             w.u32(s.len() as u32);
-            for x in s {
+            for x in s.iter() {
                 w.u32(x.size);
             }
         }

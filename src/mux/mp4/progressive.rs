@@ -125,36 +125,32 @@ fn make_chunks(plan: &StitchPlan) -> Result<Chunks, MuxError> {
     let mut generated: Vec<Bytes> = Vec::new();
     for (ti, t) in plan.tracks.iter().enumerate() {
         let track = u32::try_from(ti).map_err(|_| too_many())?;
-        let s = &t.samples;
+        let mut s = t.samples.iter().peekable();
         let mut k = 0;
-        while k < s.len() {
+        while let Some(first) = s.next() {
             let start = k;
-            let slot = s[k].slot;
-            let (bytes, source) = match s[k].payload {
+            k += 1;
+            let slot = first.slot;
+            let (bytes, source) = match first.payload {
                 Payload::Input { input, offset } => {
-                    let mut end = offset + u64::from(s[k].size);
-                    k += 1;
-                    while k < s.len() && s[k].slot == slot {
-                        match s[k].payload {
-                            Payload::Input {
-                                input: i2,
-                                offset: o2,
-                            } if i2 == input && o2 == end => {
-                                end += u64::from(s[k].size);
-                                k += 1;
-                            }
-                            _ => break,
-                        }
+                    let mut end = offset + u64::from(first.size);
+                    while let Some(x) = s.next_if(|x| {
+                        x.slot == slot && x.payload == Payload::Input { input, offset: end }
+                    }) {
+                        end += u64::from(x.size);
+                        k += 1;
                     }
                     (end - offset, ChunkSource::Input { input, offset })
                 }
-                Payload::Generated(_) => {
+                Payload::Generated(g) => {
                     let mut data = Vec::new();
-                    while k < s.len() && s[k].slot == slot {
-                        let Payload::Generated(g) = s[k].payload else {
-                            break;
-                        };
-                        data.extend_from_slice(&plan.generated[g as usize]);
+                    data.extend_from_slice(&plan.generated[g as usize]);
+                    while let Some(x) =
+                        s.next_if(|x| x.slot == slot && matches!(x.payload, Payload::Generated(_)))
+                    {
+                        if let Payload::Generated(g) = x.payload {
+                            data.extend_from_slice(&plan.generated[g as usize]);
+                        }
                         k += 1;
                     }
                     let index = u32::try_from(generated.len()).map_err(|_| too_many())?;

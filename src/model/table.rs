@@ -1,0 +1,358 @@
+//! [`SampleTable`]: a track's samples in decode order, stored column by column.
+//!
+//! A [`Sample`] is a value given back on demand ([`SampleTable::get`], [`SampleTable::iter`]);
+//! nothing holds one per sample. Typical tables cost 8 to 13 bytes per sample (offset delta and
+//! size, plus a composition offset when B-frames reorder, one bit for sync), against 32 for a
+//! vector of [`Sample`]s; see [`column`](super::column) for each column's form.
+
+use super::column::{BitColumn, OffsetColumn, TimeColumn, U32Column};
+use super::Sample;
+
+/// A table is full: it holds at most `u32::MAX - 1` samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("more than {} samples in one track", u32::MAX - 1)]
+pub struct TableFull;
+
+/// Samples in decode order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleTable {
+    offsets: OffsetColumn,
+    sizes: U32Column,
+    times: TimeColumn,
+    /// Composition offsets as `i32` bit patterns.
+    cts: U32Column,
+    sync: BitColumn,
+    entries: U32Column,
+}
+
+/// Columns built one at a time (a sample table box gives each field in a box of its own), joined
+/// by [`SampleTable::from_columns`].
+#[derive(Debug, Default)]
+pub(crate) struct Columns {
+    pub(crate) offsets: OffsetColumn,
+    pub(crate) sizes: U32Column,
+    pub(crate) times: TimeColumn,
+    pub(crate) cts: U32Column,
+    pub(crate) sync: BitColumn,
+    pub(crate) entries: U32Column,
+}
+
+impl SampleTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Joins columns of equal length; `None` when their lengths differ.
+    pub(crate) fn from_columns(c: Columns) -> Option<Self> {
+        let n = c.sizes.len();
+        let same = [
+            c.offsets.len(),
+            c.times.len(),
+            c.cts.len(),
+            c.sync.len(),
+            c.entries.len(),
+        ]
+        .iter()
+        .all(|&l| l == n);
+        same.then_some(SampleTable {
+            offsets: c.offsets,
+            sizes: c.sizes,
+            times: c.times,
+            cts: c.cts,
+            sync: c.sync,
+            entries: c.entries,
+        })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.sizes.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a sample.
+    pub fn push(&mut self, s: Sample) -> Result<(), TableFull> {
+        if self.len() >= (u32::MAX - 1) as usize {
+            return Err(TableFull);
+        }
+        self.offsets.push(s.offset);
+        self.sizes.push(s.size);
+        self.times.push(s.dts, s.duration);
+        self.cts.push(s.cts_offset as u32);
+        self.sync.push(s.sync);
+        self.entries.push(u32::from(s.entry));
+        Ok(())
+    }
+
+    /// Sample `k`.
+    pub fn get(&self, k: usize) -> Option<Sample> {
+        Some(Sample {
+            offset: self.offsets.get(k)?,
+            dts: self.times.dts(k)?,
+            size: self.sizes.get(k)?,
+            duration: self.times.durations.get(k)?,
+            cts_offset: self.cts.get(k)? as i32,
+            entry: self.entries.get(k)? as u16,
+            sync: self.sync.get(k)?,
+        })
+    }
+
+    /// The first sample.
+    pub fn first(&self) -> Option<Sample> {
+        self.get(0)
+    }
+
+    /// The last sample.
+    pub fn last(&self) -> Option<Sample> {
+        self.get(self.len().checked_sub(1)?)
+    }
+
+    /// Decode time of the last sample, without a search.
+    pub(crate) fn last_dts(&self) -> Option<i64> {
+        self.times.last_dts()
+    }
+
+    /// Sets the last sample's duration.
+    pub(crate) fn set_last_duration(&mut self, d: u32) {
+        self.times.set_last_duration(d);
+    }
+
+    /// Moves every decode time by `delta` (the caller checked the range).
+    pub(crate) fn shift_dts(&mut self, delta: i64) {
+        self.times.shift(delta);
+    }
+
+    /// Adds `delta` to every composition offset; `false` (and nothing changed) on overflow.
+    pub(crate) fn add_cts(&mut self, delta: i32) -> bool {
+        let mut ok = true;
+        let mut check = self.cts.clone();
+        check.map_values(|v| match (v as i32).checked_add(delta) {
+            Some(x) => x as u32,
+            None => {
+                ok = false;
+                v
+            }
+        });
+        if ok {
+            self.cts = check;
+        }
+        ok
+    }
+
+    /// Marks sample `k` sync or not.
+    pub fn set_sync(&mut self, k: usize, sync: bool) {
+        self.sync.set(k, sync);
+    }
+
+    /// True when no sample has a composition offset.
+    pub fn no_composition_offsets(&self) -> bool {
+        self.cts.all_equal(0)
+    }
+
+    /// Number of sync samples.
+    pub fn sync_count(&self) -> usize {
+        self.sync.count_ones()
+    }
+
+    /// Keeps the first `n` samples.
+    pub fn truncate(&mut self, n: usize) {
+        self.offsets.truncate(n);
+        self.sizes.truncate(n);
+        self.times.truncate(n);
+        self.cts.truncate(n);
+        self.sync.truncate(n);
+        self.entries.truncate(n);
+    }
+
+    /// Keeps the samples for which `keep` is true (rebuilds the table).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Sample) -> bool) {
+        let mut out = SampleTable::new();
+        for s in self.iter() {
+            if keep(&s) {
+                // Fewer samples than before: cannot be full.
+                let _ = out.push(s);
+            }
+        }
+        *self = out;
+    }
+
+    /// Samples in decode order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.iter_range(0..self.len())
+    }
+
+    /// Samples `range` (clamped to the table) in decode order, without walking those before.
+    pub fn iter_range(&self, range: std::ops::Range<usize>) -> Iter<'_> {
+        let back = range.end.min(self.len());
+        let front = range.start.min(back);
+        Iter {
+            table: self,
+            times: self.times.iter_from(front),
+            front,
+            back,
+        }
+    }
+
+    /// Gives back spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.offsets.shrink_to_fit();
+        self.sizes.shrink_to_fit();
+        self.times.shrink_to_fit();
+        self.cts.shrink_to_fit();
+        self.sync.shrink_to_fit();
+        self.entries.shrink_to_fit();
+    }
+
+    /// Heap bytes the table holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.offsets.heap_bytes()
+            + self.sizes.heap_bytes()
+            + self.times.heap_bytes()
+            + self.cts.heap_bytes()
+            + self.sync.heap_bytes()
+            + self.entries.heap_bytes()
+    }
+}
+
+impl FromIterator<Sample> for SampleTable {
+    /// Collects samples (tests and small tables; samples past the `u32` limit are left out).
+    fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Self {
+        let mut t = SampleTable::new();
+        for s in iter {
+            if t.push(s).is_err() {
+                break;
+            }
+        }
+        t
+    }
+}
+
+impl<'a> IntoIterator for &'a SampleTable {
+    type Item = Sample;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Samples of a [`SampleTable`] in decode order: forward steps walk the columns without a
+/// search; backward steps look each sample up.
+pub struct Iter<'a> {
+    table: &'a SampleTable,
+    times: super::column::TimeIter<'a>,
+    front: usize,
+    back: usize,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        if self.front >= self.back {
+            return None;
+        }
+        let k = self.front;
+        let (dts, duration) = self.times.next()?;
+        let t = self.table;
+        self.front += 1;
+        Some(Sample {
+            offset: t.offsets.get(k)?,
+            dts,
+            size: t.sizes.get(k)?,
+            duration,
+            cts_offset: t.cts.get(k)? as i32,
+            entry: t.entries.get(k)? as u16,
+            sync: t.sync.get(k)?,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Sample> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.table.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(k: u64) -> Sample {
+        Sample {
+            offset: 1000 + k * 7,
+            dts: (k as i64) * 512 - if k > 300 { 100_000 } else { 0 },
+            size: 7 + (k % 3) as u32,
+            duration: 512,
+            cts_offset: [1024, 0, -512, 512][(k % 4) as usize],
+            entry: u16::from(k > 400),
+            sync: k % 48 == 0,
+        }
+    }
+
+    #[test]
+    fn gives_back_what_was_pushed() {
+        let samples: Vec<Sample> = (0..1000).map(sample).collect();
+        let t: SampleTable = samples.iter().copied().collect();
+        assert_eq!(t.len(), 1000);
+        assert_eq!(t.iter().collect::<Vec<_>>(), samples);
+        assert_eq!(
+            t.iter().rev().collect::<Vec<_>>(),
+            samples.iter().rev().copied().collect::<Vec<_>>()
+        );
+        for (k, s) in samples.iter().enumerate() {
+            assert_eq!(t.get(k), Some(*s));
+        }
+        assert_eq!(t.get(1000), None);
+        assert_eq!(t.sync_count(), samples.iter().filter(|s| s.sync).count());
+        assert!(
+            t.heap_bytes() < 16 * 1000,
+            "compact: {} bytes for 1000 samples",
+            t.heap_bytes()
+        );
+    }
+
+    #[test]
+    fn truncate_and_retain() {
+        let samples: Vec<Sample> = (0..500).map(sample).collect();
+        let mut t: SampleTable = samples.iter().copied().collect();
+        t.truncate(333);
+        assert_eq!(t.iter().collect::<Vec<_>>(), samples[..333]);
+        t.push(sample(999)).expect("room");
+        assert_eq!(t.last(), Some(sample(999)));
+        t.retain(|s| s.size != 8);
+        let mut want: Vec<Sample> = samples[..333].to_vec();
+        want.push(sample(999));
+        want.retain(|s| s.size != 8);
+        assert_eq!(t.iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn shifts_and_raises() {
+        let mut t: SampleTable = (0..100).map(sample).collect();
+        t.shift_dts(-512);
+        assert!(t.add_cts(512));
+        assert_eq!(
+            t.get(3).map(|s| (s.dts, s.cts_offset)),
+            Some((3 * 512 - 512, 1024))
+        );
+        assert!(!t.add_cts(i32::MAX));
+        assert_eq!(t.get(0).map(|s| s.cts_offset), Some(1536));
+    }
+}
