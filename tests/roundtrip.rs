@@ -93,10 +93,16 @@ fn co64_output_reads_back_identically() {
         let plan = plan_of(set);
         let layout =
             layout_progressive(&plan, ProgressiveOptions { force_co64: true }).expect("layout");
-        let head = match &layout.slices[0] {
-            seam::mux::Slice::Bytes(b) => b.clone(),
-            other => panic!("first slice is not header bytes: {other:?}"),
-        };
+        // ftyp, moov and the mdat header: the leading byte slices.
+        let head: Vec<u8> = layout
+            .slices
+            .iter()
+            .map_while(|s| match s {
+                seam::mux::Slice::Bytes(b) => Some(b.to_vec()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         assert!(
             head.windows(4).any(|w| w == b"co64") && !head.windows(4).any(|w| w == b"stco"),
             "forced co64 layout has no co64 box"

@@ -20,6 +20,9 @@ pub(crate) enum U32Column {
         runs: Vec<(u32, u32)>,
         /// Number of values.
         len: u32,
+        /// Values expected in all (see [`U32Column::reserve`]): the capacity a dense form starts
+        /// with.
+        hint: u32,
     },
     /// One value per sample.
     Dense(Vec<u32>),
@@ -30,6 +33,7 @@ impl Default for U32Column {
         U32Column::Runs {
             runs: Vec::new(),
             len: 0,
+            hint: 0,
         }
     }
 }
@@ -46,17 +50,28 @@ impl U32Column {
     /// Appends a value (the caller keeps the length within `u32`).
     pub(crate) fn push(&mut self, value: u32) {
         match self {
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, hint } => {
                 if runs.last().map(|r| r.1) != Some(value) {
                     runs.push((*len, value));
                 }
                 *len += 1;
                 // Runs cost 8 bytes each, dense values 4: switch once runs are the larger.
                 if runs.len() > 16 && runs.len() * 2 > *len as usize {
-                    *self = U32Column::Dense(self.iter().collect());
+                    let mut dense = Vec::with_capacity((*hint).max(*len) as usize);
+                    dense.extend(self.iter());
+                    *self = U32Column::Dense(dense);
                 }
             }
             U32Column::Dense(v) => v.push(value),
+        }
+    }
+
+    /// Expects `n` values in all, so a dense form is allocated once rather than grown by
+    /// doubling (a plan's tables would otherwise hold up to twice their size).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        match self {
+            U32Column::Runs { hint, .. } => *hint = u32::try_from(n).unwrap_or(u32::MAX),
+            U32Column::Dense(v) => v.reserve(n.saturating_sub(v.len())),
         }
     }
 
@@ -66,7 +81,7 @@ impl U32Column {
             return;
         }
         match self {
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, .. } => {
                 if runs.last().map(|r| r.1) != Some(value) {
                     runs.push((*len, value));
                 }
@@ -79,7 +94,7 @@ impl U32Column {
     /// The value at `k`.
     pub(crate) fn get(&self, k: usize) -> Option<u32> {
         match self {
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, .. } => {
                 if k >= *len as usize {
                     return None;
                 }
@@ -93,7 +108,7 @@ impl U32Column {
     /// Replaces the last value.
     pub(crate) fn set_last(&mut self, value: u32) {
         match self {
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, .. } => {
                 let Some(last) = len.checked_sub(1) else {
                     return;
                 };
@@ -121,7 +136,7 @@ impl U32Column {
     /// Keeps the first `n` values.
     pub(crate) fn truncate(&mut self, n: usize) {
         match self {
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, .. } => {
                 if n < *len as usize {
                     *len = n as u32;
                     let keep = runs.partition_point(|r| (r.0 as usize) < n);
@@ -194,7 +209,7 @@ impl Iterator for U32Iter<'_> {
     fn next(&mut self) -> Option<u32> {
         let v = match self.col {
             U32Column::Dense(v) => *v.get(self.k)?,
-            U32Column::Runs { runs, len } => {
+            U32Column::Runs { runs, len, .. } => {
                 if self.k >= *len as usize {
                     return None;
                 }
@@ -283,6 +298,18 @@ impl OffsetColumn {
         }
     }
 
+    /// Expects `n` values in all.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let more = n.saturating_sub(self.len());
+        match self {
+            OffsetColumn::Blocks { bases, deltas } => {
+                deltas.reserve(more);
+                bases.reserve(more.div_ceil(BLOCK) + 1);
+            }
+            OffsetColumn::Wide(v) => v.reserve(more),
+        }
+    }
+
     /// The offset at `k`.
     pub(crate) fn get(&self, k: usize) -> Option<u64> {
         match self {
@@ -368,6 +395,13 @@ impl TimeColumn {
         }
         self.durations.push(duration);
         self.last = Some((dts, duration));
+    }
+
+    /// Expects `n` samples in all.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.durations.reserve(n);
+        self.checkpoints
+            .reserve(n.saturating_sub(self.len()).div_ceil(CHECKPOINT) + 1);
     }
 
     /// Sets the last sample's duration (a plan learns it from the next sample's decode time). A
@@ -506,6 +540,12 @@ impl BitColumn {
         self.len
     }
 
+    /// Expects `n` bits in all.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.words
+            .reserve(n.saturating_sub(self.len).div_ceil(64) + 1);
+    }
+
     /// Appends a bit.
     pub(crate) fn push(&mut self, bit: bool) {
         if self.len % 64 == 0 {
@@ -599,7 +639,8 @@ mod tests {
             r,
             U32Column::Runs {
                 runs: vec![(0, 3)],
-                len: 11
+                len: 11,
+                hint: 0
             }
         );
         r.push(9);

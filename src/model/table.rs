@@ -75,6 +75,16 @@ impl SampleTable {
         self.len() == 0
     }
 
+    /// Expects `n` samples in all: dense columns are allocated once at that size.
+    pub fn reserve(&mut self, n: usize) {
+        self.offsets.reserve(n);
+        self.sizes.reserve(n);
+        self.times.reserve(n);
+        self.cts.reserve(n);
+        self.sync.reserve(n);
+        self.entries.reserve(n);
+    }
+
     /// Appends a sample.
     pub fn push(&mut self, s: Sample) -> Result<(), TableFull> {
         if self.len() >= (u32::MAX - 1) as usize {

@@ -47,7 +47,7 @@ pub(super) fn place_audio(
         generated: 0,
     };
     let mut out = AudioOut {
-        samples: OutSamples::new(),
+        samples: OutSamples::with_capacity(p.input_samples()),
         segments: Vec::new(),
     };
     // The output media clock: timeline position x is output media tick

@@ -31,6 +31,14 @@ impl OutSamples {
         Self::default()
     }
 
+    /// No samples, room for `n` (the samples of the inputs' tracks: an output track has about as
+    /// many).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut out = Self::default();
+        out.table.reserve(n);
+        out
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.table.len()

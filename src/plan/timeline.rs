@@ -333,6 +333,15 @@ pub(super) struct Placement<'a> {
 }
 
 impl Placement<'_> {
+    /// Samples of this role's track over all inputs: the output track's size when nothing is
+    /// dropped or generated, reserved once (a doubling vector would hold up to twice the plan).
+    pub(super) fn input_samples(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter_map(|m| role_track(m, self.role).map(|ti| m.tracks[ti].samples.len()))
+            .sum()
+    }
+
     /// The first input that has the track, with its track.
     pub(super) fn reference(&self) -> (usize, &Track) {
         // build() only makes roles some input has.

@@ -40,7 +40,7 @@ pub(super) fn place_plain(
     )
     .and_then(|v| i64::try_from(i128::from(v) + lead).ok())
     .ok_or_else(|| overflow(&p.inputs[ri], &p.role.label(rt), "media time"))?;
-    let mut samples = OutSamples::new();
+    let mut samples = OutSamples::with_capacity(p.input_samples());
     let mut segments = Vec::new();
     let mut pieces: Vec<EditPiece> = Vec::new();
     let mut last_duration = 0i64;

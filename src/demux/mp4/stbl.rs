@@ -210,17 +210,51 @@ fn sizes(
     Ok(out)
 }
 
-/// Reads the chunk offset table (§8.7.5) into memory as 64-bit values.
-fn chunk_offsets(b: &MemBox, limits: &Limits, ctx: &Ctx) -> Result<Vec<u64>, DemuxError> {
-    let mut f = b.fields(ctx);
-    f.full_header()?;
-    let wide = &b.header.kind.0 == b"co64";
-    let n = f.count(if wide { 8 } else { 4 }, limits.max_samples, "chunks")?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(if wide { f.u64()? } else { u64::from(f.u32()?) });
+/// The chunk offset table (§8.7.5), read in place: a file of one sample per chunk has as many
+/// chunks as samples, and a copy as 64-bit values would cost 8 bytes per sample while parsing.
+struct ChunkOffsets {
+    body: bytes::Bytes,
+    /// Where the entries start in `body`.
+    start: usize,
+    wide: bool,
+    len: usize,
+}
+
+impl ChunkOffsets {
+    fn new(b: &MemBox, limits: &Limits, ctx: &Ctx) -> Result<Self, DemuxError> {
+        let mut f = b.fields(ctx);
+        f.full_header()?;
+        let wide = &b.header.kind.0 == b"co64";
+        // Checked against the bytes left, so every entry below `len` is inside `body`.
+        let len = f.count(if wide { 8 } else { 4 }, limits.max_samples, "chunks")?;
+        let body = b.body();
+        let start = body.len() - f.remaining();
+        Ok(ChunkOffsets {
+            body,
+            start,
+            wide,
+            len,
+        })
     }
-    Ok(out)
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Chunk `i` (0-based), `None` past the table.
+    fn get(&self, i: usize) -> Option<u64> {
+        if i >= self.len {
+            return None;
+        }
+        let w = if self.wide { 8 } else { 4 };
+        let at = self.start + i * w;
+        let b = self.body.get(at..at + w)?;
+        Some(if self.wide {
+            u64::from_be_bytes(b.try_into().ok()?)
+        } else {
+            u64::from(u32::from_be_bytes(b.try_into().ok()?))
+        })
+    }
 }
 
 /// Sample-to-chunk (§8.7.4) with chunk offsets: fills the offset and sample entry columns. Returns
@@ -238,7 +272,7 @@ fn offsets(
     let n = c.sizes.len();
     let mut complete = n;
     let cctx = ctx.child(stco.header.kind);
-    let chunks = chunk_offsets(stco, limits, &cctx)?;
+    let chunks = ChunkOffsets::new(stco, limits, &cctx)?;
     let sctx = ctx.child("stsc");
     let mut f = stsc.fields(&sctx);
     f.full_header()?;
@@ -279,7 +313,9 @@ fn offsets(
             ));
         }
         for chunk in start..end.min(chunks.len() + 1) {
-            let mut pos = chunks[chunk - 1];
+            let Some(mut pos) = chunks.get(chunk - 1) else {
+                break;
+            };
             for _ in 0..per_chunk {
                 let Some(size) = sizes.next() else {
                     return Err(sctx.malformed(
@@ -396,7 +432,10 @@ pub(super) const MAX_REORDER: usize = 16;
 /// outside the edit list hide it in the input; in a joined output the sample lands among the next
 /// input's frames and presentation times go backwards.
 pub(super) fn reorder_violation(samples: &SampleTable) -> Option<(usize, usize)> {
-    if samples.len() <= MAX_REORDER || samples.no_composition_offsets() {
+    if samples.len() <= MAX_REORDER
+        || samples.no_composition_offsets()
+        || !may_reorder_too_far(samples)
+    {
         return None;
     }
     // (presentation time, decode index) sorted: ties keep decode order. u32: sample counts are
@@ -413,6 +452,43 @@ pub(super) fn reorder_violation(samples: &SampleTable) -> Option<(usize, usize)>
         .filter(|&(p, &(_, k))| p.abs_diff(k as usize) > MAX_REORDER)
         .map(|(p, &(_, k))| (k as usize, p))
         .min()
+}
+
+/// A test without allocation that passes every table [`reorder_violation`] passes: a sample's
+/// position in presentation order differs from its decode position by at most the larger of the
+/// number of samples decoded before it and presented after it, and the number decoded after it and
+/// presented before it. Both are counted up to `MAX_REORDER + 1` with the `MAX_REORDER + 1`
+/// largest (smallest) presentation times seen so far, scanning forwards (backwards). Only a table
+/// that fails it is sorted.
+fn may_reorder_too_far(samples: &SampleTable) -> bool {
+    const K: usize = MAX_REORDER + 1;
+    // The largest presentation times so far, ascending: when all K lie above a sample's, more
+    // than MAX_REORDER samples decoded before it are presented after it.
+    let mut top: Vec<i64> = Vec::with_capacity(K + 1);
+    for s in samples.iter() {
+        let c = s.cts();
+        if top.len() == K && top.iter().all(|&x| x > c) {
+            return true;
+        }
+        let at = top.partition_point(|&x| x <= c);
+        top.insert(at, c);
+        if top.len() > K {
+            top.remove(0);
+        }
+    }
+    let mut low: Vec<i64> = Vec::with_capacity(K + 1);
+    for s in samples.iter().rev() {
+        let c = s.cts();
+        if low.len() == K && low.iter().all(|&x| x < c) {
+            return true;
+        }
+        let at = low.partition_point(|&x| x < c);
+        low.insert(at, c);
+        if low.len() > K {
+            low.pop();
+        }
+    }
+    false
 }
 
 /// Composition time to sample (§8.6.1.3), versions 0 and 1. Version 0 offsets are read as signed,

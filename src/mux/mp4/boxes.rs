@@ -12,6 +12,14 @@ impl BoxWriter {
         Self::default()
     }
 
+    /// A writer whose buffer holds `n` bytes before it grows.
+    pub fn with_capacity(n: usize) -> Self {
+        BoxWriter {
+            buf: Vec::with_capacity(n),
+            open: Vec::new(),
+        }
+    }
+
     /// Opens a box; its size is written by [`BoxWriter::end`].
     pub fn start(&mut self, kind: &[u8; 4]) {
         self.open.push(self.buf.len());

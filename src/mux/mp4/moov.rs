@@ -26,8 +26,9 @@ impl ChunkTable {
 /// A built moov whose chunk offsets are still relative to the start of the mdat payload.
 pub(crate) struct Moov {
     pub bytes: Vec<u8>,
-    /// Positions of the chunk offset fields (4 or 8 bytes each).
-    offset_fields: Vec<usize>,
+    /// Where each track's chunk offset fields start, and how many there are (4 or 8 bytes each,
+    /// back to back in its stco/co64).
+    offset_fields: Vec<(usize, usize)>,
     co64: bool,
 }
 
@@ -39,7 +40,12 @@ impl Moov {
 
     /// Adds `base` (where the mdat payload starts in the file) to every chunk offset.
     pub fn patch_offsets(&mut self, base: u64) -> Result<(), MuxError> {
-        for &at in &self.offset_fields {
+        let width = if self.co64 { 8 } else { 4 };
+        let fields = self
+            .offset_fields
+            .iter()
+            .flat_map(|&(start, n)| (0..n).map(move |i| start + i * width));
+        for at in fields {
             if self.co64 {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&self.bytes[at..at + 8]);
@@ -64,8 +70,21 @@ pub(crate) fn build_moov(
     tables: &[ChunkTable],
     co64: bool,
 ) -> Result<Moov, MuxError> {
-    let mut w = BoxWriter::new();
-    let mut offset_fields = Vec::with_capacity(tables.iter().map(|t| t.offsets.len()).sum());
+    let stats: Vec<TableStats> = plan.tracks.iter().map(TableStats::of).collect();
+    // Reserved once: a moov of millions of samples grown by doubling would hold up to twice its
+    // size, and its sample tables are most of a job's memory while it is written.
+    let estimate = 4096
+        + plan.udta.as_ref().map_or(0, |u| u.len())
+        + plan.meta.as_ref().map_or(0, |m| m.len())
+        + plan
+            .tracks
+            .iter()
+            .zip(tables)
+            .zip(&stats)
+            .map(|((t, table), st)| st.bytes(t, table, co64))
+            .sum::<usize>();
+    let mut w = BoxWriter::with_capacity(estimate);
+    let mut offset_fields = Vec::with_capacity(tables.len());
     w.start(b"moov");
     mvhd(
         &mut w,
@@ -73,8 +92,16 @@ pub(crate) fn build_moov(
         plan.duration,
         plan.tracks.len() as u32 + 1,
     );
-    for (i, (t, table)) in plan.tracks.iter().zip(tables).enumerate() {
-        trak(&mut w, t, (i + 1) as u32, table, &mut offset_fields, co64)?;
+    for (i, ((t, table), st)) in plan.tracks.iter().zip(tables).zip(&stats).enumerate() {
+        trak(
+            &mut w,
+            t,
+            (i + 1) as u32,
+            table,
+            st,
+            &mut offset_fields,
+            co64,
+        )?;
     }
     if let Some(u) = &plan.udta {
         w.bytes(u);
@@ -241,7 +268,8 @@ fn trak(
     t: &OutTrack,
     id: u32,
     table: &ChunkTable,
-    offset_fields: &mut Vec<usize>,
+    st: &TableStats,
+    offset_fields: &mut Vec<(usize, usize)>,
     co64: bool,
 ) -> Result<(), MuxError> {
     w.start(b"trak");
@@ -255,7 +283,7 @@ fn trak(
     dinf(w);
     w.start(b"stbl");
     stsd(w, t);
-    sample_tables(w, t, table, offset_fields, co64)?;
+    sample_tables(w, t, table, st, offset_fields, co64)?;
     w.end(); // stbl
     w.end(); // minf
     w.end(); // mdia
@@ -264,51 +292,121 @@ fn trak(
 }
 
 /// Run-length encodes `values` as (count, value) pairs.
-fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
-    let mut out: Vec<(u32, T)> = Vec::new();
+/// What the sample table boxes of a track will hold, counted in one pass so they can be sized
+/// before they are written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TableStats {
+    samples: usize,
+    stts_entries: usize,
+    ctts_entries: usize,
+    any_cts: bool,
+    negative_cts: bool,
+    sync: usize,
+    constant_size: Option<u32>,
+}
+
+impl TableStats {
+    fn of(t: &OutTrack) -> Self {
+        let mut st = TableStats::default();
+        let mut prev: Option<(u32, i32, u32)> = None;
+        let mut same_size = true;
+        for x in t.samples.iter() {
+            if let Some((d, c, z)) = prev {
+                st.stts_entries += usize::from(d != x.duration);
+                st.ctts_entries += usize::from(c != x.cts_offset);
+                same_size &= z == x.size;
+            } else {
+                st.stts_entries = 1;
+                st.ctts_entries = 1;
+            }
+            st.any_cts |= x.cts_offset != 0;
+            st.negative_cts |= x.cts_offset < 0;
+            st.sync += usize::from(x.sync);
+            st.samples += 1;
+            prev = Some((x.duration, x.cts_offset, x.size));
+        }
+        st.constant_size = prev
+            .map(|p| p.2)
+            .filter(|&z| same_size && z > 0 && st.samples > 0);
+        st
+    }
+
+    /// Bytes of the whole track box, about (headers estimated generously).
+    fn bytes(&self, t: &OutTrack, table: &ChunkTable, co64: bool) -> usize {
+        let mut n = 1024 + t.sample_entry.len() + t.hdlr.len() + 12 * t.edits.len();
+        n += 8 * self.stts_entries;
+        if self.any_cts {
+            n += 8 * self.ctts_entries;
+        }
+        if self.sync < self.samples {
+            n += 4 * self.sync;
+        }
+        if self.constant_size.is_none() {
+            n += 4 * self.samples;
+        }
+        n + table.counts.len() * (12 + if co64 { 8 } else { 4 })
+    }
+}
+
+/// Writes `(count, value)` entries of the runs of equal values, counting them first: `entries`
+/// is their number (from [`TableStats`]); the iterator is walked once more to write them.
+fn write_runs<T: PartialEq + Copy>(
+    w: &mut BoxWriter,
+    entries: usize,
+    values: impl Iterator<Item = T>,
+    mut put: impl FnMut(&mut BoxWriter, T),
+) -> Result<(), MuxError> {
+    w.u32(u32::try_from(entries).map_err(|_| MuxError::TooLarge("too many table entries".into()))?);
+    let mut run: Option<(u32, T)> = None;
     for v in values {
-        match out.last_mut() {
-            Some((n, last)) if *last == v && *n < u32::MAX => *n += 1,
-            _ => out.push((1, v)),
+        match run.as_mut() {
+            Some((n, last)) if *last == v => *n += 1,
+            _ => {
+                if let Some((n, last)) = run {
+                    w.u32(n);
+                    put(w, last);
+                }
+                run = Some((1, v));
+            }
         }
     }
-    out
+    if let Some((n, last)) = run {
+        w.u32(n);
+        put(w, last);
+    }
+    Ok(())
 }
 
 fn sample_tables(
     w: &mut BoxWriter,
     t: &OutTrack,
     table: &ChunkTable,
-    offset_fields: &mut Vec<usize>,
+    st: &TableStats,
+    offset_fields: &mut Vec<(usize, usize)>,
     co64: bool,
 ) -> Result<(), MuxError> {
     let s = &t.samples;
-    // stts (§8.6.1.2)
-    let stts = runs(s.iter().map(|x| x.duration));
+    // stts (§8.6.1.2). (A run is never longer than the track, which holds under 2^32 samples.)
     w.start_full(b"stts", 0, 0);
-    w.u32(stts.len() as u32);
-    for (n, d) in &stts {
-        w.u32(*n);
-        w.u32(*d);
-    }
+    write_runs(w, st.stts_entries, s.iter().map(|x| x.duration), |w, d| {
+        w.u32(d)
+    })?;
     w.end();
     // ctts (§8.6.1.3), version 1 when an offset is negative.
-    if s.iter().any(|x| x.cts_offset != 0) {
-        let ctts = runs(s.iter().map(|x| x.cts_offset));
-        let v1 = s.iter().any(|x| x.cts_offset < 0);
-        w.start_full(b"ctts", u8::from(v1), 0);
-        w.u32(ctts.len() as u32);
-        for (n, o) in &ctts {
-            w.u32(*n);
-            w.i32(*o);
-        }
+    if st.any_cts {
+        w.start_full(b"ctts", u8::from(st.negative_cts), 0);
+        write_runs(
+            w,
+            st.ctts_entries,
+            s.iter().map(|x| x.cts_offset),
+            |w, o| w.i32(o),
+        )?;
         w.end();
     }
     // stss (§8.6.2), absent when every sample is a sync sample.
-    if s.iter().any(|x| !x.sync) {
-        let n = s.iter().filter(|x| x.sync).count();
+    if st.sync < st.samples {
         w.start_full(b"stss", 0, 0);
-        w.u32(n as u32);
+        w.u32(st.sync as u32);
         for (k, _) in s.iter().enumerate().filter(|(_, x)| x.sync) {
             w.u32(k as u32 + 1);
         }
@@ -331,12 +429,8 @@ fn sample_tables(
     w.end();
     // stsz (§8.7.3)
     w.start_full(b"stsz", 0, 0);
-    let constant = s
-        .first()
-        .map(|x| x.size)
-        .filter(|&z| s.iter().all(|x| x.size == z));
-    match constant {
-        Some(z) if z > 0 => {
+    match st.constant_size {
+        Some(z) => {
             w.u32(z);
             w.u32(s.len() as u32);
         }
@@ -353,17 +447,17 @@ fn sample_tables(
     if co64 {
         w.start_full(b"co64", 0, 0);
         w.u32(table.offsets.len() as u32);
+        offset_fields.push((w.buf.len(), table.offsets.len()));
         for o in &table.offsets {
-            offset_fields.push(w.buf.len());
             w.u64(*o);
         }
     } else {
         w.start_full(b"stco", 0, 0);
         w.u32(table.offsets.len() as u32);
+        offset_fields.push((w.buf.len(), table.offsets.len()));
         for o in &table.offsets {
             let v = u32::try_from(*o)
                 .map_err(|_| MuxError::TooLarge("chunk offset needs co64".into()))?;
-            offset_fields.push(w.buf.len());
             w.u32(v);
         }
     }

@@ -84,9 +84,8 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
     moov.patch_offsets(base)?;
     let moov = moov.bytes;
 
-    let mut head = Vec::with_capacity(ftyp.len() + moov.len() + 16);
-    head.extend_from_slice(&ftyp);
-    head.extend_from_slice(&moov);
+    // ftyp, moov and the mdat header as slices of their own: the moov is not copied again.
+    let moov_len = moov.len();
     let mut w = BoxWriter::new();
     if mdat_header_len == 16 {
         w.u32(1);
@@ -96,11 +95,13 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
         w.u32((payload + 8) as u32);
         w.bytes(b"mdat");
     }
-    head.extend_from_slice(&w.into_inner());
-    debug_assert_eq!(head.len() as u64, base);
+    let mdat_header = w.into_inner();
+    debug_assert_eq!((ftyp.len() + moov_len + mdat_header.len()) as u64, base);
 
     let mut layout = Layout::default();
-    layout.push(Slice::Bytes(Bytes::from(head)));
+    layout.push(Slice::Bytes(Bytes::from(ftyp)));
+    layout.push(Slice::Bytes(Bytes::from(moov)));
+    layout.push(Slice::Bytes(Bytes::from(mdat_header)));
     for c in chunks {
         match c.source {
             ChunkSource::Input { input, offset } => layout.push(Slice::Input {
