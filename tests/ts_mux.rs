@@ -428,7 +428,7 @@ fn ffmpeg_reads_remuxed_streams() {
 /// Parameter set and delimiter NAL unit types.
 fn is_added(codec: NalCodec, t: u8) -> bool {
     match codec {
-        NalCodec::H264 => matches!(t, 7 | 8 | 9),
+        NalCodec::H264 => (7..=9).contains(&t),
         NalCodec::H265 => matches!(t, 32..=35),
     }
 }
