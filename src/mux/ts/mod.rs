@@ -38,8 +38,10 @@
 //! arrives at least the delay before it is decoded, so callers may interleave with up to that
 //! much skew between streams. A PCR goes in the first packet of every PES of the PCR stream, and
 //! before an access unit of another stream as a packet of its own (adaptation field only) once
-//! [`TsMuxOptions::pcr_period`] (20 ms) has passed: PCRs are at most 20 ms apart, or the gap
-//! between two consecutive access units' DTS if that is larger (40 ms at 25 fps with audio).
+//! [`TsMuxOptions::pcr_period`] (20 ms) has passed. A clock step longer than two periods
+//! (video alone at under 50 fps) gets PCR packets one period apart in between, so PCRs are at
+//! most 40 ms apart, unless the DTS of consecutive access units are more than a second apart
+//! (a pause, not filled).
 //! The PAT and PMT go out before the first access unit, before every video keyframe, and before
 //! the first access unit at least [`TsMuxOptions::psi_period`] (100 ms) after the last tables.
 //! The `random_access_indicator` is set on keyframes (every AAC frame is one).
@@ -163,7 +165,8 @@ pub struct TsMuxOptions {
     pub first_pid: u16,
     /// How far the PCR runs behind the largest DTS written (≥ 0).
     pub mux_delay: i64,
-    /// Longest wait for a PCR when other streams' access units are written (> 0).
+    /// Longest wait for a PCR when other streams' access units are written, and the spacing of
+    /// PCRs filled into a clock step: 900 (10 ms) to 9000 (100 ms, the most §2.7.2 allows).
     pub pcr_period: i64,
     /// Longest wait for a PAT and PMT repeat (> 0).
     pub psi_period: i64,
@@ -283,6 +286,8 @@ pub struct TsWriter<W: Write> {
 /// audio stream number 0 to 31, ITU-T H.262 / ISO/IEC 13818-2 / 11172-2 / 14496-2 / H.264 /
 /// H.265 video stream number 0 to 15.
 const AUDIO_IDS: u8 = 32;
+/// The longest clock step filled with PCR packets: one second (50 packets at the default period).
+const MAX_PCR_FILL: i64 = 90_000;
 const VIDEO_IDS: u8 = 16;
 
 fn valid_pid(pid: u16) -> bool {
@@ -297,9 +302,9 @@ impl<W: Write> TsWriter<W> {
         if streams.is_empty() {
             return Err(TsMuxError::Streams("no streams".into()));
         }
-        if opts.mux_delay < 0 || opts.pcr_period <= 0 || opts.psi_period <= 0 {
+        if opts.mux_delay < 0 || !(900..=9_000).contains(&opts.pcr_period) || opts.psi_period <= 0 {
             return Err(TsMuxError::Option(format!(
-                "mux_delay {} must be ≥ 0, pcr_period {} and psi_period {} > 0",
+                "mux_delay {} must be ≥ 0, pcr_period {} within 900 to 9000 (10 to 100 ms), psi_period {} > 0",
                 opts.mux_delay, opts.pcr_period, opts.psi_period
             )));
         }
@@ -501,6 +506,22 @@ impl<W: Write> TsWriter<W> {
             random_access: key,
             pcr: None,
         };
+        // A step of the clock longer than two periods (video alone at under 50 fps) gets PCRs
+        // one period apart in between, packets of their own, so PCRs stay within 40 ms (the
+        // DVB limit, ETSI TR 101 290 §5.2.2); a step longer than MAX_PCR_FILL is a pause, left
+        // as it is rather than filled with packets.
+        if let Some(mut last) = self.last_pcr {
+            let period = self.opts.pcr_period;
+            let gap = clock.saturating_sub(last);
+            if gap > period.saturating_mul(2) && gap <= MAX_PCR_FILL {
+                let p = &self.streams[self.pcr_stream];
+                while clock.saturating_sub(last) > period {
+                    last = last.saturating_add(period);
+                    pcr_only(&mut self.buf, p.pid, p.cc, pcr_of_90k(last));
+                }
+                self.last_pcr = Some(last);
+            }
+        }
         if stream == self.pcr_stream {
             start.pcr = Some(pcr_of_90k(clock));
             self.last_pcr = Some(clock);

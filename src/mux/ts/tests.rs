@@ -283,6 +283,8 @@ fn stream_and_option_checks() {
     assert!(new(one(), o(|o| o.first_pid = 5)).is_err());
     assert!(new(one(), o(|o| o.mux_delay = -1)).is_err());
     assert!(new(one(), o(|o| o.pcr_period = 0)).is_err());
+    assert!(new(one(), o(|o| o.pcr_period = 9_001)).is_err());
+    assert!(new(one(), o(|o| o.psi_period = 0)).is_err());
     assert!(new(vec![TsStream::aac_adts(); 33], TsMuxOptions::default()).is_err());
     assert!(new(vec![TsStream::aac_adts(); 32], TsMuxOptions::default()).is_ok());
 }
@@ -318,4 +320,38 @@ fn audio_only_and_empty() {
         events.as_slice(),
         [Event::Stream { pid: 0x100, .. }]
     ));
+}
+
+#[test]
+fn slow_video_gets_pcrs_in_between() {
+    // 10 fps video alone: 100 ms steps get PCR packets 20 ms apart; a 3 s pause does not.
+    let mut w = TsWriter::new(
+        Vec::new(),
+        vec![TsStream::h264(Vec::new())],
+        TsMuxOptions::default(),
+    )
+    .expect("writer");
+    let mut dts = 126_000;
+    for k in 0..20 {
+        dts += if k == 10 { 270_000 } else { 9_000 };
+        w.write_access_unit(0, dts, dts, k % 10 == 0, &picture(k % 10 == 0, 100, 0))
+            .expect("write");
+    }
+    let data = w.finish().expect("finish");
+    let pcrs: Vec<u64> = walk(&data).iter().filter_map(|h| h.pcr).collect();
+    let steps: Vec<u64> = pcrs.windows(2).map(|w| (w[1] - w[0]) / 300).collect();
+    assert_eq!(
+        steps.iter().filter(|&&s| s == 270_000).count(),
+        1,
+        "the pause"
+    );
+    assert!(
+        steps.iter().all(|&s| s <= 1_800 || s == 270_000),
+        "{steps:?}"
+    );
+    // 18 steps of 100 ms, each cut into 5.
+    assert_eq!(steps.len(), 18 * 5 + 1);
+    let (events, r) = demux_all("slow.ts", &data, &TsLimits::default());
+    r.expect("demux");
+    assert_eq!(aus(&events)[&0x100].len(), 20);
 }
