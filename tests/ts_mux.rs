@@ -22,7 +22,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seam::codec::framing::{adts_to_raw, scan_annexb, NalCodec};
+use seam::codec::aac::AdtsHeader;
+use seam::codec::framing::{
+    adts_to_raw, asc_from_adts, avcc_from_parameter_sets, encode_hvcc, hvcc_from_parameter_sets,
+    scan_annexb, NalCodec,
+};
 use seam::demux::ts::{demux_all, AccessUnit, Event, StreamType, TsLimits};
 use seam::mux::ts::{remux_ts, TsMuxOptions, TsStream, TsWriter};
 
@@ -434,8 +438,9 @@ fn is_added(codec: NalCodec, t: u8) -> bool {
 }
 
 /// Muxes `input`'s access units without their AUDs and parameter sets (video) and ADTS headers
-/// (audio), giving the writer the first keyframe's parameter sets and the first frame's ADTS
-/// template instead.
+/// (audio), giving the writer the stream's configuration as an MP4 sample entry holds it instead:
+/// an `avcC`/`hvcC` record made of the first keyframe's parameter sets, the AudioSpecificConfig
+/// of the first ADTS header.
 fn mux_bare(input: &Path) -> Vec<u8> {
     let n = name(input);
     let data = std::fs::read(input).expect("input");
@@ -449,7 +454,6 @@ fn mux_bare(input: &Path) -> Vec<u8> {
             StreamType::AacAdts => None,
         };
         let mut sets = Vec::new();
-        let mut template = None;
         for (k, au) in aus.iter().enumerate() {
             let b = bytes(&data, au);
             let payload = match codec {
@@ -471,8 +475,7 @@ fn mux_bare(input: &Path) -> Vec<u8> {
                     bare
                 }
                 None => {
-                    let (t, raw) = adts_to_raw(&b).expect("ADTS");
-                    template.get_or_insert(t);
+                    let (_, raw) = adts_to_raw(&b).expect("ADTS");
                     raw.to_vec()
                 }
             };
@@ -480,12 +483,31 @@ fn mux_bare(input: &Path) -> Vec<u8> {
             let dts = au.timeline_dts.expect("dts");
             units.push((dts, i, pts, au.random_access, payload));
         }
-        assert!(codec.is_none() || sets.len() >= 2, "{n}: parameter sets");
-        specs.push(match (ty, template) {
-            (StreamType::H264, _) => TsStream::h264(sets),
-            (StreamType::H265, _) => TsStream::h265(sets),
-            (StreamType::AacAdts, Some(t)) => TsStream::aac_raw(t),
-            (StreamType::AacAdts, None) => TsStream::aac_adts(),
+        // The stream's configuration as an MP4 sample entry would give it: avcC, hvcC or the
+        // AudioSpecificConfig.
+        let of = |t: u8| -> Vec<&[u8]> {
+            let codec = codec.expect("video");
+            sets.iter()
+                .filter(|s| codec.nal_type(s[0]) == t)
+                .map(Vec::as_slice)
+                .collect()
+        };
+        specs.push(match ty {
+            StreamType::H264 => {
+                let c = avcc_from_parameter_sets(&of(7), &of(8), 4).expect("avcC");
+                TsStream::from_avcc(&c.encode()).expect("from avcC")
+            }
+            StreamType::H265 => {
+                let c = hvcc_from_parameter_sets(&of(32), &of(33), &of(34), 4).expect("hvcC");
+                TsStream::from_hvcc(&encode_hvcc(&c)).expect("from hvcC")
+            }
+            StreamType::AacAdts => {
+                let header = AdtsHeader::parse(&bytes(&data, &aus[0])).expect("ADTS");
+                let asc = asc_from_adts(&header).expect("ASC");
+                // The header the config maps to must give the encoder's frames back: checked
+                // below, frame by frame.
+                TsStream::from_asc(&asc.raw).expect("from ASC")
+            }
         });
     }
     // Interleaved by DTS, as the writer's caller must.

@@ -59,8 +59,11 @@ pub use pes::{encode_timestamp, wrap33};
 pub use psi::crc32_mpeg2;
 pub use remux::{remux_ts, RemuxReport, TsRemuxError};
 
-use crate::codec::aac::AdtsHeader;
+use crate::codec::aac::{AdtsHeader, AudioSpecificConfig};
 use crate::codec::framing::{AdtsTemplate, NalCodec};
+use crate::codec::h264::AvcDecoderConfig;
+use crate::codec::h265::HevcDecoderConfig;
+use crate::error::CodecError;
 use packet::{packetize, pcr_of_90k, pcr_only, Continuity, UnitStart};
 use psi::PmtEntry;
 
@@ -130,6 +133,34 @@ impl TsStream {
             parameter_sets,
             adts: None,
         }
+    }
+
+    /// An H.264 stream with the SPS and PPS of an `avcC` record (the box payload, ISO/IEC
+    /// 14496-15 §5.3.3.1), e.g. an MP4 sample entry's.
+    pub fn from_avcc(avcc: &[u8]) -> Result<Self, CodecError> {
+        let c = AvcDecoderConfig::parse(avcc)?;
+        let sets = c.sps.iter().chain(&c.pps).map(|u| u.to_vec()).collect();
+        Ok(TsStream::h264(sets))
+    }
+
+    /// An H.265 stream with the VPS, SPS and PPS of an `hvcC` record (the box payload, ISO/IEC
+    /// 14496-15 §8.3.3.1); its SEI arrays are not inserted.
+    pub fn from_hvcc(hvcc: &[u8]) -> Result<Self, CodecError> {
+        let c = HevcDecoderConfig::parse(hvcc)?;
+        let sets = [32, 33, 34]
+            .into_iter()
+            .flat_map(|t| c.units(t))
+            .map(|u| u.to_vec())
+            .collect();
+        Ok(TsStream::h265(sets))
+    }
+
+    /// An AAC stream whose payloads are raw frames (MP4 samples) described by an
+    /// AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1), framed with the ADTS header it maps to
+    /// ([`AdtsTemplate::from_asc`]: AAC Main, LC, SSR or LTP with a channel configuration).
+    pub fn from_asc(asc: &[u8]) -> Result<Self, CodecError> {
+        let c = AudioSpecificConfig::parse(asc)?;
+        Ok(TsStream::aac_raw(AdtsTemplate::from_asc(&c)?))
     }
 
     /// An AAC stream whose payloads are ADTS frames.
