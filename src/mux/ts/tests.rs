@@ -74,11 +74,15 @@ type Unit = (usize, i64, i64, bool, Vec<u8>);
 /// 25 fps video with a keyframe every 12 pictures and one B-frame delay, 48 kHz AAC frames
 /// (1920 ticks), interleaved by DTS.
 fn sample_stream(start: i64, pictures: i64) -> (Vec<u8>, Vec<Unit>) {
+    sample_stream_with(start, pictures, TsMuxOptions::default())
+}
+
+fn sample_stream_with(start: i64, pictures: i64, opts: TsMuxOptions) -> (Vec<u8>, Vec<Unit>) {
     let streams = vec![
         TsStream::h264(vec![SPS.to_vec(), PPS.to_vec()]),
         TsStream::aac_adts(),
     ];
-    let mut w = TsWriter::new(Vec::new(), streams, TsMuxOptions::default()).expect("writer");
+    let mut w = TsWriter::new(Vec::new(), streams, opts).expect("writer");
     let mut input = Vec::new();
     for k in 0..pictures {
         let dts = start + k * 3600;
@@ -93,7 +97,8 @@ fn sample_stream(start: i64, pictures: i64) -> (Vec<u8>, Vec<Unit>) {
     }
     let mut a = 0;
     while a * 1920 < pictures * 3600 {
-        let t = start + a * 1920;
+        // A hole of one frame after frame 30.
+        let t = start + a * 1920 + if a > 30 { 1920 } else { 0 };
         input.push((1, t, t, true, adts(200 + (a as usize * 13) % 400, a as u8)));
         a += 1;
     }
@@ -107,7 +112,31 @@ fn sample_stream(start: i64, pictures: i64) -> (Vec<u8>, Vec<Unit>) {
 
 #[test]
 fn demuxes_back_exactly() {
-    let (data, input) = sample_stream(126_000, 50);
+    demuxes_back(TsMuxOptions::default());
+}
+
+#[test]
+fn bundled_audio_demuxes_back_exactly() {
+    let opts = TsMuxOptions {
+        audio_frames_per_pes: 4,
+        ..TsMuxOptions::default()
+    };
+    let (data, input) = demuxes_back(opts);
+    let audio = input.iter().filter(|x| x.0 == 1).count();
+    let pes = walk(&data)
+        .iter()
+        .filter(|h| h.pid == 0x101 && h.payload_unit_start)
+        .count();
+    // Four frames a packet, the packet before the hole after frame 30 cut short.
+    assert_eq!(
+        pes,
+        31usize.div_ceil(4) + (audio - 31).div_ceil(4),
+        "{audio} frames"
+    );
+}
+
+fn demuxes_back(opts: TsMuxOptions) -> (Vec<u8>, Vec<Unit>) {
+    let (data, input) = sample_stream_with(126_000, 50, opts);
     let headers = walk(&data);
     let (events, r) = demux_all("mux.ts", &data, &TsLimits::default());
     r.expect("demux");
@@ -153,6 +182,7 @@ fn demuxes_back_exactly() {
     assert_eq!(pcrs[0], (126_000 - 63_000) * 300);
     // The stream starts with the PAT and PMT.
     assert_eq!((headers[0].pid, headers[1].pid), (0, 0x1000));
+    (data, input)
 }
 
 #[test]
@@ -285,6 +315,8 @@ fn stream_and_option_checks() {
     assert!(new(one(), o(|o| o.pcr_period = 0)).is_err());
     assert!(new(one(), o(|o| o.pcr_period = 9_001)).is_err());
     assert!(new(one(), o(|o| o.psi_period = 0)).is_err());
+    assert!(new(one(), o(|o| o.audio_frames_per_pes = 0)).is_err());
+    assert!(new(one(), o(|o| o.audio_frames_per_pes = 33)).is_err());
     assert!(new(vec![TsStream::aac_adts(); 33], TsMuxOptions::default()).is_err());
     assert!(new(vec![TsStream::aac_adts(); 32], TsMuxOptions::default()).is_ok());
 }
