@@ -18,8 +18,9 @@
 //! 0x0F AAC in ADTS (§2.4.4.9, Table 2-34). The PCR rides on the first video stream's PID (the
 //! first stream's without video). All of it is in [`TsMuxOptions`].
 //!
-//! **Access units.** Each call writes one PES packet holding one access unit, starting in a fresh
-//! transport packet and ending on a packet boundary (adaptation field stuffing, §2.4.3.5):
+//! **Access units.** Each call writes one PES packet holding one access unit (AAC frames may
+//! share one, see below), starting in a fresh transport packet and ending on a packet boundary
+//! (adaptation field stuffing, §2.4.3.5):
 //! * video is Annex B (convert MP4 samples with [`crate::codec::framing`]). An access unit
 //!   delimiter is put first when the unit has none (§2.14.1 for H.264; ffmpeg does it for H.265
 //!   too), and a keyframe lacking a parameter set kind gets the stream's (see
@@ -32,8 +33,8 @@
 //!   frames share a packet when each one's PTS is the one readers interpolate (the previous PTS
 //!   plus 1024 samples rounded to 90 kHz ticks, exact at 48 kHz), so no PTS changes; held
 //!   frames are written when the packet is full, when a frame cannot join, and by
-//!   [`TsWriter::finish`]. The payload is a whole ADTS frame, or a
-//!   raw AAC frame that the writer frames with the stream's [`AdtsTemplate`].
+//!   [`TsWriter::finish`]. The payload is a whole ADTS frame, or a raw AAC frame that the
+//!   writer frames with the stream's [`AdtsTemplate`].
 //!
 //! **Timing.** Times are 90 kHz ticks as `i64` on the caller's unbroken timeline; the 33 coded
 //! bits are taken modulo 2^33 (§2.4.3.7), so a long recording wraps on its own. They are written
@@ -42,9 +43,9 @@
 //! by DTS is the caller's job. The system clock is **PCR = max DTS so far − mux delay**
 //! ([`TsMuxOptions::mux_delay`], 0.7 s by default, ffmpeg's `max_delay`): each access unit
 //! arrives at least the delay before it is decoded, so callers may interleave with up to that
-//! much skew between streams. A PCR goes in the first packet of every PES of the PCR stream, and
-//! before an access unit of another stream as a packet of its own (adaptation field only) once
-//! [`TsMuxOptions::pcr_period`] (20 ms) has passed. A clock step longer than two periods
+//! much skew between streams. A PCR goes in the first packet of every PES of the PCR stream
+//! (bundled AAC frames aside), and before an access unit of another stream as a packet of its own
+//! (adaptation field only) once [`TsMuxOptions::pcr_period`] (20 ms) has passed. A clock step longer than two periods
 //! (video alone at under 50 fps) gets PCR packets one period apart in between, so PCRs are at
 //! most 40 ms apart, unless the DTS of consecutive access units are more than a second apart
 //! (a pause, not filled).

@@ -222,6 +222,34 @@ mod tests {
     }
 
     #[test]
+    fn every_length_packs_tightly() {
+        // Each unit length up to 5 packets, with and without a PCR: the payload comes back whole,
+        // in the fewest packets the first packet's adaptation field allows.
+        for with_pcr in [false, true] {
+            let start = UnitStart {
+                random_access: with_pcr,
+                pcr: with_pcr.then_some(1),
+            };
+            let first_room = if with_pcr { BODY_SIZE - 8 } else { BODY_SIZE };
+            for len in 1..=5 * BODY_SIZE {
+                let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let (a, b) = data.split_at(len / 3);
+                let mut out = Vec::new();
+                packetize(&mut out, 0x42, &mut Continuity::default(), start, &[a, &[], b]);
+                let want = 1 + len.saturating_sub(first_room).div_ceil(BODY_SIZE);
+                assert_eq!(out.len(), want * PACKET_SIZE, "len {len}");
+                let mut back = Vec::new();
+                for p in out.chunks_exact(PACKET_SIZE) {
+                    let h = parse(p);
+                    assert_eq!(h.pcr.is_some(), with_pcr && back.is_empty(), "len {len}");
+                    back.extend_from_slice(h.payload(p.try_into().expect("packet")));
+                }
+                assert_eq!(back, data, "len {len}");
+            }
+        }
+    }
+
+    #[test]
     fn split_parts_and_counters() {
         let a = vec![1u8; 300];
         let b = vec![2u8; 250];
