@@ -235,7 +235,13 @@ mod tests {
                 let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
                 let (a, b) = data.split_at(len / 3);
                 let mut out = Vec::new();
-                packetize(&mut out, 0x42, &mut Continuity::default(), start, &[a, &[], b]);
+                packetize(
+                    &mut out,
+                    0x42,
+                    &mut Continuity::default(),
+                    start,
+                    &[a, &[], b],
+                );
                 let want = 1 + len.saturating_sub(first_room).div_ceil(BODY_SIZE);
                 assert_eq!(out.len(), want * PACKET_SIZE, "len {len}");
                 let mut back = Vec::new();
