@@ -65,7 +65,7 @@ use std::io::Write;
 pub use packet::{encode_pcr, PACKET_SIZE};
 pub use pes::{encode_timestamp, wrap33};
 pub use psi::crc32_mpeg2;
-pub use remux::{remux_ts, RemuxReport, TsRemuxError};
+pub use remux::{remux_ts, RemuxReport, SkippedUnit, TsRemuxError};
 
 use crate::codec::aac::{AdtsHeader, AudioSpecificConfig};
 use crate::codec::framing::{AdtsTemplate, NalCodec};

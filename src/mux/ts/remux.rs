@@ -28,7 +28,7 @@ pub enum TsRemuxError {
         /// Its file offset.
         offset: u64,
     },
-    /// The writer refused an access unit (a decode time going backwards: the input jumps).
+    /// Writing an access unit failed.
     #[error("{name}: PID 0x{pid:04x}: access unit at byte {offset}: {source}")]
     Mux {
         /// The input.
@@ -54,13 +54,30 @@ pub struct RemuxReport {
     pub access_units: Vec<u64>,
     /// Of those, units the demuxer marked damaged (written as they are).
     pub damaged: u64,
+    /// Access units the writer refused, left out: a decode time not above the previous one
+    /// (damaged timestamps, or a jump back), a PTS before the DTS, a payload that is not Annex
+    /// B or ADTS (damaged bytes).
+    pub skipped: Vec<SkippedUnit>,
     /// What the demuxer stepped over.
     pub warnings: Vec<TsWarning>,
 }
 
+/// An access unit [`remux_ts`] left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedUnit {
+    /// Its PID in the input.
+    pub pid: u16,
+    /// File offset of the packet it starts in.
+    pub offset: u64,
+    /// Why the writer refused it.
+    pub reason: String,
+}
+
 /// Re-muxes the transport stream `data` (called `name` in messages) to `out`: its H.264, H.265
-/// and AAC streams in PMT order, every access unit in the order the demuxer completes them. A
-/// timestamp jump backwards inside a stream is an error ([`TsRemuxError::Mux`]).
+/// and AAC streams in PMT order, every access unit in the order the demuxer completes them.
+/// Units the writer refuses are left out and listed in [`RemuxReport::skipped`] (after a jump
+/// back in time, that is every unit until the stream passes its previous decode time); only
+/// a write error stops the remux ([`TsRemuxError::Mux`]).
 pub fn remux_ts<W: Write>(
     name: &str,
     data: &[u8],
@@ -122,14 +139,25 @@ pub fn remux_ts<W: Write>(
                 .unwrap_or_default();
             bytes.extend_from_slice(piece);
         }
-        let mux_err = |source| TsRemuxError::Mux {
-            name: name.to_string(),
-            pid: au.pid,
-            offset: au.offset,
-            source,
-        };
-        w.write_access_unit(stream, pts, dts, au.random_access, &bytes)
-            .map_err(mux_err)?;
+        match w.write_access_unit(stream, pts, dts, au.random_access, &bytes) {
+            Ok(()) => {}
+            Err(source @ TsMuxError::Io(_)) => {
+                return Err(TsRemuxError::Mux {
+                    name: name.to_string(),
+                    pid: au.pid,
+                    offset: au.offset,
+                    source,
+                })
+            }
+            Err(refused) => {
+                report.skipped.push(SkippedUnit {
+                    pid: au.pid,
+                    offset: au.offset,
+                    reason: refused.to_string(),
+                });
+                continue;
+            }
+        }
         if let Some(n) = report.access_units.get_mut(stream) {
             *n = n.saturating_add(1);
         }
