@@ -7,6 +7,7 @@
 
 pub mod mp4;
 pub mod output;
+pub mod ts;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
