@@ -219,3 +219,117 @@ pub fn media_playlist(
     let _ = writeln!(s, "#EXT-X-ENDLIST");
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(duration: u64, timescale: u32) -> SegmentInfo {
+        SegmentInfo {
+            duration,
+            timescale,
+            discontinuity_before: false,
+        }
+    }
+
+    #[test]
+    fn extinf_is_exact_decimal_text() {
+        assert_eq!(extinf(540_540, 90_000).expect("extinf"), "6.006");
+        assert_eq!(extinf(180_000, 90_000).expect("extinf"), "2.000");
+        assert_eq!(extinf(6, 1).expect("extinf"), "6.000");
+        assert_eq!(extinf(1001, 30_000).expect("extinf"), "0.033367");
+        assert_eq!(extinf(1, 3).expect("extinf"), "0.333333");
+        assert_eq!(extinf(2, 3).expect("extinf"), "0.666667");
+        assert_eq!(extinf(441, 44_100).expect("extinf"), "0.010");
+        // Half a microsecond rounds up.
+        assert_eq!(extinf(1, 2_000_000).expect("extinf"), "0.000001");
+        assert_eq!(extinf(0, 90_000).expect("extinf"), "0.000");
+        assert!(matches!(extinf(1, 0), Err(HlsError::ZeroTimescale)));
+        assert!(matches!(extinf(u64::MAX, 1), Err(HlsError::Overflow(_))));
+    }
+
+    #[test]
+    fn target_duration_rounds_each_written_extinf_to_the_nearest_integer() {
+        let t = |s: &[SegmentInfo]| target_duration(s).expect("target");
+        assert_eq!(t(&[seg(540_540, 90_000)]), 6);
+        assert_eq!(t(&[seg(6_400_000, 1_000_000), seg(2, 1)]), 6);
+        assert_eq!(t(&[seg(6_499_999, 1_000_000)]), 6);
+        assert_eq!(t(&[seg(6_500_000, 1_000_000)]), 7);
+        assert_eq!(t(&[seg(7, 1), seg(6_600_000, 1_000_000)]), 7);
+        // 6.4999996 s is written as 6.5, which rounds to 7: the written value decides.
+        assert_eq!(extinf(64_999_996, 10_000_000).expect("extinf"), "6.500");
+        assert_eq!(t(&[seg(64_999_996, 10_000_000)]), 7);
+        // Short segments still get a target of 1.
+        assert_eq!(t(&[seg(1, 10)]), 1);
+    }
+
+    #[test]
+    fn ts_playlist_text() {
+        let segs = [
+            seg(540_540, 90_000),
+            SegmentInfo {
+                discontinuity_before: true,
+                ..seg(405_000, 90_000)
+            },
+            seg(1_001, 30_000),
+        ];
+        let text = media_playlist(
+            &segs,
+            PlaylistOptions {
+                stem: "out",
+                format: SegmentFormat::Ts,
+            },
+        )
+        .expect("playlist");
+        assert_eq!(
+            text,
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n\
+             #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXTINF:6.006,\nout_00000.ts\n\
+             #EXT-X-DISCONTINUITY\n#EXTINF:4.500,\nout_00001.ts\n\
+             #EXTINF:0.033367,\nout_00002.ts\n#EXT-X-ENDLIST\n"
+        );
+    }
+
+    #[test]
+    fn fmp4_playlist_has_version_7_and_a_map() {
+        let text = media_playlist(
+            &[seg(6, 1)],
+            PlaylistOptions {
+                stem: "rec",
+                format: SegmentFormat::Fmp4,
+            },
+        )
+        .expect("playlist");
+        assert!(text.contains("#EXT-X-VERSION:7\n"), "{text}");
+        assert!(
+            text.contains("#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"rec_init.mp4\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("#EXTINF:6.000,\nrec_00000.m4s\n"), "{text}");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(segment_uri("a b", 7, SegmentFormat::Ts), "a b_00007.ts");
+        assert_eq!(
+            segment_uri("x", 123_456, SegmentFormat::Fmp4),
+            "x_123456.m4s"
+        );
+        for bad in ["", "#x", "a\nb", "a\"b", "a/b", " a", "a\t"] {
+            assert!(
+                matches!(check_stem(bad), Err(HlsError::BadName { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(check_stem("réc-2024.01_x").is_ok());
+        let opts = PlaylistOptions {
+            stem: "out",
+            format: SegmentFormat::Ts,
+        };
+        assert!(matches!(
+            media_playlist(&[], opts),
+            Err(HlsError::NoSegments)
+        ));
+    }
+}

@@ -245,3 +245,267 @@ pub fn audio_ranges(
     starts.push(audio.len());
     Ok(starts.windows(2).map(|w| w[0]..w[1].max(w[0])).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{rescale, Rounding};
+
+    /// 25 fps at 90 kHz.
+    const FRAME: u32 = 3600;
+
+    /// `n` frames in display order, pts = dts, sync samples where `key` says.
+    fn track(n: usize, key: impl Fn(usize) -> bool) -> Vec<SampleTime> {
+        (0..n)
+            .map(|i| SampleTime {
+                dts: i as i64 * i64::from(FRAME),
+                pts: i as i64 * i64::from(FRAME),
+                duration: FRAME,
+                keyframe: key(i),
+            })
+            .collect()
+    }
+
+    /// (first sample, count, start, duration) of each segment.
+    fn cuts(samples: &[SampleTime], ts: u32, t: TargetDuration) -> Vec<(usize, usize, i64, u64)> {
+        segment(samples.iter().copied(), ts, t)
+            .expect("segment")
+            .iter()
+            .map(|s| (s.first_sample, s.sample_count, s.start, s.duration))
+            .collect()
+    }
+
+    fn secs(s: u64) -> TargetDuration {
+        TargetDuration::new(s, 1).expect("target")
+    }
+
+    #[test]
+    fn two_second_gops_make_six_second_segments_and_a_short_last_one() {
+        // 20 s, a keyframe every 2 s (50 frames).
+        let t = track(500, |i| i % 50 == 0);
+        assert_eq!(
+            cuts(&t, 90_000, TargetDuration::default()),
+            vec![
+                (0, 150, 0, 540_000),
+                (150, 150, 540_000, 540_000),
+                (300, 150, 1_080_000, 540_000),
+                (450, 50, 1_620_000, 180_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn irregular_gops_cut_at_the_first_keyframe_at_or_after_each_boundary() {
+        // Boundaries at frames 150 and 300; keyframes in between do not cut.
+        let keys = [0, 40, 90, 100, 180, 260, 300];
+        let t = track(320, |i| keys.contains(&i));
+        let f = u64::from(FRAME);
+        assert_eq!(
+            cuts(&t, 90_000, secs(6)),
+            vec![
+                (0, 180, 0, 180 * f),
+                (180, 120, 180 * 3600, 120 * f),
+                (300, 20, 300 * 3600, 20 * f),
+            ]
+        );
+    }
+
+    #[test]
+    fn boundaries_stay_on_the_grid() {
+        // 10 fps, a keyframe every 2.5 s, 30 s: 7.5 s, 5 s, 7.5 s, 5 s, 5 s (the last ends with
+        // the track), never drifting off the grid.
+        let t: Vec<SampleTime> = (0..300)
+            .map(|i| SampleTime {
+                dts: i * 9000,
+                pts: i * 9000,
+                duration: 9000,
+                keyframe: i % 25 == 0,
+            })
+            .collect();
+        let d: Vec<u64> = cuts(&t, 90_000, secs(6)).iter().map(|c| c.3).collect();
+        assert_eq!(d, vec![675_000, 450_000, 675_000, 450_000, 450_000]);
+    }
+
+    #[test]
+    fn a_target_shorter_than_the_gop_gives_one_segment_per_gop() {
+        let t = track(200, |i| i % 50 == 0);
+        let c = cuts(&t, 90_000, TargetDuration::from_millis(1000).expect("1 s"));
+        assert_eq!(
+            c.iter().map(|c| c.0).collect::<Vec<_>>(),
+            vec![0, 50, 100, 150]
+        );
+        assert!(c.iter().all(|c| c.3 == 180_000));
+    }
+
+    #[test]
+    fn boundaries_passed_by_a_long_gop_are_skipped() {
+        // Keyframes at 0 s, 13 s, 14 s, 15 s, ...: ffmpeg would cut [13 s, 14 s) for the 12 s
+        // boundary; seam waits for the 18 s one.
+        let t = track(25 * 30, |i| i == 0 || (i >= 325 && i % 25 == 0));
+        let starts: Vec<i64> = cuts(&t, 90_000, secs(6))
+            .iter()
+            .map(|c| c.2 / 90_000)
+            .collect();
+        assert_eq!(starts, vec![0, 13, 18, 24]);
+    }
+
+    #[test]
+    fn b_frames_cut_at_keyframes_and_durations_tile_the_presentation() {
+        // Closed GOPs of 30 pictures in decode order I0 P2 B1 P4 B3 ... P28 B27 P29, pts shifted by
+        // one frame (the composition delay).
+        let gop: Vec<usize> = std::iter::once(0)
+            .chain((1..15).flat_map(|j| [2 * j, 2 * j - 1]))
+            .chain(std::iter::once(29))
+            .collect();
+        assert_eq!(gop.len(), 30);
+        let mut t = Vec::new();
+        for g in 0..10 {
+            for (k, &d) in gop.iter().enumerate() {
+                let i = g * 30 + k;
+                t.push(SampleTime {
+                    dts: i as i64 * 3600,
+                    pts: ((g * 30 + d) as i64 + 1) * 3600,
+                    duration: FRAME,
+                    keyframe: d == 0,
+                });
+            }
+        }
+        // GOPs of 1.2 s; boundaries every 2 s from t0 (one frame): keyframes at 2.4 s, 4.8 s,
+        // 6.0 s, 8.4 s and 10.8 s after t0 start segments.
+        let c = cuts(&t, 90_000, secs(2));
+        assert_eq!(
+            c.iter().map(|c| c.0).collect::<Vec<_>>(),
+            vec![0, 60, 120, 150, 210, 270]
+        );
+        assert!(c.iter().all(|c| t[c.0].keyframe && c.2 == t[c.0].pts));
+        let total: u64 = c.iter().map(|c| c.3).sum();
+        assert_eq!(total, 300 * 3600);
+    }
+
+    #[test]
+    fn audio_only_cuts_at_the_first_frame_at_or_after_the_boundary() {
+        // AAC at 48 kHz: 6 s is 281.25 frames, so frames 282, 563 (12 s = 562.5 frames), 844.
+        let a: Vec<SampleTime> = (0..1000)
+            .map(|i| SampleTime {
+                dts: i * 1024,
+                pts: i * 1024,
+                duration: 1024,
+                keyframe: true,
+            })
+            .collect();
+        let c = cuts(&a, 48_000, TargetDuration::default());
+        assert_eq!(
+            c.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(),
+            vec![(0, 282), (282, 281), (563, 281), (844, 156)]
+        );
+        assert_eq!(c[0].3, 282 * 1024);
+        assert_eq!(c.iter().map(|c| c.3).sum::<u64>(), 1000 * 1024);
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let t = TargetDuration::default();
+        assert!(matches!(
+            segment(Vec::new(), 90_000, t),
+            Err(HlsError::NoSamples)
+        ));
+        assert!(matches!(
+            segment(track(10, |i| i == 5), 90_000, t),
+            Err(HlsError::FirstNotKeyframe)
+        ));
+        assert!(matches!(
+            segment(track(10, |_| true), 0, t),
+            Err(HlsError::ZeroTimescale)
+        ));
+        let mut z = track(1, |_| true);
+        z[0].duration = 0;
+        assert!(matches!(
+            segment(z, 90_000, t),
+            Err(HlsError::EmptyLastSegment { first_sample: 0 })
+        ));
+        let mut o = track(1, |_| true);
+        o[0].pts = i64::MAX;
+        assert!(matches!(segment(o, 90_000, t), Err(HlsError::Overflow(_))));
+    }
+
+    #[test]
+    fn target_duration_parses_exact_decimals() {
+        assert_eq!(TargetDuration::parse("6").expect("6").as_fraction(), (6, 1));
+        assert_eq!(
+            TargetDuration::parse("2.002").expect("2.002").as_fraction(),
+            (2002, 1000)
+        );
+        for bad in ["0", "0.000", "", "-1", "1e3", "six", "1.2.3"] {
+            assert!(
+                matches!(
+                    TargetDuration::parse(bad),
+                    Err(HlsError::BadTargetDuration(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(TargetDuration::from_millis(0).is_err());
+    }
+
+    fn audio(n: i64, frame: i64) -> Vec<SampleTime> {
+        (0..n)
+            .map(|i| SampleTime {
+                dts: i * frame,
+                pts: i * frame,
+                duration: frame as u32,
+                keyframe: true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn audio_follows_video_cuts_by_time() {
+        let v = track(500, |i| i % 50 == 0);
+        let segs = segment(v, 90_000, TargetDuration::default()).expect("segment");
+        // 20 s of AAC: 937.5 frames.
+        let a = audio(938, 1024);
+        let r = audio_ranges(&segs, 90_000, &a, 48_000).expect("ranges");
+        assert_eq!(r, vec![0..282, 282..563, 563..844, 844..938]);
+    }
+
+    #[test]
+    fn audio_before_the_video_goes_into_the_first_segment() {
+        let v: Vec<SampleTime> = track(100, |i| i % 50 == 0)
+            .into_iter()
+            .map(|mut s| {
+                s.pts += 90_000;
+                s
+            })
+            .collect();
+        let segs = segment(v, 90_000, secs(1)).expect("segment");
+        let a = audio(200, 1024);
+        let r = audio_ranges(&segs, 90_000, &a, 48_000).expect("ranges");
+        // Video starts at 1 s; the second segment at 3 s = frame 140.625 → 141.
+        assert_eq!(r, vec![0..141, 141..200]);
+    }
+
+    #[test]
+    fn the_audio_cut_equals_the_cut_rescaled_rounding_up() {
+        let a = audio(2000, 1);
+        for (vts, ats) in [(90_000u32, 48_000u32), (30_000, 44_100), (1000, 22_050)] {
+            for cut in 0..300i64 {
+                let i = first_sample_at_or_after(&a, ats, cut, vts).expect("index");
+                let up = rescale(cut, vts.into(), ats.into(), Rounding::Up).expect("rescale");
+                assert_eq!(
+                    i as i64,
+                    up.min(2000),
+                    "cut {cut} at {vts} Hz into {ats} Hz"
+                );
+            }
+        }
+        // Past the last sample: the length; huge values cannot overflow the 128-bit comparison.
+        assert_eq!(
+            first_sample_at_or_after(&a, 48_000, i64::MAX, 1).expect("index"),
+            2000
+        );
+        assert_eq!(
+            first_sample_at_or_after(&a, 48_000, i64::MIN, 1).expect("index"),
+            0
+        );
+    }
+}
