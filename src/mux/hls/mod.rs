@@ -65,8 +65,7 @@ pub enum HlsError {
         /// Why.
         why: &'static str,
     },
-    /// `finish` was given segments that were not all written, or segments written that are not
-    /// listed.
+    /// `finish` was given a segment that was not written (or not closed).
     #[error("segment {index} {what}")]
     SegmentMismatch {
         /// The segment number.
@@ -74,6 +73,10 @@ pub enum HlsError {
         /// What is wrong.
         what: &'static str,
     },
+    /// A file was written that the playlist would not list (a segment past the last one, or an
+    /// initialization section for TS segments).
+    #[error("{0} was written but is not in the playlist")]
+    Unlisted(String),
     /// An fMP4 playlist was finished without its initialization section.
     #[error("the initialization section was not written")]
     NoInitSection,

@@ -160,14 +160,8 @@ impl HlsOutput {
             }
             names.push(name);
         }
-        if self.closed.len() != names.len() {
-            let extra = (segments.len()..)
-                .find(|&k| self.closed.contains(&self.segment_name(k)))
-                .unwrap_or(segments.len());
-            return Err(HlsError::SegmentMismatch {
-                index: extra,
-                what: "was written but is not in the playlist",
-            });
+        if let Some(extra) = self.closed.iter().find(|n| !names.contains(n)) {
+            return Err(HlsError::Unlisted(extra.clone()));
         }
         let playlist_name = self
             .playlist

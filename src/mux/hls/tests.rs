@@ -180,10 +180,13 @@ fn finish_refuses_missing_unclosed_and_unlisted_segments() {
     for k in 0..3 {
         write_segment(&mut out, k, b"a");
     }
-    assert!(matches!(
-        out.finish(&two),
-        Err(HlsError::SegmentMismatch { index: 2, .. })
-    ));
+    assert!(matches!(out.finish(&two), Err(HlsError::Unlisted(ref n)) if n == "o_00002.ts"));
+
+    let mut out = HlsOutput::create(&pl, SegmentFormat::Ts, &[], false).expect("create");
+    let w = out.init_writer().expect("init");
+    w.close().expect("close");
+    write_segment(&mut out, 0, b"a");
+    assert!(matches!(out.finish(&two[..1]), Err(HlsError::Unlisted(ref n)) if n == "o_init.mp4"));
 
     let mut out = HlsOutput::create(&pl, SegmentFormat::Fmp4, &[], false).expect("create");
     write_segment(&mut out, 0, b"a");
