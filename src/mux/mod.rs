@@ -5,6 +5,7 @@
 //! design of moonfire-nvr's `mp4.rs`). Writing is then a loop over slices; adjacent input ranges are
 //! merged so sample data moves in a few large copies, done by the kernel when both ends are files.
 
+pub mod hls;
 pub mod mp4;
 pub mod output;
 pub mod ts;
