@@ -212,8 +212,8 @@ fn open_and_plan(
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
-    for src in sources {
-        let (mut m, n) = match demux::open_with(src, limits, best_effort) {
+    for src in group_continuations(sources) {
+        let (parts, n) = match demux::open_all_with(src, limits, best_effort) {
             Ok(v) => v,
             Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
                 if best_effort =>
@@ -224,14 +224,17 @@ fn open_and_plan(
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(prev) = medias.last() {
-            demux::share_headers(&mut m, prev);
-        }
         notes.extend(n);
-        if best_effort {
-            notes.extend(crate::plan::close_jumps(&mut m));
+        for mut m in parts {
+            check_count(medias.len() + 1, limits, |_| m.name().to_string())?;
+            if let Some(prev) = medias.last() {
+                demux::share_headers(&mut m, prev);
+            }
+            if best_effort {
+                notes.extend(crate::plan::close_jumps(&mut m));
+            }
+            medias.push(m);
         }
-        medias.push(m);
     }
     if medias.is_empty() {
         if let Some(e) = skipped {
@@ -245,6 +248,33 @@ fn open_and_plan(
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// Transport streams that continue the one before them byte for byte (a recording split into
+/// files by size: [`demux::ts::is_continuation`]) are read with it as one stream.
+fn group_continuations(sources: Vec<Arc<dyn Source>>) -> Vec<Arc<dyn Source>> {
+    let mut groups: Vec<Vec<Arc<dyn Source>>> = Vec::with_capacity(sources.len());
+    for src in sources {
+        match groups.last_mut() {
+            Some(g)
+                if demux::ts::is_continuation(&*src)
+                    && g.first().is_some_and(|f| demux::ts::sniff(&**f)) =>
+            {
+                g.push(src)
+            }
+            _ => groups.push(vec![src]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut g| {
+            if g.len() == 1 {
+                g.remove(0)
+            } else {
+                Arc::new(crate::source::ConcatSource::new(g)) as Arc<dyn Source>
+            }
+        })
+        .collect()
 }
 
 /// At most `limits.max_segments` inputs; the error names the first one past the limit.

@@ -6,6 +6,7 @@
 pub mod flv;
 pub mod hls;
 pub mod mp4;
+pub(crate) mod synth;
 pub mod ts;
 
 use std::path::Path;
@@ -42,12 +43,30 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
 }
 
 /// Like [`open`]; with `best_effort`, salvages what is readable from a damaged input (a truncated
-/// last fragment or mdat) and returns what it dropped, in words.
+/// last fragment or mdat) and returns what it dropped, in words. A file that [`open_all_with`]
+/// reads as several parts gives its first.
 pub fn open_with(
     source: Arc<dyn Source>,
     limits: &Limits,
     best_effort: bool,
 ) -> Result<(Media, Vec<String>), DemuxError> {
+    let (medias, notes) = open_all_with(source, limits, best_effort)?;
+    match medias.into_iter().next() {
+        Some(m) => Ok((m, notes)),
+        None => Err(DemuxError::Unsupported {
+            loc: Location::default(),
+            what: "no media".into(),
+        }),
+    }
+}
+
+/// Demuxes a source into the parts it holds: one [`Media`] for MP4 and FLV, one per run between
+/// timestamp jumps for a transport stream (each part joins the next like a separate file).
+pub fn open_all_with(
+    source: Arc<dyn Source>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Result<(Vec<Media>, Vec<String>), DemuxError> {
     let mut head = [0u8; 16];
     let n = source.len().min(16) as usize;
     source
@@ -62,7 +81,17 @@ pub fn open_with(
     if mp4::sniff(&head[..n]) {
         let (mut media, notes) = mp4::open_with(source, limits, best_effort)?;
         compact(&mut media);
-        return Ok((media, notes));
+        return Ok((vec![media], notes));
+    }
+    if flv::sniff(&head[..n]) {
+        let parsed = flv::open(&*source, limits)?;
+        let mut notes = Vec::new();
+        let mut media = flv::to_media(source, parsed, &mut notes)?;
+        compact(&mut media);
+        return Ok((vec![media], notes));
+    }
+    if ts::sniff(&*source) {
+        return ts::open(source, limits);
     }
     Err(DemuxError::Unsupported {
         loc: Location {
@@ -70,7 +99,7 @@ pub fn open_with(
             path: String::new(),
             offset: 0,
         },
-        what: "not a recognised container (expected MP4/MOV)".into(),
+        what: "not a recognised container (expected MP4/MOV, MPEG-TS or FLV)".into(),
     })
 }
 
