@@ -531,11 +531,14 @@ mod tests {
             "{d:?}"
         );
         assert!(d.value.starts_with("'vpcC' 20 bytes, at 12: 01"), "{d:?}");
-        // pasp changes the displayed shape: not ignored.
-        let d = difference(&a, &visual(b"", 24, &[vpcc(0), pasp(4, 3)])).expect("differs");
+        // pasp changes the displayed shape: not ignored, unless it says pixels are square (what its
+        // absence says).
+        let wide = visual(b"", 24, &[vpcc(0), pasp(4, 3)]);
+        let d = difference(&wide, &visual(b"", 24, &[vpcc(0), pasp(3, 3)])).expect("differs");
         assert!(d.reference.starts_with("'pasp'"), "{d:?}");
+        assert_eq!(difference(&a, &visual(b"", 24, &[vpcc(0)])), None);
         // A box missing on one side.
-        let d = difference(&a, &visual(b"", 24, &[vpcc(0)])).expect("differs");
+        let d = difference(&wide, &visual(b"", 24, &[vpcc(0)])).expect("differs");
         assert_eq!((d.reference.as_str(), d.value.as_str()), ("'pasp'", "none"));
     }
 
