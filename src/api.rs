@@ -212,8 +212,24 @@ fn open_and_plan(
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
-    for src in group_continuations(sources) {
-        let (parts, n) = match demux::open_all_with(src, limits, best_effort) {
+    let sources = group_continuations(sources);
+    // Inputs are demuxed a few at a time on as many threads (a transport stream is read in full to
+    // learn its access units, so this is where cores help), then taken in order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut pending = sources.into_iter().peekable();
+    let mut opened = std::collections::VecDeque::new();
+    loop {
+        if opened.is_empty() {
+            let batch: Vec<Arc<dyn Source>> = pending.by_ref().take(threads).collect();
+            if batch.is_empty() {
+                break;
+            }
+            opened.extend(open_batch(batch, limits, best_effort));
+        }
+        let Some(result) = opened.pop_front() else {
+            break;
+        };
+        let (parts, n) = match result {
             Ok(v) => v,
             Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
                 if best_effort =>
@@ -248,6 +264,46 @@ fn open_and_plan(
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// An input's parts and the notes its demuxer wrote.
+type Opened = (Vec<Media>, Vec<String>);
+
+/// Demuxes `batch` on one thread per input (one input: on this thread), results in order.
+fn open_batch(
+    batch: Vec<Arc<dyn Source>>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Vec<Result<Opened, crate::error::DemuxError>> {
+    if batch.len() == 1 {
+        return batch
+            .into_iter()
+            .map(|s| demux::open_all_with(s, limits, best_effort))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = batch
+            .into_iter()
+            .map(|s| {
+                let name = s.name().to_string();
+                (
+                    name,
+                    scope.spawn(move || demux::open_all_with(s, limits, best_effort)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(crate::error::DemuxError::Io {
+                        file: name,
+                        source: std::io::Error::other("demuxer thread panicked"),
+                    })
+                })
+            })
+            .collect()
+    })
 }
 
 /// Transport streams that continue the one before them byte for byte (a recording split into

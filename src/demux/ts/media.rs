@@ -26,7 +26,7 @@ use bytes::Bytes;
 use super::{AccessUnit, Event, StreamType, TsDemuxer, TsLimits};
 use crate::codec::framing::{
     adts_to_raw, annexb_to_length_prefixed, asc_from_adts, avcc_from_parameter_sets,
-    hvcc_from_parameter_sets, scan_annexb, AdtsTemplate, Mp4Nals, NalCodec,
+    hvcc_from_parameter_sets, length_prefixed_size, scan_annexb, AdtsTemplate, Mp4Nals, NalCodec,
 };
 use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
@@ -38,10 +38,10 @@ use crate::source::Source;
 use crate::time::{rescale, Rounding};
 
 /// Bytes read from the file per step.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 4 << 20;
 /// Converted bytes a [`TsView`] keeps behind the furthest read, so a muxer may read a little
 /// backwards (a fragment's audio after its video) without the file being demuxed again.
-const WINDOW: u64 = 32 << 20;
+const WINDOW: u64 = 16 << 20;
 
 /// What a selected stream becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +67,10 @@ impl Selection {
     }
 }
 
-/// Converts one access unit to its MP4 sample form; `None` (with the reason) when it cannot be
-/// (damaged beyond framing), in which case both passes leave it out.
-fn convert(kind: Kind, au: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    out.clear();
+/// The size of one access unit in its MP4 sample form, appended to `out` when given; an error
+/// (the reason) when it cannot be converted (damaged beyond framing), in which case both passes
+/// leave it out. Both passes take the same decision from the same bytes.
+fn convert(kind: Kind, au: &[u8], out: Option<&mut Vec<u8>>) -> Result<usize, String> {
     match kind {
         Kind::Video(codec) => {
             let layout = scan_annexb(au).map_err(|e| e.to_string())?;
@@ -79,45 +79,36 @@ fn convert(kind: Kind, au: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
                 length_size: 4,
                 drop_aud_filler: true,
             };
-            annexb_to_length_prefixed(au, &layout, &opts, out).map_err(|e| e.to_string())?;
-            if out.is_empty() {
+            let size = length_prefixed_size(&layout, &opts).map_err(|e| e.to_string())?;
+            if size == 0 {
                 return Err("access unit holds no NAL unit besides delimiters".into());
             }
+            if let Some(out) = out {
+                annexb_to_length_prefixed(au, &layout, &opts, out).map_err(|e| e.to_string())?;
+            }
+            Ok(size)
         }
         Kind::Aac => {
             let (_, raw) = adts_to_raw(au).map_err(|e| e.to_string())?;
-            out.extend_from_slice(raw);
+            if let Some(out) = out {
+                out.extend_from_slice(raw);
+            }
+            Ok(raw.len())
         }
     }
-    Ok(())
 }
 
-/// Reads an access unit's pieces into `buf`.
-fn gather(src: &dyn Source, au: &AccessUnit, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    let size = usize::try_from(au.size).map_err(|_| io::Error::other("access unit too large"))?;
-    buf.resize(size, 0);
-    let mut at = 0usize;
-    for p in &au.pieces {
-        let n =
-            usize::try_from(p.end - p.start).map_err(|_| io::Error::other("piece too large"))?;
-        let dst = buf
-            .get_mut(at..at + n)
-            .ok_or_else(|| io::Error::other("access unit pieces exceed its size"))?;
-        src.read_at(p.start, dst)?;
-        at += n;
-    }
-    buf.truncate(at);
-    Ok(())
-}
-
-/// Runs the demuxer over a file, chunk by chunk, handing out events.
+/// Runs the demuxer over a file, chunk by chunk, handing out events. The last two chunks stay in
+/// memory: an access unit is handed out when the next one starts, so its pieces are almost always
+/// there, and gathering it costs copies rather than one read per 184-byte piece.
 struct Pass {
     demuxer: TsDemuxer,
     pos: u64,
     events: VecDeque<Event>,
     done: bool,
+    /// The chunk read last, ending at `pos`, and the one before it.
     chunk: Vec<u8>,
+    prev: Vec<u8>,
 }
 
 impl Pass {
@@ -128,6 +119,7 @@ impl Pass {
             events: VecDeque::new(),
             done: false,
             chunk: Vec::new(),
+            prev: Vec::new(),
         }
     }
 
@@ -146,6 +138,7 @@ impl Pass {
                 self.demuxer.finish()?;
                 self.done = true;
             } else {
+                std::mem::swap(&mut self.chunk, &mut self.prev);
                 self.chunk.resize(n, 0);
                 src.read_at(self.pos, &mut self.chunk)
                     .map_err(|e| DemuxError::Io {
@@ -157,6 +150,39 @@ impl Pass {
             }
             self.events.extend(self.demuxer.events());
         }
+    }
+
+    /// The bytes `range` of the file, from the chunks in memory when they hold them.
+    fn bytes_at(&self, range: &std::ops::Range<u64>) -> Option<&[u8]> {
+        let chunk_at = self.pos.checked_sub(self.chunk.len() as u64)?;
+        let prev_at = chunk_at.checked_sub(self.prev.len() as u64)?;
+        for (at, data) in [(chunk_at, &self.chunk), (prev_at, &self.prev)] {
+            if range.start >= at && range.end <= at + data.len() as u64 {
+                return data.get((range.start - at) as usize..(range.end - at) as usize);
+            }
+        }
+        None
+    }
+
+    /// Reads an access unit's pieces into `buf`.
+    fn gather(&self, src: &dyn Source, au: &AccessUnit, buf: &mut Vec<u8>) -> io::Result<()> {
+        buf.clear();
+        let size =
+            usize::try_from(au.size).map_err(|_| io::Error::other("access unit too large"))?;
+        buf.reserve(size);
+        for p in &au.pieces {
+            match self.bytes_at(p) {
+                Some(b) => buf.extend_from_slice(b),
+                None => {
+                    let n = usize::try_from(p.end - p.start)
+                        .map_err(|_| io::Error::other("piece too large"))?;
+                    let at = buf.len();
+                    buf.resize(at + n, 0);
+                    src.read_at(p.start, &mut buf[at..])?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -174,10 +200,9 @@ pub struct TsView {
 struct ViewReader {
     pass: Pass,
     /// Converted bytes from view offset `start` on.
-    buf: VecDeque<u8>,
+    buf: Vec<u8>,
     start: u64,
     scratch: Vec<u8>,
-    converted: Vec<u8>,
 }
 
 impl std::fmt::Debug for ViewReader {
@@ -195,10 +220,9 @@ impl TsView {
     fn fresh_reader(&self) -> ViewReader {
         ViewReader {
             pass: Pass::new(&self.name),
-            buf: VecDeque::new(),
+            buf: Vec::new(),
             start: 0,
             scratch: Vec::new(),
-            converted: Vec::new(),
         }
     }
 }
@@ -242,20 +266,30 @@ impl Source for TsView {
             if au.pts.is_none() {
                 continue;
             }
-            gather(&*self.file, &au, &mut r.scratch)?;
-            if convert(kind, &r.scratch, &mut r.converted).is_err() {
+            r.pass.gather(&*self.file, &au, &mut r.scratch)?;
+            let before = r.buf.len();
+            if convert(kind, &r.scratch, Some(&mut r.buf)).is_err() {
+                r.buf.truncate(before);
                 continue;
             }
-            r.buf.extend(r.converted.iter());
-            // Keep at most WINDOW bytes before the read.
+            // Keep at most WINDOW bytes before the read (moved down in one copy once they are
+            // at least the bytes kept).
             let keep_from = offset.saturating_sub(WINDOW).max(r.start);
-            let drop = (keep_from - r.start) as usize;
-            r.buf.drain(..drop.min(r.buf.len()));
-            r.start += drop as u64;
+            let drop = ((keep_from - r.start) as usize).min(r.buf.len());
+            if drop > 0 && drop >= r.buf.len() / 2 {
+                r.buf.drain(..drop);
+                r.start += drop as u64;
+            }
         }
         let from = (offset - r.start) as usize;
-        for (o, b) in out.iter_mut().zip(r.buf.range(from..)) {
-            *o = *b;
+        let src = r
+            .buf
+            .get(from..from + out.len())
+            .ok_or_else(|| io::Error::other("TS view out of step"))?;
+        out.copy_from_slice(src);
+        if end >= self.len {
+            // Read to the end: a job of many inputs must not keep a buffer per input.
+            *guard = None;
         }
         Ok(())
     }
@@ -332,7 +366,6 @@ pub fn open(
     let (mut vpart, mut apart) = (0usize, 0usize);
     let mut view_len = 0u64;
     let mut scratch = Vec::new();
-    let mut converted = Vec::new();
     let mut video_cfg: Option<(SampleEntry, u16, u16)> = None;
     let mut audio_cfg: Option<(SampleEntry, u32)> = None;
     let mut samples = 0usize;
@@ -396,17 +429,21 @@ pub fn open(
                     continue;
                 };
                 let dts = dts.unwrap_or(pts);
-                gather(&*file, &au, &mut scratch).map_err(|e| DemuxError::Io {
-                    file: name.clone(),
-                    source: e,
-                })?;
-                if let Err(why) = convert(kind, &scratch, &mut converted) {
-                    notes.push(format!(
-                        "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
-                        au.pid, au.offset
-                    ));
-                    continue;
-                }
+                pass.gather(&*file, &au, &mut scratch)
+                    .map_err(|e| DemuxError::Io {
+                        file: name.clone(),
+                        source: e,
+                    })?;
+                let size = match convert(kind, &scratch, None) {
+                    Ok(size) => size,
+                    Err(why) => {
+                        notes.push(format!(
+                            "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
+                            au.pid, au.offset
+                        ));
+                        continue;
+                    }
+                };
                 samples += 1;
                 if samples > limits.max_samples {
                     return Err(DemuxError::LimitExceeded {
@@ -418,7 +455,7 @@ pub fn open(
                         what: format!("more than {} access units", limits.max_samples),
                     });
                 }
-                let size = u32::try_from(converted.len()).unwrap_or(u32::MAX);
+                let size = u32::try_from(size).unwrap_or(u32::MAX);
                 match kind {
                     Kind::Video(codec) => {
                         if video_cfg.is_none() {
