@@ -220,20 +220,30 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Up to `n` bytes at `pos`: fewer only at the end of the file. Moves the window to `pos` when
-    /// the bytes are not all in it.
+    /// Up to `n` bytes at `pos`: fewer only at the end of the file.
     fn get(&mut self, pos: u64, n: usize) -> Result<&[u8], DemuxError> {
+        self.get_from(pos, pos, n)
+    }
+
+    /// Like [`Reader::get`]; when the window must move, it starts at `anchor` (at most `pos`):
+    /// looking ahead of a candidate frame keeps the candidate in the window, so checking the
+    /// candidates of a damaged stretch one byte after the other does not read the window again for
+    /// each of them.
+    fn get_from(&mut self, anchor: u64, pos: u64, n: usize) -> Result<&[u8], DemuxError> {
         let avail = self.len.saturating_sub(pos);
         let n = usize::try_from(avail).map_or(n, |a| a.min(n));
         let end = pos.saturating_add(n as u64);
         let buf_end = self.start.saturating_add(self.buf.len() as u64);
         if pos < self.start || end > buf_end {
-            let want =
-                usize::try_from(avail).map_or(self.window.max(n), |a| a.min(self.window.max(n)));
+            let from = anchor.min(pos);
+            let need = usize::try_from(end - from).unwrap_or(usize::MAX);
+            let left = self.len.saturating_sub(from);
+            let want = usize::try_from(left)
+                .map_or(self.window.max(need), |l| l.min(self.window.max(need)));
             self.buf.resize(want, 0);
-            self.start = pos;
+            self.start = from;
             self.src
-                .read_at(pos, &mut self.buf)
+                .read_at(from, &mut self.buf)
                 .map_err(|e| DemuxError::Io {
                     file: self.src.name().to_string(),
                     source: e,
@@ -431,7 +441,10 @@ impl Demuxer<'_> {
         };
         let end = pos + u64::from(h.frame_length);
         if end > audio_end {
-            if end <= self.r.len && !self.trailer.is_empty() && self.ends_well(end, self.r.len)? {
+            if end <= self.r.len
+                && !self.trailer.is_empty()
+                && self.ends_well(pos, end, self.r.len)?
+            {
                 // The trailer's signature is inside this frame: it is audio, not a tag.
                 self.trailer.clear();
                 self.audio_end = self.r.len;
@@ -445,20 +458,20 @@ impl Demuxer<'_> {
             }
         }
         let same = self.first.map_or(true, |f| config_change(&f, &h).is_none());
-        if (chained && same) || self.ends_well(end, self.audio_end)? {
+        if (chained && same) || self.ends_well(pos, end, self.audio_end)? {
             Ok(At::Frame(h))
         } else {
             Ok(At::Invalid)
         }
     }
 
-    /// True when a frame ending at `end` is followed by the end of the audio (`audio_end`), a
+    /// True when a frame from `start` to `end` is followed by the end of the audio (`audio_end`), a
     /// header (or the start of one cut by the end of the file) or an ID3v2 tag.
-    fn ends_well(&mut self, end: u64, audio_end: u64) -> Result<bool, DemuxError> {
+    fn ends_well(&mut self, start: u64, end: u64, audio_end: u64) -> Result<bool, DemuxError> {
         if end == audio_end {
             return Ok(true);
         }
-        let bytes = self.r.get(end, 10)?;
+        let bytes = self.r.get_from(start, end, 10)?;
         let left = usize::try_from(audio_end.saturating_sub(end)).unwrap_or(usize::MAX);
         let bytes = &bytes[..bytes.len().min(left)];
         Ok(tags::id3v2_len(bytes).is_some()
@@ -474,9 +487,13 @@ impl Demuxer<'_> {
     fn resync(&mut self, from: u64) -> Result<u64, DemuxError> {
         let mut c = from;
         while c < self.audio_end {
-            let want =
-                usize::try_from(self.audio_end - c).map_or(self.r.window, |l| l.min(self.r.window));
-            let chunk = self.r.get(c, want)?;
+            // What the window holds from `c` (at least one byte): asking for a whole window at
+            // each candidate would move the window at each candidate.
+            self.r.get(c, 1)?;
+            let at = usize::try_from(c - self.r.start).unwrap_or(usize::MAX);
+            let left = usize::try_from(self.audio_end - c).unwrap_or(usize::MAX);
+            let chunk = self.r.buf.get(at..).unwrap_or_default();
+            let chunk = &chunk[..chunk.len().min(left)];
             if chunk.is_empty() {
                 break;
             }

@@ -433,4 +433,68 @@ fn messages() {
     if print {
         println!("limit: {e}");
     }
+    let mut d = id3(0, false);
+    d.extend(id3(0, false));
+    d.extend(stream(1));
+    let e = demux_with(
+        &d,
+        &Limits {
+            max_sample_entries: 1,
+            ..Limits::default()
+        },
+    )
+    .expect_err("tags");
+    assert!(matches!(e, DemuxError::LimitExceeded { .. }));
+    if print {
+        println!("tags: {e}");
+    }
+}
+
+/// A source counting the bytes read from it.
+#[derive(Debug)]
+struct Counting {
+    inner: MemSource,
+    read: std::sync::atomic::AtomicU64,
+}
+
+impl Source for Counting {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.read
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner.read_at(offset, buf)
+    }
+}
+
+#[test]
+fn damaged_stretches_are_read_once() {
+    // 3 MiB of headers claiming 8191-byte frames, 7 bytes apart: every one is a candidate whose
+    // frame ends where no header starts. Checking them must not re-read the window per candidate.
+    let fake = [0xff, 0xf1, 0x4c, 0x83, 0xff, 0xff, 0xfc];
+    let mut data: Vec<u8> = fake.iter().copied().cycle().take(3 << 20).collect();
+    data.extend(stream(2));
+    let src = Counting {
+        inner: MemSource::new("t.aac", data.clone()),
+        read: Default::default(),
+    };
+    let m = open(&src, &Limits::default()).expect("demux");
+    assert_eq!(m.frames.len(), 2);
+    assert_eq!(
+        m.warnings,
+        [AdtsWarning::Skipped {
+            offset: 0,
+            len: 3 << 20
+        }]
+    );
+    let read = src.read.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        read < 2 * data.len() as u64,
+        "read {read} bytes of {}",
+        data.len()
+    );
 }
