@@ -16,8 +16,8 @@ pub const ADTS_NAME: &str = "fuzz.aac";
 /// `Io`; when Ok: at least one frame, frames strictly after one another (header offsets
 /// increasing, no overlap) and inside the input, each starting with a header that parses to its
 /// header length and size with the first frame's configuration and that `codec::framing` splits the
-/// same way; tags and warnings inside the input; duration is 1024 ticks per frame at the header's
-/// sample rate.
+/// same way; tags (HLS timestamps of 33 bits) and warnings inside the input; duration is 1024
+/// ticks per frame at the header's sample rate.
 pub fn adts_demux(data: &[u8]) {
     use seam::codec::framing::adts_frames;
     use seam::demux::adts::{self, AdtsWarning};
@@ -93,6 +93,10 @@ pub fn adts_demux(data: &[u8]) {
         assert!(
             t.offset.checked_add(t.len).is_some_and(|e| e <= len),
             "tag {t:?} outside"
+        );
+        assert!(
+            t.timestamp.map_or(true, |v| v < 1 << 33),
+            "tag {t:?}: timestamp beyond 33 bits"
         );
     }
     for w in &m.warnings {

@@ -13,7 +13,9 @@
 //! of the file (HLS packed audio carries its timestamp there, RFC 8216 §3.4) and between frames
 //! (concatenated HLS segments). An APEv2 tag (`APETAGEX` footer) and an ID3v1 tag (`TAG`, 128
 //! bytes) at the end of the file are skipped too. Both are listed in [`AdtsMedia::tags`]; they are
-//! metadata, not damage. A trailer signature that turns out to lie inside the last frame (the
+//! metadata, not damage. An ID3v2 tag of HLS packed audio gives the timestamp of the frame after
+//! it ([`AdtsTag::timestamp`], from its `PRIV` frame). A trailer signature that turns out to lie
+//! inside the last frame (the
 //! frame chain runs through it to the end of the file) is taken for audio.
 //!
 //! **Damage.** Bytes where no frame starts are skipped up to the next *validated* header: one that
@@ -336,10 +338,17 @@ impl Demuxer<'_> {
         while pos < self.audio_end {
             match self.at(pos, chained)? {
                 At::Id3(len) => {
+                    let timestamp = if len <= tags::MAX_TIMESTAMP_TAG {
+                        // `len` fits before the audio's end (checked by `at`).
+                        tags::hls_timestamp(self.r.get(pos, len as usize)?)
+                    } else {
+                        None
+                    };
                     self.push_tag(AdtsTag {
                         kind: TagKind::Id3v2,
                         offset: pos,
                         len,
+                        timestamp,
                     })?;
                     pos = pos.saturating_add(len);
                 }
@@ -518,6 +527,7 @@ impl Demuxer<'_> {
                 kind: TagKind::Id3v1,
                 offset: len - 128,
                 len: 128,
+                timestamp: None,
             });
             self.audio_end = len - 128;
         }
@@ -532,6 +542,7 @@ impl Demuxer<'_> {
                             kind: TagKind::Ape,
                             offset,
                             len: size,
+                            timestamp: None,
                         },
                     );
                     self.audio_end = offset;

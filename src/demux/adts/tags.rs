@@ -21,6 +21,10 @@ pub struct AdtsTag {
     pub offset: u64,
     /// Its size in bytes, header and footer included.
     pub len: u64,
+    /// For an ID3v2 tag of HLS packed audio (RFC 8216 §3.4): the MPEG-2 timestamp (33 bits, 90 kHz)
+    /// of the first frame after it, from the `PRIV` frame owned by
+    /// `com.apple.streaming.transportStreamTimestamp`.
+    pub timestamp: Option<u64>,
 }
 
 /// The size of the ID3v2 tag starting `data` (header, body and footer), or `None` when `data`
@@ -62,4 +66,69 @@ pub fn ape_len(footer: &[u8]) -> Option<u64> {
     }
     let header = if flags & (1 << 31) != 0 { 32 } else { 0 };
     Some(size + header)
+}
+
+/// The owner of the `PRIV` frame carrying an HLS packed-audio timestamp (RFC 8216 §3.4).
+pub const HLS_TIMESTAMP_OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp";
+
+/// ID3v2 tags up to this size are read for an HLS timestamp (Apple's tag is 73 bytes); larger
+/// ones (cover art) are skipped unread.
+pub const MAX_TIMESTAMP_TAG: u64 = 4096;
+
+/// The HLS packed-audio timestamp in the ID3v2 tag `tag` (header included), if it has one.
+///
+/// Walks the frames of an ID3v2.3 or 2.4 tag (§4 of the structure document: a 4-character id, a
+/// size, syncsafe in 2.4, and 2 flag bytes) until padding, and takes the first `PRIV` frame owned
+/// by [`HLS_TIMESTAMP_OWNER`] whose data is 8 bytes: a big-endian number whose low 33 bits are the
+/// timestamp. Tags that are unsynchronised, and frames that are compressed or encrypted, are not
+/// looked into.
+pub fn hls_timestamp(tag: &[u8]) -> Option<u64> {
+    let len = usize::try_from(id3v2_len(tag)?).ok()?;
+    let (major, flags) = (tag[3], tag[5]);
+    if !(3..=4).contains(&major) || flags & 0x80 != 0 {
+        return None;
+    }
+    let footer = if flags & 0x10 != 0 { 10 } else { 0 };
+    let body = tag.get(10..len.checked_sub(footer)?)?;
+    let be = |b: &[u8]| b.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x));
+    let syncsafe = |b: &[u8]| {
+        b.iter()
+            .all(|&x| x & 0x80 == 0)
+            .then(|| b.iter().fold(0usize, |a, &x| (a << 7) | usize::from(x)))
+    };
+    let mut pos = 0usize;
+    if flags & 0x40 != 0 {
+        // Extended header: its size counts itself in 2.4, not in 2.3.
+        let size = body.get(..4)?;
+        pos = if major == 4 {
+            syncsafe(size)?
+        } else {
+            be(size).checked_add(4)?
+        };
+    }
+    while let Some(h) = body.get(pos..pos.checked_add(10)?) {
+        if h[0] == 0 {
+            break; // padding
+        }
+        let size = if major == 4 {
+            syncsafe(&h[4..8])?
+        } else {
+            be(&h[4..8])
+        };
+        let start = pos + 10;
+        let data = body.get(start..start.checked_add(size)?)?;
+        // Format flags: 2.4 grouping, compression, encryption, unsynchronisation, data length;
+        // 2.3 compression, encryption, grouping.
+        let format = if major == 4 { h[9] & 0x4f } else { h[9] & 0xe0 };
+        if &h[..4] == b"PRIV" && format == 0 {
+            if let Some(nul) = data.iter().position(|&b| b == 0) {
+                if &data[..nul] == HLS_TIMESTAMP_OWNER {
+                    let v: [u8; 8] = data[nul + 1..].try_into().ok()?;
+                    return Some(u64::from_be_bytes(v) & 0x1_ffff_ffff);
+                }
+            }
+        }
+        pos = start + size;
+    }
+    None
 }

@@ -207,12 +207,14 @@ fn id3v2_before_and_between_frames() {
             AdtsTag {
                 kind: TagKind::Id3v2,
                 offset: 0,
-                len: 60
+                len: 60,
+                timestamp: None
             },
             AdtsTag {
                 kind: TagKind::Id3v2,
                 offset: id3_2,
-                len: 40
+                len: 40,
+                timestamp: None
             },
         ]
     );
@@ -246,12 +248,14 @@ fn id3v1_and_ape_trailers() {
             AdtsTag {
                 kind: TagKind::Ape,
                 offset: audio,
-                len: 74
+                len: 74,
+                timestamp: None
             },
             AdtsTag {
                 kind: TagKind::Id3v1,
                 offset: audio + 74,
-                len: 128
+                len: 128,
+                timestamp: None
             },
         ]
     );
@@ -497,4 +501,53 @@ fn damaged_stretches_are_read_once() {
         "read {read} bytes of {}",
         data.len()
     );
+}
+
+/// An ID3v2 tag as Apple's HLS packed audio carries it: a `PRIV` frame owned by
+/// `com.apple.streaming.transportStreamTimestamp` with an 8-byte timestamp (RFC 8216 §3.4).
+fn hls_tag(major: u8, pts: u64) -> Vec<u8> {
+    let mut frame = tags::HLS_TIMESTAMP_OWNER.to_vec();
+    frame.push(0);
+    frame.extend(pts.to_be_bytes());
+    let mut body = b"TXXX\x00\x00\x00\x02\x00\x00\x00x".to_vec();
+    body.extend_from_slice(b"PRIV");
+    body.extend((frame.len() as u32).to_be_bytes()); // < 128: syncsafe and plain agree
+    body.extend([0, 0]);
+    body.extend(frame);
+    body.extend([0; 5]); // padding
+    let mut t = vec![b'I', b'D', b'3', major, 0, 0, 0, 0, 0, body.len() as u8];
+    t.extend(body);
+    t
+}
+
+#[test]
+fn hls_packed_audio_timestamps() {
+    let mut data = hls_tag(4, 0x1_2345_6789);
+    data.extend(stream(2));
+    let second = data.len() as u64;
+    data.extend(hls_tag(3, (1 << 40) | 900_000)); // upper bits are not part of it
+    data.extend(stream(1));
+    let m = demux(&data).expect("demux");
+    let ts: Vec<Option<u64>> = m.tags.iter().map(|t| t.timestamp).collect();
+    assert_eq!(ts, [Some(0x1_2345_6789), Some(900_000)]);
+    assert_eq!(m.tags[1].offset, second);
+    assert_eq!(m.frames.len(), 3);
+    // Not looked into: version 2.2, an unsynchronised tag, a cut frame.
+    assert_eq!(tags::hls_timestamp(&hls_tag(2, 5)), None);
+    let mut t = hls_tag(4, 5);
+    t[5] = 0x80;
+    assert_eq!(tags::hls_timestamp(&t), None);
+    let mut t = hls_tag(4, 5);
+    t[9] -= 20;
+    assert_eq!(tags::hls_timestamp(&t), None);
+    // Every prefix and byte flip is handled without a panic.
+    let t = hls_tag(4, 5);
+    for i in 0..t.len() {
+        let _ = tags::hls_timestamp(&t[..i]);
+        for bit in 0..8 {
+            let mut u = t.clone();
+            u[i] ^= 1 << bit;
+            let _ = tags::hls_timestamp(&u);
+        }
+    }
 }
