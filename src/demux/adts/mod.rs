@@ -15,8 +15,8 @@
 //! bytes) at the end of the file are skipped too. Both are listed in [`AdtsMedia::tags`]; they are
 //! metadata, not damage. An ID3v2 tag of HLS packed audio gives the timestamp of the frame after
 //! it ([`AdtsTag::timestamp`], from its `PRIV` frame). A trailer signature that turns out to lie
-//! inside the last frame (the
-//! frame chain runs through it to the end of the file) is taken for audio.
+//! inside the last frame (the frame chain runs through it to the end of the file) is taken for
+//! audio.
 //!
 //! **Damage.** Bytes where no frame starts are skipped up to the next *validated* header: one that
 //! parses (sync word `0xFFF`, layer 0, a listed sampling frequency, a frame longer than its header)

@@ -551,3 +551,22 @@ fn hls_packed_audio_timestamps() {
         }
     }
 }
+
+#[test]
+fn clean_stream_is_read_once() {
+    let data = stream(200).repeat(150); // about 4.5 MiB, 30,000 frames
+    let src = Counting {
+        inner: MemSource::new("t.aac", data.clone()),
+        read: Default::default(),
+    };
+    let m = open(&src, &Limits::default()).expect("demux");
+    assert_eq!(m.frames.len(), 30_000);
+    assert!(m.warnings.is_empty());
+    let read = src.read.load(std::sync::atomic::Ordering::Relaxed);
+    // The trailer check reads the last bytes, each window move re-reads at most a header.
+    assert!(
+        read < data.len() as u64 + 4096,
+        "read {read} bytes of {}",
+        data.len()
+    );
+}
