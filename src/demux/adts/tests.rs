@@ -150,9 +150,9 @@ fn a_damaged_header_in_the_chain_is_skipped() {
     let c = asc(3, 2);
     let mut data = stream(3);
     let second = 107;
-    // A bit flip in the second frame's channel configuration: not followed by a header (its
-    // length is intact, so it is, but a config change must be validated) -> here break the
-    // length too, so validation fails.
+    // Bit flips in the second frame's channel configuration and length. A header of another
+    // configuration is validated like a first frame (a real change would be refused), and this
+    // one's frame ends where no header starts: damage, skipped up to the third frame.
     data[second + 3] ^= 0x40;
     data[second + 4] ^= 0x01;
     data.extend(frame_of(&c, 90, false));
