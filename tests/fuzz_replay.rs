@@ -142,6 +142,13 @@ fn m3u8() {
 }
 
 #[test]
+fn adts_demux() {
+    let n = replay("adts_demux", checks::adts_demux);
+    println!("adts_demux: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
 fn framing() {
     let n = replay("framing", checks::framing);
     println!("framing: {n} files");

@@ -3,6 +3,7 @@
 //! Each format lives in its own module and reads through a [`Source`]; [`open`] picks the demuxer by
 //! looking at the first bytes.
 
+pub mod adts;
 pub mod flv;
 pub mod hls;
 pub mod mp4;
