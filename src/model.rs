@@ -58,6 +58,8 @@ pub enum ContainerFormat {
     Flv,
     /// MPEG-2 transport stream (ISO/IEC 13818-1).
     Ts,
+    /// AAC in ADTS frames (ISO/IEC 14496-3 §1.A.2), a `.aac` file.
+    Adts,
 }
 
 /// One input file.

@@ -249,3 +249,52 @@ fn a_timestamp_jump_inside_a_ts_is_a_join() {
         assert_eq!(decode_errors(&out), "");
     }
 }
+
+#[test]
+fn adts_files_join_as_audio() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let aac = dir.path().join("x.aac");
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "3",
+            "-ac",
+            "2",
+        ])
+        .args(["-c:a", "aac", "-f", "adts"])
+        .arg(&aac)
+        .output()
+        .expect("run ffmpeg");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("x.m4a");
+    stitch(&out, &[aac.clone(), aac.clone()], &[]);
+    assert_eq!(decode_errors(&out), "");
+    // Every frame of both inputs, each the ADTS frame without its 7-byte header.
+    let input = std::fs::read(&aac).expect("read");
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at + 7 <= input.len() {
+        let len = (usize::from(input[at + 3] & 3) << 11)
+            | (usize::from(input[at + 4]) << 3)
+            | usize::from(input[at + 5] >> 5);
+        frames.push(input[at + 7..at + len].to_vec());
+        at += len;
+    }
+    let data = std::fs::read(&out).expect("read output");
+    let m = seam::probe(&out, &seam::Limits::default()).expect("output demuxes");
+    let got: Vec<Vec<u8>> = m
+        .audio()
+        .expect("audio")
+        .samples
+        .iter()
+        .map(|s| data[s.offset as usize..][..s.size as usize].to_vec())
+        .collect();
+    let want: Vec<Vec<u8>> = frames.iter().chain(&frames).cloned().collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "raw AAC frames of both inputs, in order");
+}
