@@ -59,6 +59,8 @@ pub struct StitchOptions {
     /// Salvage what is readable from damaged inputs (a truncated last fragment or mdat) instead of
     /// failing; what was dropped is listed in [`StitchReport::warnings`].
     pub best_effort: bool,
+    /// How HLS playlist inputs are read.
+    pub hls: crate::demux::hls::HlsOptions,
 }
 
 /// What a stitch did.
@@ -347,22 +349,31 @@ fn check_count(n: usize, limits: &Limits, name: impl Fn(usize) -> String) -> Res
 
 /// Opens every input read-only (only metadata is read), so a missing or unreadable input is
 /// reported before any is parsed.
-fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+/// An HLS playlist input becomes one source per run of its segments between discontinuities
+/// ([`demux::hls::expand`]).
+fn open_files(
+    inputs: &[&Path],
+    options: &StitchOptions,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Arc<dyn Source>>, Error> {
+    let limits = &options.limits;
     check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
-    inputs
-        .iter()
-        .map(|p| {
-            FileSource::open(p)
-                .map(|s| Arc::new(s) as Arc<dyn Source>)
-                .map_err(|e| {
-                    crate::error::DemuxError::Io {
-                        file: p.display().to_string(),
-                        source: e,
-                    }
-                    .into()
-                })
-        })
-        .collect()
+    let mut out: Vec<Arc<dyn Source>> = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        if demux::hls::is_playlist(p) {
+            let (runs, n) = demux::hls::expand(p, limits, &options.hls)?;
+            notes.extend(n);
+            out.extend(runs);
+            check_count(out.len(), limits, |_| p.display().to_string())?;
+            continue;
+        }
+        let src = FileSource::open(p).map_err(|e| crate::error::DemuxError::Io {
+            file: p.display().to_string(),
+            source: e,
+        })?;
+        out.push(Arc::new(src));
+    }
+    Ok(out)
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
@@ -381,8 +392,11 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let sources = open_files(inputs, &options.limits)?;
+    let mut notes = Vec::new();
+    let sources = open_files(inputs, options, &mut notes)?;
     let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
+    notes.append(&mut plan.warnings);
+    plan.warnings = notes;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&mut plan, options.fragmented)?;
     // The inputs must not have changed between reading their metadata and copying their bytes

@@ -14,7 +14,7 @@
 
 mod concat;
 
-pub use concat::ConcatSource;
+pub use concat::{ConcatSource, RangeSource};
 
 use std::fs::File;
 use std::io;

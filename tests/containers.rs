@@ -298,3 +298,78 @@ fn adts_files_join_as_audio() {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "raw AAC frames of both inputs, in order");
 }
+
+fn hls(name: &str) -> PathBuf {
+    fixture(&format!("hls/{name}"))
+}
+
+#[test]
+fn hls_playlists_are_inputs() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // TS segments in one file (byte ranges), fMP4 segments (init section), the master playlist's
+    // highest variant (fMP4) and its lowest (--variant 0): each is a.mp4 again.
+    for (k, (playlist, extra)) in [
+        ("bytes.m3u8", &[][..]),
+        ("fmp4.m3u8", &[][..]),
+        ("master.m3u8", &[][..]),
+        ("master.m3u8", &["--variant", "0"][..]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("h{k}.mp4"));
+        let err = stitch(&out, &[hls(playlist)], extra);
+        assert_eq!(decode_errors(&out), "", "{playlist}");
+        check_video(&out, &[mixed("a.mp4")]);
+        if *playlist == "master.m3u8" {
+            let want = if extra.is_empty() {
+                "fmp4.m3u8"
+            } else {
+                "bytes.m3u8"
+            };
+            assert!(err.contains(want), "{err}");
+        }
+    }
+    // A discontinuity is a join: a.mp4's segments, then b.ts's.
+    let out = dir.path().join("disc.mp4");
+    stitch(&out, &[hls("disc.m3u8")], &[]);
+    assert_eq!(decode_errors(&out), "");
+    check_video(&out, &[mixed("a.mp4"), mixed("b.ts")]);
+}
+
+#[test]
+fn hls_segments_outside_the_folder_or_urls_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::fs::copy(mixed("b.ts"), dir.path().join("b.ts")).expect("copy");
+    let list = |name: &str, uri: &str| {
+        let p = sub.join(name);
+        std::fs::write(
+            &p,
+            format!("#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:2.08,\n{uri}\n#EXT-X-ENDLIST\n"),
+        )
+        .expect("write");
+        p
+    };
+    let out = dir.path().join("o.mp4");
+    for (name, uri) in [
+        ("up.m3u8", "../b.ts"),
+        ("url.m3u8", "http://example.com/b.ts"),
+    ] {
+        let o = seam([
+            "stitch".as_ref(),
+            "-y".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            list(name, uri).as_os_str(),
+        ]);
+        assert!(!o.status.success(), "{uri} accepted");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("refused") || e.contains("unsupported"), "{e}");
+    }
+    stitch(&out, &[list("up2.m3u8", "../b.ts")], &["--allow-any-path"]);
+}

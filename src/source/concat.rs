@@ -39,6 +39,78 @@ impl ConcatSource {
     }
 }
 
+impl ConcatSource {
+    /// The parts in order, called `name` in messages.
+    pub fn named(parts: Vec<Arc<dyn Source>>, name: String) -> Self {
+        ConcatSource {
+            name,
+            ..ConcatSource::new(parts)
+        }
+    }
+}
+
+/// `len` bytes of another source from `offset` on (an HLS `#EXT-X-BYTERANGE`).
+#[derive(Debug)]
+pub struct RangeSource {
+    inner: Arc<dyn Source>,
+    offset: u64,
+    len: u64,
+}
+
+impl RangeSource {
+    /// The range, refused when it does not lie inside `inner`.
+    pub fn new(inner: Arc<dyn Source>, offset: u64, len: u64) -> io::Result<Self> {
+        if offset.checked_add(len).is_none_or_past(inner.len()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "byte range {len}@{offset} ends past the end of the {}-byte file",
+                    inner.len()
+                ),
+            ));
+        }
+        Ok(RangeSource { inner, offset, len })
+    }
+}
+
+/// `checked_add` result against a length.
+trait PastEnd {
+    fn is_none_or_past(self, len: u64) -> bool;
+}
+
+impl PastEnd for Option<u64> {
+    fn is_none_or_past(self, len: u64) -> bool {
+        !self.is_some_and(|end| end <= len)
+    }
+}
+
+impl Source for RangeSource {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or_past(self.len)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{}: read past the end of the byte range", self.name()),
+            ));
+        }
+        self.inner.read_at(self.offset + offset, buf)
+    }
+
+    fn check_unchanged(&self) -> io::Result<()> {
+        self.inner.check_unchanged()
+    }
+}
+
 impl Source for ConcatSource {
     fn name(&self) -> &str {
         &self.name
@@ -98,5 +170,12 @@ mod tests {
         c.read_at(3, &mut buf).expect("reads");
         assert_eq!(&buf, b"lo worl");
         assert!(c.read_at(8, &mut buf).is_err());
+        let whole: Arc<dyn Source> = Arc::new(c);
+        let r = RangeSource::new(whole.clone(), 2, 5).expect("inside");
+        let mut b5 = [0u8; 5];
+        r.read_at(0, &mut b5).expect("reads");
+        assert_eq!(&b5, b"llo w");
+        assert!(r.read_at(1, &mut b5).is_err());
+        assert!(RangeSource::new(whole, 8, 4).is_err());
     }
 }
