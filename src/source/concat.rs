@@ -60,7 +60,7 @@ pub struct RangeSource {
 impl RangeSource {
     /// The range, refused when it does not lie inside `inner`.
     pub fn new(inner: Arc<dyn Source>, offset: u64, len: u64) -> io::Result<Self> {
-        if offset.checked_add(len).is_none_or_past(inner.len()) {
+        if past(offset.checked_add(len), inner.len()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -73,15 +73,9 @@ impl RangeSource {
     }
 }
 
-/// `checked_add` result against a length.
-trait PastEnd {
-    fn is_none_or_past(self, len: u64) -> bool;
-}
-
-impl PastEnd for Option<u64> {
-    fn is_none_or_past(self, len: u64) -> bool {
-        !self.is_some_and(|end| end <= len)
-    }
+/// True when `end` (a `checked_add` result) overflowed or lies past `len`.
+fn past(end: Option<u64>, len: u64) -> bool {
+    !end.is_some_and(|end| end <= len)
 }
 
 impl Source for RangeSource {

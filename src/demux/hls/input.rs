@@ -9,7 +9,7 @@
 //! [`HlsOptions::variant`] names. URLs are always refused and paths out of the playlist's folder
 //! unless [`HlsOptions::allow_any_path`] (see [`super::playlist::resolve_uri`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::playlist::{load, ByteRange, MediaPlaylist, Playlist, ResolveOptions};
@@ -42,12 +42,15 @@ pub fn is_playlist(path: &Path) -> bool {
         .is_ok_and(|_| &head == b"#EXTM3U")
 }
 
+/// A playlist's run sources and notes.
+pub type Expanded = (Vec<Arc<dyn Source>>, Vec<String>);
+
 /// The sources of a playlist's runs, in order, with notes (playlist warnings, the variant picked).
 pub fn expand(
     path: &Path,
     limits: &Limits,
     opts: &HlsOptions,
-) -> Result<(Vec<Arc<dyn Source>>, Vec<String>), DemuxError> {
+) -> Result<Expanded, DemuxError> {
     let resolve = ResolveOptions {
         allow_any_path: opts.allow_any_path,
     };
@@ -125,7 +128,7 @@ fn runs(name: &str, m: &MediaPlaylist) -> Result<Vec<Arc<dyn Source>>, DemuxErro
     Ok(out)
 }
 
-fn open(path: &PathBuf, range: Option<ByteRange>) -> Result<Arc<dyn Source>, DemuxError> {
+fn open(path: &Path, range: Option<ByteRange>) -> Result<Arc<dyn Source>, DemuxError> {
     let file = FileSource::open(path).map_err(|e| DemuxError::Io {
         file: path.display().to_string(),
         source: e,
