@@ -88,10 +88,7 @@ impl Source for RangeSource {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset
-            .checked_add(buf.len() as u64)
-            .is_none_or_past(self.len)
-        {
+        if past(offset.checked_add(buf.len() as u64), self.len) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("{}: read past the end of the byte range", self.name()),

@@ -46,11 +46,7 @@ pub fn is_playlist(path: &Path) -> bool {
 pub type Expanded = (Vec<Arc<dyn Source>>, Vec<String>);
 
 /// The sources of a playlist's runs, in order, with notes (playlist warnings, the variant picked).
-pub fn expand(
-    path: &Path,
-    limits: &Limits,
-    opts: &HlsOptions,
-) -> Result<Expanded, DemuxError> {
+pub fn expand(path: &Path, limits: &Limits, opts: &HlsOptions) -> Result<Expanded, DemuxError> {
     let resolve = ResolveOptions {
         allow_any_path: opts.allow_any_path,
     };
