@@ -108,7 +108,7 @@ fn stalls(t: &Track) -> Vec<Jump> {
     let mut run_start = 0usize;
     let mut run_dts = None;
     let n = t.samples.len();
-    let mut close = |start: usize, end: usize, out: &mut Vec<Jump>| {
+    let close = |start: usize, end: usize, out: &mut Vec<Jump>| {
         if end - start >= MIN_STALL {
             out.push(Jump {
                 index: start,
