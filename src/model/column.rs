@@ -11,17 +11,26 @@
 //! Indices are `u32`: a table holds at most `u32::MAX` samples (far above
 //! [`Limits::max_samples`](crate::Limits)); [`SampleTable`](super::SampleTable) refuses more.
 
-/// A column of `u32` values: runs of equal values, or one value per sample.
+/// A column of `u32` values: one value for all, runs of equal values, or one value per sample.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum U32Column {
+    /// `len` copies of `value` (no allocation: most tracks have one duration, one sample
+    /// description, no composition offsets).
+    Const {
+        /// The value.
+        value: u32,
+        /// Number of values.
+        len: u32,
+        /// Values expected in all (see [`U32Column::reserve`]).
+        hint: u32,
+    },
     /// `(first index, value)` pairs in increasing index order; the first starts at 0.
     Runs {
         /// The runs.
         runs: Vec<(u32, u32)>,
         /// Number of values.
         len: u32,
-        /// Values expected in all (see [`U32Column::reserve`]): the capacity a dense form starts
-        /// with.
+        /// Values expected in all: the capacity a dense form starts with.
         hint: u32,
     },
     /// One value per sample.
@@ -30,8 +39,8 @@ pub(crate) enum U32Column {
 
 impl Default for U32Column {
     fn default() -> Self {
-        U32Column::Runs {
-            runs: Vec::new(),
+        U32Column::Const {
+            value: 0,
             len: 0,
             hint: 0,
         }
@@ -42,19 +51,38 @@ impl U32Column {
     /// Number of values.
     pub(crate) fn len(&self) -> usize {
         match self {
-            U32Column::Runs { len, .. } => *len as usize,
+            U32Column::Const { len, .. } | U32Column::Runs { len, .. } => *len as usize,
             U32Column::Dense(v) => v.len(),
         }
     }
 
-    /// Appends a value (the caller keeps the length within `u32`).
-    pub(crate) fn push(&mut self, value: u32) {
+    /// Appends `count` copies of `value` (the caller keeps the length within `u32`).
+    pub(crate) fn push_run(&mut self, value: u32, count: u32) {
+        if count == 0 {
+            return;
+        }
         match self {
+            U32Column::Const {
+                value: v,
+                len,
+                hint,
+            } => {
+                if *len == 0 || *v == value {
+                    *v = value;
+                    *len += count;
+                } else {
+                    *self = U32Column::Runs {
+                        runs: vec![(0, *v), (*len, value)],
+                        len: *len + count,
+                        hint: *hint,
+                    };
+                }
+            }
             U32Column::Runs { runs, len, hint } => {
                 if runs.last().map(|r| r.1) != Some(value) {
                     runs.push((*len, value));
                 }
-                *len += 1;
+                *len += count;
                 // Runs cost 8 bytes each, dense values 4: switch once runs are the larger.
                 if runs.len() > 16 && runs.len() * 2 > *len as usize {
                     let mut dense = Vec::with_capacity((*hint).max(*len) as usize);
@@ -62,38 +90,30 @@ impl U32Column {
                     *self = U32Column::Dense(dense);
                 }
             }
-            U32Column::Dense(v) => v.push(value),
+            U32Column::Dense(v) => v.extend(std::iter::repeat(value).take(count as usize)),
         }
+    }
+
+    /// Appends a value.
+    pub(crate) fn push(&mut self, value: u32) {
+        self.push_run(value, 1);
     }
 
     /// Expects `n` values in all, so a dense form is allocated once rather than grown by
     /// doubling (a plan's tables would otherwise hold up to twice their size).
     pub(crate) fn reserve(&mut self, n: usize) {
         match self {
-            U32Column::Runs { hint, .. } => *hint = u32::try_from(n).unwrap_or(u32::MAX),
-            U32Column::Dense(v) => v.reserve(n.saturating_sub(v.len())),
-        }
-    }
-
-    /// Appends `count` copies of `value`.
-    pub(crate) fn push_run(&mut self, value: u32, count: u32) {
-        if count == 0 {
-            return;
-        }
-        match self {
-            U32Column::Runs { runs, len, .. } => {
-                if runs.last().map(|r| r.1) != Some(value) {
-                    runs.push((*len, value));
-                }
-                *len += count;
+            U32Column::Const { hint, .. } | U32Column::Runs { hint, .. } => {
+                *hint = u32::try_from(n).unwrap_or(u32::MAX)
             }
-            U32Column::Dense(v) => v.extend(std::iter::repeat(value).take(count as usize)),
+            U32Column::Dense(v) => v.reserve(n.saturating_sub(v.len())),
         }
     }
 
     /// The value at `k`.
     pub(crate) fn get(&self, k: usize) -> Option<u32> {
         match self {
+            U32Column::Const { value, len, .. } => (k < *len as usize).then_some(*value),
             U32Column::Runs { runs, len, .. } => {
                 if k >= *len as usize {
                     return None;
@@ -107,18 +127,26 @@ impl U32Column {
 
     /// Replaces the last value.
     pub(crate) fn set_last(&mut self, value: u32) {
+        let n = self.len();
+        if n == 0 {
+            return;
+        }
         match self {
+            U32Column::Const { value: v, len, .. } if *len == 1 => *v = value,
+            U32Column::Const { value: v, .. } if *v == value => {}
+            U32Column::Const { .. } => {
+                self.truncate(n - 1);
+                self.push(value);
+            }
             U32Column::Runs { runs, len, .. } => {
-                let Some(last) = len.checked_sub(1) else {
-                    return;
-                };
+                let last = *len - 1;
                 match runs.last_mut() {
                     Some(r) if r.1 == value => {}
                     Some(r) if r.0 == last => {
                         r.1 = value;
                         // Merge with the run before when it now has the same value.
-                        let n = runs.len();
-                        if n >= 2 && runs[n - 2].1 == value {
+                        let k = runs.len();
+                        if k >= 2 && runs[k - 2].1 == value {
                             runs.pop();
                         }
                     }
@@ -136,6 +164,7 @@ impl U32Column {
     /// Keeps the first `n` values.
     pub(crate) fn truncate(&mut self, n: usize) {
         match self {
+            U32Column::Const { len, .. } => *len = (*len).min(n as u32),
             U32Column::Runs { runs, len, .. } => {
                 if n < *len as usize {
                     *len = n as u32;
@@ -150,6 +179,11 @@ impl U32Column {
     /// Applies `f` to every value.
     pub(crate) fn map_values(&mut self, mut f: impl FnMut(u32) -> u32) {
         match self {
+            U32Column::Const { value, len, .. } => {
+                if *len > 0 {
+                    *value = f(*value);
+                }
+            }
             U32Column::Runs { runs, .. } => runs.iter_mut().for_each(|r| r.1 = f(r.1)),
             U32Column::Dense(v) => v.iter_mut().for_each(|x| *x = f(*x)),
         }
@@ -158,6 +192,7 @@ impl U32Column {
     /// True when every value equals `value` (or the column is empty).
     pub(crate) fn all_equal(&self, value: u32) -> bool {
         match self {
+            U32Column::Const { value: v, len, .. } => *len == 0 || *v == value,
             U32Column::Runs { runs, .. } => runs.iter().all(|r| r.1 == value),
             U32Column::Dense(v) => v.iter().all(|&x| x == value),
         }
@@ -174,7 +209,7 @@ impl U32Column {
             U32Column::Runs { runs, .. } => runs
                 .partition_point(|r| r.0 as usize <= k)
                 .saturating_sub(1),
-            U32Column::Dense(_) => 0,
+            _ => 0,
         };
         U32Iter { col: self, k, run }
     }
@@ -182,6 +217,7 @@ impl U32Column {
     /// Gives back spare capacity.
     pub(crate) fn shrink_to_fit(&mut self) {
         match self {
+            U32Column::Const { .. } => {}
             U32Column::Runs { runs, .. } => runs.shrink_to_fit(),
             U32Column::Dense(v) => v.shrink_to_fit(),
         }
@@ -190,6 +226,7 @@ impl U32Column {
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
+            U32Column::Const { .. } => 0,
             U32Column::Runs { runs, .. } => runs.capacity() * 8,
             U32Column::Dense(v) => v.capacity() * 4,
         }
@@ -208,6 +245,12 @@ impl Iterator for U32Iter<'_> {
 
     fn next(&mut self) -> Option<u32> {
         let v = match self.col {
+            U32Column::Const { value, len, .. } => {
+                if self.k >= *len as usize {
+                    return None;
+                }
+                *value
+            }
             U32Column::Dense(v) => *v.get(self.k)?,
             U32Column::Runs { runs, len, .. } => {
                 if self.k >= *len as usize {
@@ -361,7 +404,7 @@ impl OffsetColumn {
 pub(crate) const CHECKPOINT: usize = 32;
 
 /// Decode times and durations: each sample's duration, the decode times that do not equal the
-/// previous sample's decode time plus its duration (always the first), and every
+/// previous sample's decode time plus its duration, and every
 /// [`CHECKPOINT`]-th decode time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TimeColumn {
@@ -387,7 +430,9 @@ impl TimeColumn {
         let follows = self
             .last
             .is_some_and(|(d, len)| d.checked_add(i64::from(len)) == Some(dts));
-        if !follows {
+        // The first sample's time is checkpoint 0: a jump is only recorded after it (a track
+        // without one allocates nothing for them).
+        if !follows && k > 0 {
             self.jumps.push((k as u32, dts));
         }
         if k % CHECKPOINT == 0 {
@@ -643,6 +688,22 @@ mod tests {
                 hint: 0
             }
         );
+        let mut c = U32Column::default();
+        c.push_run(5, 3);
+        assert!(matches!(
+            c,
+            U32Column::Const {
+                value: 5,
+                len: 3,
+                ..
+            }
+        ));
+        c.set_last(6);
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![5, 5, 6]);
+        c.set_last(5);
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![5, 5, 5]);
+        assert_eq!(c.get(2), Some(5));
+        assert_eq!(c.iter_from(1).collect::<Vec<_>>(), vec![5, 5]);
         r.push(9);
         r.truncate(11);
         assert_eq!(r.iter().collect::<Vec<_>>(), vec![3; 11]);
@@ -712,7 +773,7 @@ mod tests {
             }
             t.push(k * 4 - if k % 2 == 1 { 1 } else { 0 }, 0);
         }
-        assert_eq!(t.jumps.len(), 1);
+        assert!(t.jumps.is_empty());
         for k in 0..100i64 {
             assert_eq!(
                 t.dts(k as usize),
