@@ -23,9 +23,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Join inputs back to back into one MP4, copying every sample bit-exact.
+    /// Join inputs back to back into one MP4, MPEG-TS or HLS output, copying every sample
+    /// bit-exact.
     Stitch {
-        /// Output file.
+        /// Output file; its extension picks the format: `.ts`/`.m2ts`/`.mts` MPEG-TS, `.m3u8` an
+        /// HLS playlist with MPEG-TS segments beside it, anything else MP4.
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
@@ -41,6 +43,10 @@ enum Command {
         /// Write fragmented MP4 (one moof per GOP, cut at 64 MiB) instead of moov-first MP4.
         #[arg(long)]
         fragmented: bool,
+        /// HLS output: target segment duration in seconds (default 6; exact decimals such as
+        /// 2.002). Segments start at keyframes.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_segment_duration)]
+        segment_duration: Option<crate::mux::hls::TargetDuration>,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -84,6 +90,7 @@ pub fn main() -> ExitCode {
             inputs_from,
             overwrite,
             fragmented,
+            segment_duration,
             quiet,
             json,
             best_effort,
@@ -102,6 +109,7 @@ pub fn main() -> ExitCode {
                         overwrite,
                         fragmented,
                         best_effort,
+                        segment_duration,
                         limits: Limits::default(),
                     },
                     quiet,
@@ -122,6 +130,11 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// `--segment-duration`: seconds as an exact decimal ([`crate::mux::hls::TargetDuration::parse`]).
+fn parse_segment_duration(s: &str) -> Result<crate::mux::hls::TargetDuration, String> {
+    crate::mux::hls::TargetDuration::parse(s).map_err(|e| e.to_string())
 }
 
 /// Input paths listed one per line (blank lines and lines starting with `#` skipped).
