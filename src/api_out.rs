@@ -3,7 +3,7 @@
 //! stays as it was (a slice layout copied by the kernel).
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::api::{
     check_unchanged, open_and_plan, open_files, report_written, warn_decode_only, OutputFormat,
@@ -80,11 +80,84 @@ pub(crate) fn stitch_other(
             let target = options.segment_duration.unwrap_or_default();
             stitch_hls(&mut plan, inputs, output, target, options, progress)
         }
-        OutputFormat::Mp4 => Err(MuxError::BadOptions(
-            "--segment-duration with an MP4 output (MP4 shards) is not supported yet".into(),
-        )
-        .into()),
+        OutputFormat::Mp4 => {
+            let target = options.segment_duration.unwrap_or_default();
+            stitch_shards(&mut plan, inputs, output, target, options, progress)
+        }
     }
+}
+
+/// The path of shard `k` of `output`: `dir/out.mp4` gives `dir/out_00000.mp4`, ... (at least five
+/// digits, as HLS segments are named).
+pub fn shard_path(output: &Path, k: usize) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match output.extension() {
+        Some(ext) => format!("{stem}_{k:05}.{}", ext.to_string_lossy()),
+        None => format!("{stem}_{k:05}"),
+    };
+    output.with_file_name(name)
+}
+
+/// Writes the plan as MP4 shards (see [`crate::mux::mp4::shard`]); `output` itself is not
+/// written, it names the shards. Every target is checked before the first is written; if a
+/// later shard fails, the shards this run already put in place (that did not exist before) are
+/// removed again.
+fn stitch_shards(
+    plan: &mut StitchPlan,
+    inputs: &[&Path],
+    output: &Path,
+    target: TargetDuration,
+    options: &StitchOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<StitchReport, Error> {
+    let shards = crate::mux::mp4::shard_plan(plan, target).map_err(MuxError::from)?;
+    let mut layouts = Vec::with_capacity(shards.len());
+    for s in &shards {
+        layouts.push(crate::mux::mp4::layout_progressive(
+            s,
+            crate::mux::mp4::ProgressiveOptions::default(),
+        )?);
+    }
+    let paths: Vec<PathBuf> = (0..shards.len()).map(|k| shard_path(output, k)).collect();
+    // Refuse before writing anything: an existing shard (unless overwriting), or an input.
+    let mut existed = Vec::with_capacity(paths.len());
+    for p in &paths {
+        existed.push(p.exists());
+        drop(OutputFile::create(p, inputs, options.overwrite)?);
+    }
+    // Each shard's edit list is the output's, clipped: decode-only frames stay hidden.
+    check_unchanged(plan)?;
+    let total: u64 = layouts.iter().map(|l| l.len()).sum();
+    let mut done = 0u64;
+    let mut placed: Vec<&Path> = Vec::new();
+    let mut result = Ok(());
+    for ((s, layout), p) in shards.iter().zip(&layouts).zip(&paths) {
+        let step = (|| -> Result<(), Error> {
+            let mut out = OutputFile::create(p, inputs, options.overwrite)?;
+            crate::mux::write_layout(s, layout, &mut out, &mut |d, _| progress(done + d, total))?;
+            out.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = step {
+            result = Err(e);
+            break;
+        }
+        placed.push(p);
+        done = done.saturating_add(layout.len());
+    }
+    if let Err(e) = result {
+        for (p, _) in placed.iter().zip(&existed).filter(|(_, &ex)| !ex) {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    let runs = layouts.iter().map(|l| l.input_runs()).sum();
+    let mut report = report_written(plan, total, runs);
+    report.files = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok(report)
 }
 
 /// The tracks a transport stream carries, with the warnings about what it cannot keep.

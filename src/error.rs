@@ -289,6 +289,9 @@ pub enum MuxError {
         #[source]
         source: crate::mux::ts::TsOutError,
     },
+    /// Cutting MP4 shards.
+    #[error(transparent)]
+    Shard(#[from] crate::mux::mp4::ShardError),
     /// Writing an HLS output.
     #[error("{path}: {source}")]
     Hls {

@@ -4,9 +4,11 @@ pub(crate) mod boxes;
 mod fragmented;
 mod moov;
 mod progressive;
+pub mod shard;
 
 pub use fragmented::{layout_fragmented, layout_fragmented_with, FragmentedOptions};
 pub use progressive::{layout_progressive, ProgressiveOptions};
+pub use shard::{shard_plan, ShardError};
 
 use boxes::BoxWriter;
 
