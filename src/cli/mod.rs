@@ -224,6 +224,9 @@ fn run_stitch(
                     r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
+                if let (Some(first), Some(last)) = (r.files.first(), r.files.last()) {
+                    eprintln!("seam:   {} files: {first} .. {last}", r.files.len());
+                }
                 for line in join_lines(&r) {
                     eprintln!("seam:   {line}");
                 }

@@ -383,3 +383,87 @@ fn clip_edits(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::{FileSource, Source};
+
+    fn fixture_plan(names: &[&str]) -> StitchPlan {
+        let sources = names
+            .iter()
+            .map(|n| {
+                let p = format!("fixtures/{n}");
+                Arc::new(FileSource::open(std::path::Path::new(&p)).expect("fixture"))
+                    as Arc<dyn Source>
+            })
+            .collect();
+        crate::api::plan_sources(sources, &crate::StitchOptions::default()).expect("plan")
+    }
+
+    #[test]
+    fn shards_tile_the_plan_and_start_at_keyframes() {
+        for names in [
+            &["a.mp4", "b.mp4", "c.mp4"][..],
+            &["preroll_1.mp4", "preroll_2.mp4"],
+        ] {
+            let plan = fixture_plan(names);
+            let target = TargetDuration::from_millis(1000).expect("target");
+            let shards = shard_plan(&plan, target).expect("shards");
+            assert!(shards.len() >= 3, "{names:?}: {} shards", shards.len());
+            assert_eq!(
+                shards.iter().map(|s| s.duration).sum::<u64>(),
+                plan.duration,
+                "{names:?}"
+            );
+            for (i, t) in plan.tracks.iter().enumerate() {
+                let n: usize = shards.iter().map(|s| s.tracks[i].samples.len()).sum();
+                assert_eq!(n, t.samples.len(), "{names:?}: track {i}");
+            }
+            for s in &shards {
+                let v = &s.tracks[0];
+                assert_eq!(v.kind, TrackKind::Video);
+                let first = v.samples.first().expect("samples");
+                assert!(first.sync);
+                assert_eq!(first.dts, 0);
+                for t in &s.tracks {
+                    // Every track presents within the shard and maps media it has.
+                    assert!(t.presentation_duration() <= s.duration);
+                    assert!(t.edits.iter().all(|e| e.is_empty() || e.media_time >= 0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clipped_edits_wait_for_late_media_and_stop_at_its_end() {
+        let mut plan = fixture_plan(&["a.mp4"]);
+        let t = &mut plan.tracks[1];
+        assert_eq!(t.kind, TrackKind::Audio);
+        let mts = plan.movie_timescale;
+        let second = u64::from(mts);
+        t.edits = vec![Edit {
+            segment_duration: 10 * second,
+            media_time: 0,
+            media_rate: 0x10000,
+        }];
+        assert_eq!(t.timescale, 48_000);
+        // Media 480..48480 of the track (10 ms late) in a shard presenting its first second.
+        let e = clip_edits(t, 0, second, 0, 480, 48_480, mts).expect("edits");
+        assert!(
+            e[0].is_empty() && e[0].segment_duration == second / 100,
+            "{e:?}"
+        );
+        assert_eq!(e[1].media_time, 480);
+        assert_eq!(e[0].segment_duration + e[1].segment_duration, second);
+        // Media ending early shortens the edit.
+        let e = clip_edits(t, 0, second, 0, 0, 24_000, mts).expect("edits");
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].segment_duration,
+            24_000 * u64::from(mts) / u64::from(t.timescale)
+        );
+    }
+}

@@ -452,3 +452,96 @@ impl<W: Write> Write for Counting<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::demux::ts::{demux_all, Event, TsLimits};
+    use crate::source::{FileSource, Source};
+
+    fn fixture_plan(names: &[&str]) -> StitchPlan {
+        let sources = names
+            .iter()
+            .map(|n| {
+                Arc::new(
+                    FileSource::open(std::path::Path::new(&format!("fixtures/{n}")))
+                        .expect("fixture"),
+                ) as Arc<dyn Source>
+            })
+            .collect();
+        crate::api::plan_sources(sources, &crate::StitchOptions::default()).expect("plan")
+    }
+
+    #[test]
+    fn every_sample_becomes_one_access_unit_in_decode_order() {
+        let plan = fixture_plan(&["a.mp4", "b.mp4"]);
+        let tracks = TsTracks::new(&plan).expect("tracks");
+        assert_eq!(tracks.carried.len(), 2);
+        let mut out = Vec::new();
+        let mut calls = 0;
+        let r = write_plan_ts(
+            &plan,
+            &tracks,
+            &mut out,
+            TsMuxOptions::default(),
+            &mut |_, _| calls += 1,
+        )
+        .expect("write");
+        assert_eq!(r.bytes, out.len() as u64);
+        assert_eq!(out.len() % 188, 0);
+        assert_eq!(r.retimed, 0);
+        let (events, result) = demux_all("t.ts", &out, &TsLimits::default());
+        result.expect("demux");
+        let mut per_pid: BTreeMap<u16, Vec<(i64, i64, bool)>> = BTreeMap::new();
+        let mut last_dts: Option<i64> = None;
+        let mut skew = 0i64;
+        for e in events {
+            if let Event::AccessUnit(au) = e {
+                let dts = au.timeline_dts.expect("dts");
+                // Interleaved by decode time: no unit comes more than a tick before the last.
+                if let Some(l) = last_dts {
+                    skew = skew.max(l - dts);
+                }
+                last_dts = Some(last_dts.map_or(dts, |l| l.max(dts)));
+                per_pid.entry(au.pid).or_default().push((
+                    au.timeline_pts.expect("pts"),
+                    dts,
+                    au.random_access,
+                ));
+            }
+        }
+        assert!(skew <= 1, "decode order skew {skew}");
+        let counts: Vec<usize> = per_pid.values().map(Vec::len).collect();
+        let want: Vec<usize> = plan.tracks.iter().map(|t| t.samples.len()).collect();
+        assert_eq!(counts, want);
+        assert_eq!(
+            r.access_units,
+            want.iter().map(|&n| n as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(calls, want.iter().sum::<usize>());
+        let video = per_pid.values().next().expect("video");
+        assert!(video[0].2, "first video unit is a keyframe");
+        // The video's presentation starts at the base: the edit list is applied.
+        assert_eq!(video.iter().map(|u| u.0).min(), Some(DEFAULT_BASE + 7200));
+        for units in per_pid.values() {
+            assert!(units.windows(2).all(|w| w[1].1 > w[0].1));
+            assert!(units.iter().all(|u| u.0 >= u.1));
+        }
+    }
+
+    #[test]
+    fn clock_moves_a_colliding_decode_time_one_tick() {
+        let plan = fixture_plan(&["a.mp4"]);
+        let tracks = TsTracks::new(&plan).expect("tracks");
+        let c = &tracks.carried[0];
+        let s = plan.tracks[c.track].samples.first().expect("sample");
+        let mut clock = Clock::new(1);
+        let (d0, p0) = clock.next(0, c, 0, &s).expect("time");
+        let (d1, p1) = clock.next(0, c, 1, &s).expect("time");
+        assert_eq!((d1, p1), (d0 + 1, p0.max(d0 + 1)));
+        assert_eq!(clock.retimed, 1);
+    }
+}
