@@ -20,8 +20,11 @@ fn stitch(inputs: &[&str], out: &Path, extra: &[&str]) -> std::process::Output {
     seam(&args)
 }
 
-/// Per track (kind): every sample's bytes and sync flag; and the movie duration as a fraction.
-fn samples(path: &Path) -> (Vec<(TrackKind, Vec<(Vec<u8>, bool)>)>, (u64, u32)) {
+/// Every sample's bytes and sync flag.
+type Samples = Vec<(Vec<u8>, bool)>;
+
+/// Per track (kind): its samples; and the movie duration as a fraction.
+fn samples(path: &Path) -> (Vec<(TrackKind, Samples)>, (u64, u32)) {
     let data = std::fs::read(path).expect("read");
     let m = seam::probe(path, &seam::Limits::default()).expect("probe");
     let tracks = m
@@ -82,7 +85,7 @@ fn shards_hold_every_sample_once_and_add_up_to_the_whole() {
             );
         }
         let (want, (dur, mts)) = samples(&whole);
-        let mut got: Vec<Vec<(Vec<u8>, bool)>> = vec![Vec::new(); want.len()];
+        let mut got: Vec<Samples> = vec![Vec::new(); want.len()];
         let mut total = 0u128;
         for s in &shards {
             let (tracks, (d, ts)) = samples(s);
