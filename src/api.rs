@@ -162,7 +162,7 @@ fn layout(plan: &mut StitchPlan, fragmented: bool) -> Result<Layout, Error> {
 
 /// Says, per join, how many decode-only frames an output without per-join edit lists shows
 /// (`what` names that output).
-pub(crate) fn warn_decode_only(plan: &mut StitchPlan, what: &str) {
+fn warn_decode_only(plan: &mut StitchPlan, what: &str) {
     for j in &plan.joins {
         for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
             let name = plan

@@ -6,8 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::api::{
-    check_unchanged, open_and_plan, open_files, report_written, warn_decode_only, OutputFormat,
-    StitchOptions, StitchReport,
+    check_unchanged, open_and_plan, open_files, report_written, OutputFormat, StitchOptions,
+    StitchReport,
 };
 use crate::error::{Error, MuxError};
 use crate::mux::hls::{
@@ -163,7 +163,26 @@ fn stitch_shards(
 /// The tracks a transport stream carries, with the warnings about what it cannot keep.
 fn ts_tracks(plan: &mut StitchPlan, output: &Path, what: &str) -> Result<TsTracks, Error> {
     let tracks = TsTracks::new(plan).map_err(|e| ts_error(e, output))?;
-    warn_decode_only(plan, what);
+    let mut notes = Vec::new();
+    for j in &plan.joins {
+        let name = plan.inputs.get(j.input).map_or("", |s| s.name());
+        for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
+            let (n, kind, track) = (t.decode_only, t.kind.as_str(), t.track);
+            notes.push(if j.input == 0 {
+                format!(
+                    "{name}: {kind} track {track}: {n} decode-only frames (before its edit list) \
+                     show before the start in {what}; write MP4 to keep them hidden"
+                )
+            } else {
+                format!(
+                    "{name}: {kind} track {track}: {n} decode-only frames (outside its edit list) \
+                     show at this join in {what}, the other tracks pausing as long to stay in \
+                     sync; write MP4 to keep them hidden"
+                )
+            });
+        }
+    }
+    plan.warnings.append(&mut notes);
     plan.warnings.extend(tracks.warnings.iter().cloned());
     Ok(tracks)
 }
@@ -185,7 +204,7 @@ fn stitch_ts(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
-    let tracks = ts_tracks(plan, output, "MPEG-TS output, which has no edit lists")?;
+    let tracks = ts_tracks(plan, output, "MPEG-TS output (no edit lists)")?;
     check_unchanged(plan)?;
     let io = |source| MuxError::Io {
         path: output.to_path_buf(),
@@ -213,7 +232,7 @@ fn stitch_hls(
     let hls = |e: HlsError| hls_error(e.into(), output);
     let mut out =
         HlsOutput::create(output, SegmentFormat::Ts, inputs, options.overwrite).map_err(hls)?;
-    let tracks = ts_tracks(plan, output, "HLS output, which has no edit lists")?;
+    let tracks = ts_tracks(plan, output, "HLS output (no edit lists)")?;
     check_unchanged(plan)?;
     let r = write_plan_hls(
         plan,

@@ -442,3 +442,105 @@ fn hls_output_is_atomic_and_refuses_to_overwrite() {
         );
     }
 }
+
+/// Presentation time (seconds) of every sample of each track of an MP4, through its edit list;
+/// `None` for samples no edit presents (decode-only frames).
+fn mp4_presentation(path: &Path) -> Vec<(TrackKind, Vec<Option<f64>>)> {
+    let m = seam::probe(path, &seam::Limits::default()).expect("probe");
+    let mts = f64::from(m.movie_timescale);
+    m.tracks
+        .iter()
+        .map(|t| {
+            let ts = f64::from(t.timescale);
+            let mut edits = Vec::new();
+            let mut p = 0.0;
+            for e in &t.edits {
+                if !e.is_empty() {
+                    edits.push((p, e.segment_duration as f64 / mts, e.media_time as f64 / ts));
+                }
+                p += e.segment_duration as f64 / mts;
+            }
+            let v = t
+                .samples
+                .iter()
+                .map(|s| {
+                    let c = (s.dts + i64::from(s.cts_offset)) as f64 / ts;
+                    edits
+                        .iter()
+                        .find(|(_, d, m)| c >= *m - 1e-9 && c < m + d - 1e-9)
+                        .map(|(p, _, m)| p + c - m)
+                })
+                .collect();
+            (t.kind, v)
+        })
+        .collect()
+}
+
+/// A join whose input hides decode-only frames behind its edit list (`ffmpeg -ss` pre-roll):
+/// the TS shows them for their own duration and moves the audio along, so audio and every
+/// presented video frame keep the MP4's A/V offset on both sides of the join, and the audio
+/// has a gap as long as the shown frames.
+#[test]
+fn ts_shows_decode_only_frames_at_a_join_and_keeps_av_sync() {
+    let dir = out_dir();
+    let set = ["preroll_1.mp4", "preroll_2.mp4"];
+    let ts = dir.join("preroll.ts");
+    let mp4 = dir.join("preroll.mp4");
+    stitch(&set, &ts, &[]);
+    stitch(&set, &mp4, &[]);
+    let data = std::fs::read(&ts).expect("read");
+    let streams = ts_streams(&data, "preroll.ts");
+    let pres = mp4_presentation(&mp4);
+    assert_eq!(streams.len(), 2);
+    // The join: preroll_2 starts at 3 s of the MP4; 13 decode-only frames (0.52 s) before it.
+    let join = 3.0;
+    let hidden = 13.0 * 0.04;
+    let mut before: Vec<f64> = Vec::new();
+    let mut after: Vec<f64> = Vec::new();
+    for ((_, units), (kind, times)) in streams.iter().zip(&pres) {
+        assert_eq!(units.len(), times.len(), "{kind:?}");
+        for (u, t) in units.iter().zip(times) {
+            let Some(t) = t else { continue };
+            let offset = u.2 as f64 / 90_000.0 - t;
+            if *t < join - 0.05 {
+                before.push(offset);
+            } else if *t >= join {
+                after.push(offset);
+            }
+        }
+    }
+    let spread = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    };
+    let (b0, b1) = spread(&before);
+    let (a0, a1) = spread(&after);
+    let tick = 1.0 / 90_000.0 + 1e-9;
+    assert!(
+        b1 - b0 <= tick,
+        "A/V offset before the join varies: {b0}..{b1}"
+    );
+    assert!(
+        a1 - a0 <= tick,
+        "A/V offset after the join varies: {a0}..{a1}"
+    );
+    assert!(
+        ((a0 - b0) - hidden).abs() <= tick,
+        "the join moves later by the shown frames: {} s",
+        a0 - b0
+    );
+    if common::require_ffmpeg() {
+        let o = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&ts)
+            .args(["-f", "null", "-"])
+            .output()
+            .expect("run ffmpeg");
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            describe(&o)
+        );
+    }
+}

@@ -68,16 +68,11 @@ fn times(
         let (dts, pts) = clock.next(i, c, k, &s)?;
         // The sample's end, rounded once like its start; a duration that rounds to nothing
         // stays 0 (the segmenter only needs the largest end).
-        let end = s
-            .dts
-            .checked_add(i64::from(s.cts_offset))
-            .and_then(|p| p.checked_add(i64::from(s.duration)))
-            .and_then(|e| c.map.ticks(e))
-            .ok_or(TsOutError::Sample {
-                track: c.track + 1,
-                sample: k,
-                what: "timestamp out of range".into(),
-            })?;
+        let end = c.map.sample_end(&s).ok_or(TsOutError::Sample {
+            track: c.track + 1,
+            sample: k,
+            what: "timestamp out of range".into(),
+        })?;
         let start = if by_pts { pts } else { dts };
         out.push(SampleTime {
             dts,

@@ -14,12 +14,10 @@
 //! decode time that rounds onto its predecessor's tick (a timescale above 90 kHz and samples less
 //! than 11 µs apart) is moved one tick later and counted in [`TsReport::retimed`].
 //!
-//! **Decode-only frames.** A transport stream cannot hide a frame: every picture decoded is shown
-//! at its PTS. Frames hidden by a later media edit of the output edit list (an input cut with
-//! `-ss` after its keyframe) are needed to decode the frames after them, so they are kept and
-//! shown, as in fragmented MP4 output, and the API warns (same wording). Frames before the first
-//! media edit (the first input's) get PTS before the presentation start; players start at the
-//! first keyframe, so they may show them too.
+//! **Decode-only frames** hidden by an MP4 edit list cannot be hidden in a transport stream.
+//! Those before the first edit (the first input's pre-roll) get times before the presentation
+//! start; those at a later join are shown for their own duration, every other track moving
+//! later by as much, so A/V sync holds (see [`carry`]); the API warns for each.
 //!
 //! **Interleaving and mux delay.** Samples of all tracks are written in the order of their exact
 //! decode times (compared as fractions of seconds, not rounded ticks; ties go to the lower track
@@ -157,15 +155,29 @@ impl TsTracks {
         let mut earliest = 0i64;
         for c in &carried {
             if let Some(s) = plan.tracks[c.track].samples.first() {
-                let (dts, _) = c.map.sample(&s).ok_or_else(|| TsOutError::Sample {
-                    track: c.track + 1,
-                    sample: 0,
-                    what: "timestamp out of range".into(),
-                })?;
+                let dts = c
+                    .map
+                    .sample(&s)
+                    .map(|t| t.dts)
+                    .ok_or_else(|| TsOutError::Sample {
+                        track: c.track + 1,
+                        sample: 0,
+                        what: "timestamp out of range".into(),
+                    })?;
                 earliest = earliest.min(dts);
             }
         }
         let base = DEFAULT_BASE.saturating_sub(earliest);
+        // The first video track shows its decode-only frames at joins; every other track moves
+        // later by them from each such join on.
+        if let Some(r) = carried.iter().position(|c| c.nal.is_some()) {
+            let shifts = carried[r].map.make_reference();
+            for (i, c) in carried.iter_mut().enumerate() {
+                if i != r {
+                    c.map.set_shifts(shifts.clone());
+                }
+            }
+        }
         for c in &mut carried {
             c.map.set_base(base);
         }
@@ -217,7 +229,8 @@ impl Clock {
             sample: k,
             what: "timestamp out of range".into(),
         };
-        let (mut dts, mut pts) = c.map.sample(s).ok_or_else(range)?;
+        let t = c.map.sample(s).ok_or_else(range)?;
+        let (mut dts, mut pts) = (t.dts, t.pts);
         let last = self.last.get_mut(i).ok_or_else(range)?;
         if let Some(l) = *last {
             if dts <= l {
