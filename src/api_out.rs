@@ -187,6 +187,22 @@ fn ts_tracks(plan: &mut StitchPlan, output: &Path, what: &str) -> Result<TsTrack
     Ok(tracks)
 }
 
+/// The transport stream writer's settings: its defaults, with up to 8 AAC frames sharing a PES
+/// packet when their PTS is the one readers interpolate (no timestamp changes; a PES header and
+/// stuffing per frame would add 160 bytes per 21 ms of 48 kHz audio, see [`crate::mux::ts`]).
+fn mux_options() -> TsMuxOptions {
+    TsMuxOptions {
+        audio_frames_per_pes: 8,
+        ..TsMuxOptions::default()
+    }
+}
+
+/// How much longer than the plan a transport stream lasts, for display.
+fn extra_seconds(tracks: &TsTracks) -> f64 {
+    let (num, den) = tracks.shown_extra;
+    num as f64 / den.max(1) as f64
+}
+
 fn retimed_warning(plan: &mut StitchPlan, retimed: u64) {
     if retimed > 0 {
         plan.warnings.push(format!(
@@ -212,13 +228,15 @@ fn stitch_ts(
     };
     // The writer hands over each access unit's packets at once; small audio units are gathered.
     let mut buf = BufWriter::with_capacity(1 << 20, &mut out);
-    let r = write_plan_ts(plan, &tracks, &mut buf, TsMuxOptions::default(), progress)
+    let r = write_plan_ts(plan, &tracks, &mut buf, mux_options(), progress)
         .map_err(|e| ts_error(e, output))?;
     buf.flush().map_err(io)?;
     drop(buf);
     out.commit()?;
     retimed_warning(plan, r.retimed);
-    Ok(report_written(plan, r.bytes, 0))
+    let mut report = report_written(plan, r.bytes, 0);
+    report.duration_seconds += extra_seconds(&tracks);
+    Ok(report)
 }
 
 fn stitch_hls(
@@ -234,19 +252,13 @@ fn stitch_hls(
         HlsOutput::create(output, SegmentFormat::Ts, inputs, options.overwrite).map_err(hls)?;
     let tracks = ts_tracks(plan, output, "HLS output (no edit lists)")?;
     check_unchanged(plan)?;
-    let r = write_plan_hls(
-        plan,
-        &tracks,
-        &mut out,
-        target,
-        &TsMuxOptions::default(),
-        progress,
-    )
-    .map_err(|e| hls_error(e, output))?;
+    let r = write_plan_hls(plan, &tracks, &mut out, target, &mux_options(), progress)
+        .map_err(|e| hls_error(e, output))?;
     let files = (0..r.segments.len()).map(|k| out.segment_name(k)).collect();
     out.finish(&r.segments).map_err(hls)?;
     retimed_warning(plan, r.ts.retimed);
     let mut report = report_written(plan, r.ts.bytes, 0);
+    report.duration_seconds += extra_seconds(&tracks);
     report.files = files;
     Ok(report)
 }

@@ -120,6 +120,9 @@ pub struct TsTracks {
     pub carried: Vec<Carried>,
     /// Tracks left out, in words.
     pub warnings: Vec<String>,
+    /// Seconds (as `num / den`) the output lasts beyond the plan: decode-only frames shown at
+    /// joins (see [`carry`]).
+    pub shown_extra: (i128, u64),
 }
 
 impl TsTracks {
@@ -170,8 +173,12 @@ impl TsTracks {
         let base = DEFAULT_BASE.saturating_sub(earliest);
         // The first video track shows its decode-only frames at joins; every other track moves
         // later by them from each such join on.
+        let mut shown_extra = (0, 1);
         if let Some(r) = carried.iter().position(|c| c.nal.is_some()) {
             let shifts = carried[r].map.make_reference();
+            if let Some(&(_, h)) = shifts.last() {
+                shown_extra = h;
+            }
             for (i, c) in carried.iter_mut().enumerate() {
                 if i != r {
                     c.map.set_shifts(shifts.clone());
@@ -181,7 +188,11 @@ impl TsTracks {
         for c in &mut carried {
             c.map.set_base(base);
         }
-        Ok(TsTracks { carried, warnings })
+        Ok(TsTracks {
+            carried,
+            warnings,
+            shown_extra,
+        })
     }
 
     /// The writer's streams.
