@@ -43,8 +43,9 @@ enum Command {
         /// Write fragmented MP4 (one moof per GOP, cut at 64 MiB) instead of moov-first MP4.
         #[arg(long)]
         fragmented: bool,
-        /// HLS output: target segment duration in seconds (default 6; exact decimals such as
-        /// 2.002). Segments start at keyframes.
+        /// Target segment duration in seconds (exact decimals such as 2.002): HLS segments
+        /// (default 6), or, with an MP4 output, MP4 shards OUT_00000.mp4, OUT_00001.mp4...
+        /// Segments and shards start at keyframes.
         #[arg(long, value_name = "SECONDS", value_parser = parse_segment_duration)]
         segment_duration: Option<crate::mux::hls::TargetDuration>,
         /// Print nothing but errors.

@@ -137,8 +137,8 @@ impl TsTracks {
             match carry(i, t, plan.movie_timescale) {
                 Ok(c) => carried.push(c),
                 Err(NotCarried::Codec(what)) => warnings.push(format!(
-                    "{} track {}: {what} cannot be carried in MPEG-TS (H.264, H.265 and AAC \
-                     only); left out",
+                    "{} track {}: left out of the MPEG-TS output, which carries H.264, H.265 \
+                     and AAC with a channel configuration ({what})",
                     t.kind.as_str(),
                     i + 1
                 )),
