@@ -9,7 +9,8 @@
 #
 # Usage: bench/compare.sh WORKDIR OUTDIR [RUNS=5]
 #
-#   WORKDIR      holds the inputs WORKDIR/part_*.mp4 (sorted by name = playback order)
+#   WORKDIR      holds the inputs WORKDIR/part_*.mp4 (sorted by name = playback order); with
+#                IN=ts, WORKDIR/part_*.ts instead (bench/make_ts_workload.sh remuxes the MP4 parts)
 #   OUTDIR       where outputs go (tmpfs, e.g. /dev/shm/seam-out, for the first table)
 #   RUNS         timed runs per tool, after one untimed warm-up run of each
 #
@@ -37,6 +38,7 @@ SEAM=${SEAM:-$ROOT/target/release/seam}
 DISK_OUTDIR=${DISK_OUTDIR-/work/bench-out}
 DISK_TOOLS=${DISK_TOOLS:-cat ff seam}
 VERIFY=${VERIFY:-0}
+IN=${IN:-mp4}
 STRACE=${STRACE:-0}
 
 [[ -x "$SEAM" ]] || { echo "no seam binary at $SEAM (cargo build --release)" >&2; exit 1; }
@@ -44,9 +46,9 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg not found" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install time)" >&2; exit 1; }
 
 shopt -s nullglob
-INPUTS=("$WORKDIR"/part_*.mp4)
+INPUTS=("$WORKDIR"/part_*."$IN")
 shopt -u nullglob
-(( ${#INPUTS[@]} > 0 )) || { echo "no $WORKDIR/part_*.mp4 (run bench/make_workload.sh)" >&2; exit 1; }
+(( ${#INPUTS[@]} > 0 )) || { echo "no $WORKDIR/part_*.$IN (run bench/make_workload.sh)" >&2; exit 1; }
 INPUT_BYTES=$(stat -c %s "${INPUTS[@]}" | awk '{s+=$1} END {print s}')
 
 SCRATCH=$(mktemp -d /tmp/seam-compare.XXXXXX)

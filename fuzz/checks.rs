@@ -874,3 +874,12 @@ pub fn ts_demux(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ADTS (.aac) demuxer: in a file of its own (this one is long enough), relative to this file.
+
+#[path = "checks_adts.rs"]
+mod checks_adts;
+// Unused by the other fuzz targets, which include this file too.
+#[allow(unused_imports)]
+pub use checks_adts::adts_demux;

@@ -60,6 +60,8 @@ pub struct StitchOptions {
     /// Salvage what is readable from damaged inputs (a truncated last fragment or mdat) instead of
     /// failing; what was dropped is listed in [`StitchReport::warnings`].
     pub best_effort: bool,
+    /// How HLS playlist inputs are read.
+    pub hls: crate::demux::hls::HlsOptions,
     /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
     /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
     pub segment_duration: Option<TargetDuration>,
@@ -247,7 +249,7 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
 /// 1 KB are kept: header bytes equal to the previous input's are shared
 /// ([`demux::share_headers`]), and once planned, the inputs' models are dropped and the freed heap
 /// given back to the operating system before the writer allocates its tables.
-pub(crate) fn open_and_plan(
+fn open_and_plan(
     sources: Vec<Arc<dyn Source>>,
     limits: &Limits,
     best_effort: bool,
@@ -257,8 +259,24 @@ pub(crate) fn open_and_plan(
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
-    for src in sources {
-        let (mut m, n) = match demux::open_with(src, limits, best_effort) {
+    let sources = group_continuations(sources);
+    // Inputs are demuxed a few at a time on as many threads (a transport stream is read in full to
+    // learn its access units, so this is where cores help), then taken in order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut pending = sources.into_iter().peekable();
+    let mut opened = std::collections::VecDeque::new();
+    loop {
+        if opened.is_empty() {
+            let batch: Vec<Arc<dyn Source>> = pending.by_ref().take(threads).collect();
+            if batch.is_empty() {
+                break;
+            }
+            opened.extend(open_batch(batch, limits, best_effort));
+        }
+        let Some(result) = opened.pop_front() else {
+            break;
+        };
+        let (parts, n) = match result {
             Ok(v) => v,
             Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
                 if best_effort =>
@@ -269,14 +287,17 @@ pub(crate) fn open_and_plan(
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(prev) = medias.last() {
-            demux::share_headers(&mut m, prev);
-        }
         notes.extend(n);
-        if best_effort {
-            notes.extend(crate::plan::close_jumps(&mut m));
+        for mut m in parts {
+            check_count(medias.len() + 1, limits, |_| m.name().to_string())?;
+            if let Some(prev) = medias.last() {
+                demux::share_headers(&mut m, prev);
+            }
+            if best_effort {
+                notes.extend(crate::plan::close_jumps(&mut m));
+            }
+            medias.push(m);
         }
-        medias.push(m);
     }
     if medias.is_empty() {
         if let Some(e) = skipped {
@@ -290,6 +311,73 @@ pub(crate) fn open_and_plan(
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// An input's parts and the notes its demuxer wrote.
+type Opened = (Vec<Media>, Vec<String>);
+
+/// Demuxes `batch` on one thread per input (one input: on this thread), results in order.
+fn open_batch(
+    batch: Vec<Arc<dyn Source>>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Vec<Result<Opened, crate::error::DemuxError>> {
+    if batch.len() == 1 {
+        return batch
+            .into_iter()
+            .map(|s| demux::open_all_with(s, limits, best_effort))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = batch
+            .into_iter()
+            .map(|s| {
+                let name = s.name().to_string();
+                (
+                    name,
+                    scope.spawn(move || demux::open_all_with(s, limits, best_effort)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(crate::error::DemuxError::Io {
+                        file: name,
+                        source: std::io::Error::other("demuxer thread panicked"),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
+/// Transport streams that continue the one before them byte for byte (a recording split into
+/// files by size: [`demux::ts::is_continuation`]) are read with it as one stream.
+fn group_continuations(sources: Vec<Arc<dyn Source>>) -> Vec<Arc<dyn Source>> {
+    let mut groups: Vec<Vec<Arc<dyn Source>>> = Vec::with_capacity(sources.len());
+    for src in sources {
+        match groups.last_mut() {
+            Some(g)
+                if demux::ts::is_continuation(&*src)
+                    && g.first().is_some_and(|f| demux::ts::sniff(&**f)) =>
+            {
+                g.push(src)
+            }
+            _ => groups.push(vec![src]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut g| {
+            if g.len() == 1 {
+                g.remove(0)
+            } else {
+                Arc::new(crate::source::ConcatSource::new(g)) as Arc<dyn Source>
+            }
+        })
+        .collect()
 }
 
 /// At most `limits.max_segments` inputs; the error names the first one past the limit.
@@ -306,22 +394,31 @@ fn check_count(n: usize, limits: &Limits, name: impl Fn(usize) -> String) -> Res
 
 /// Opens every input read-only (only metadata is read), so a missing or unreadable input is
 /// reported before any is parsed.
-pub(crate) fn open_files(inputs: &[&Path], limits: &Limits) -> Result<Vec<Arc<dyn Source>>, Error> {
+/// An HLS playlist input becomes one source per run of its segments between discontinuities
+/// ([`demux::hls::expand`]).
+fn open_files(
+    inputs: &[&Path],
+    options: &StitchOptions,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Arc<dyn Source>>, Error> {
+    let limits = &options.limits;
     check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
-    inputs
-        .iter()
-        .map(|p| {
-            FileSource::open(p)
-                .map(|s| Arc::new(s) as Arc<dyn Source>)
-                .map_err(|e| {
-                    crate::error::DemuxError::Io {
-                        file: p.display().to_string(),
-                        source: e,
-                    }
-                    .into()
-                })
-        })
-        .collect()
+    let mut out: Vec<Arc<dyn Source>> = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        if demux::hls::is_playlist(p) {
+            let (runs, n) = demux::hls::expand(p, limits, &options.hls)?;
+            notes.extend(n);
+            out.extend(runs);
+            check_count(out.len(), limits, |_| p.display().to_string())?;
+            continue;
+        }
+        let src = FileSource::open(p).map_err(|e| crate::error::DemuxError::Io {
+            file: p.display().to_string(),
+            source: e,
+        })?;
+        out.push(Arc::new(src));
+    }
+    Ok(out)
 }
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
@@ -345,14 +442,24 @@ pub fn stitch_with_progress(
     if format != OutputFormat::Mp4 || options.segment_duration.is_some() {
         return crate::api_out::stitch_other(inputs, output, format, options, progress);
     }
-    let sources = open_files(inputs, &options.limits)?;
-    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
+    let mut plan = open_paths(inputs, options)?;
     let mut out = OutputFile::create(output, inputs, options.overwrite)?;
     let layout = layout(&mut plan, options.fragmented)?;
     check_unchanged(&plan)?;
     write(&plan, &layout, &mut out, progress)?;
     out.commit()?;
     Ok(report(&plan, &layout))
+}
+
+/// Opens `inputs` (playlists expanded) and plans them; what opening said comes first among the
+/// plan's warnings.
+pub(crate) fn open_paths(inputs: &[&Path], options: &StitchOptions) -> Result<StitchPlan, Error> {
+    let mut notes = Vec::new();
+    let sources = open_files(inputs, options, &mut notes)?;
+    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
+    notes.append(&mut plan.warnings);
+    plan.warnings = notes;
+    Ok(plan)
 }
 
 /// Refuses options the output format cannot honour, before any input is read.

@@ -6,8 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::api::{
-    check_unchanged, open_and_plan, open_files, report_written, OutputFormat, StitchOptions,
-    StitchReport,
+    check_unchanged, open_paths, report_written, OutputFormat, StitchOptions, StitchReport,
 };
 use crate::error::{Error, MuxError};
 use crate::mux::hls::{
@@ -72,8 +71,7 @@ pub(crate) fn stitch_other(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
-    let sources = open_files(inputs, &options.limits)?;
-    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
+    let mut plan = open_paths(inputs, options)?;
     match format {
         OutputFormat::Ts => stitch_ts(&mut plan, inputs, output, options, progress),
         OutputFormat::Hls => {

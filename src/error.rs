@@ -9,7 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 /// A place in an input: file name, box or packet path, byte offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Location {
     /// The file's name as the user gave it.
     pub file: String,

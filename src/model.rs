@@ -54,6 +54,12 @@ pub enum ContainerFormat {
     Mp4,
     /// Fragmented ISO BMFF (moov with mvex, samples described by moof boxes).
     FragmentedMp4,
+    /// Flash Video (FLV spec v10.1 Annex E).
+    Flv,
+    /// MPEG-2 transport stream (ISO/IEC 13818-1).
+    Ts,
+    /// AAC in ADTS frames (ISO/IEC 14496-3 §1.A.2), a `.aac` file.
+    Adts,
 }
 
 /// One input file.

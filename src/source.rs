@@ -12,6 +12,10 @@
 //! closed is reopened on demand, read-only, and the reopened file must be the same one (device,
 //! inode and length), or the read fails with an [`InputChanged`] error.
 
+mod concat;
+
+pub use concat::{ConcatSource, RangeSource};
+
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};

@@ -142,6 +142,13 @@ fn m3u8() {
 }
 
 #[test]
+fn adts_demux() {
+    let n = replay("adts_demux", checks::adts_demux);
+    println!("adts_demux: {n} files");
+    assert!(n > 0, "empty corpus");
+}
+
+#[test]
 fn framing() {
     let n = replay("framing", checks::framing);
     println!("framing: {n} files");
@@ -344,6 +351,29 @@ fn planned_audio_times_increase_with_zero_duration_packets() {
                 t.kind,
                 w[0].dts,
                 w[1].dts
+            );
+        }
+    }
+}
+
+// Found by stitch_e2e (fragmented, best effort): the first input's first seven video samples
+// share decode time 0 with composition offsets up to 2048. Squeezed a tick apart they made a
+// 7-tick track with composition offsets of 2047, which seam's own demuxer then refused. Now such a
+// stall is damage (plan/damage.rs): refused with its location, or with best effort the samples get
+// the track's usual duration, and the output re-parses.
+#[test]
+fn video_samples_sharing_one_decode_time_are_a_stall() {
+    let data = regression("stitch_e2e", "zero-duration-video-squeezed");
+    checks::stitch_e2e(&data);
+    let (a, _) = checks::split_input(&data).unwrap();
+    let sources: Vec<Arc<dyn Source>> = vec![Arc::new(MemSource::new("one.mp4", a.to_vec()))];
+    match seam::stitch_sources(sources, &seam::StitchOptions::default()) {
+        Ok(_) => {}
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("share one decode time") || !e.contains("composition offset"),
+                "{e}"
             );
         }
     }

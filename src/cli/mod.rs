@@ -58,6 +58,13 @@ enum Command {
         /// say what was dropped, instead of failing.
         #[arg(long)]
         best_effort: bool,
+        /// For a master HLS playlist input: the variant to read, by index in bandwidth order
+        /// (0 = lowest); the highest bandwidth when absent.
+        #[arg(long, value_name = "N")]
+        variant: Option<usize>,
+        /// Let HLS playlists name segments outside their folder (absolute paths, `..`, links out).
+        #[arg(long)]
+        allow_any_path: bool,
     },
     /// Describe inputs and whether they can be joined without re-encoding.
     Probe {
@@ -95,6 +102,8 @@ pub fn main() -> ExitCode {
             quiet,
             json,
             best_effort,
+            variant,
+            allow_any_path,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -112,6 +121,10 @@ pub fn main() -> ExitCode {
                         best_effort,
                         segment_duration,
                         limits: Limits::default(),
+                        hls: crate::demux::hls::HlsOptions {
+                            variant,
+                            allow_any_path,
+                        },
                     },
                     quiet,
                     json,

@@ -87,6 +87,9 @@ pub fn describe(m: &Media) -> ProbeInfo {
         format: match m.format {
             crate::model::ContainerFormat::Mp4 => "mp4",
             crate::model::ContainerFormat::FragmentedMp4 => "fragmented-mp4",
+            crate::model::ContainerFormat::Flv => "flv",
+            crate::model::ContainerFormat::Ts => "ts",
+            crate::model::ContainerFormat::Adts => "adts",
         },
         // Fragmented files often leave the movie duration at 0: fall back to the longest track.
         duration: if m.movie_duration > 0 {

@@ -328,8 +328,10 @@ fn read_sync_extension(r: &mut BitReader<'_>) -> Result<Option<(u8, u32)>, Codec
 /// Compares two AudioSpecificConfigs and reports the first parameter that would prevent joining the
 /// streams without re-encoding, or `None` when they are identical.
 ///
-/// Checked in order: `codec profile`, `sample rate`, `channels`, `frame length`, then the raw bytes
-/// (`AudioSpecificConfig`).
+/// Checked in order: `codec profile`, `sample rate`, `channels`, `frame length`, then the SBR/PS
+/// extension (`AudioSpecificConfig`). Two configurations that differ only in how they say the same
+/// thing are equal: ffmpeg's encoder writes LC as `11 90 56 e5 00` (an explicit "no SBR" sync
+/// extension, §1.6.5.1), an ADTS header gives `11 90`, and the frames decode the same under both.
 pub fn compare(reference: &AudioSpecificConfig, other: &AudioSpecificConfig) -> Option<Difference> {
     let diff = |parameter: &'static str, reference: String, value: String| {
         Some(Difference {
@@ -360,7 +362,8 @@ pub fn compare(reference: &AudioSpecificConfig, other: &AudioSpecificConfig) -> 
             other.frame_length.to_string(),
         );
     }
-    if reference.raw != other.raw {
+    let ext = |c: &AudioSpecificConfig| (c.extension_object_type, c.extension_sampling_frequency);
+    if ext(reference) != ext(other) {
         return diff("AudioSpecificConfig", hex(&reference.raw), hex(&other.raw));
     }
     None

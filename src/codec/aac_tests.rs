@@ -392,12 +392,8 @@ fn compare_reports_first_difference() {
     );
     check(&LC_48K_STEREO, &LC_48K_MONO, "channels", "2", "1");
     check(&[0x11, 0x94], &LC_48K_STEREO, "frame length", "960", "1024");
+    // ffmpeg's explicit "no SBR" sync extension says what the two-byte form says (an ADTS header
+    // gives the latter for the same stream): the same configuration.
     let ffmpeg = [0x12, 0x10, 0x56, 0xe5, 0x00];
-    check(
-        &LC_44K_STEREO,
-        &ffmpeg,
-        "AudioSpecificConfig",
-        "1210",
-        "121056e500",
-    );
+    assert_eq!(compare(&asc(&LC_44K_STEREO), &asc(&ffmpeg)), None);
 }

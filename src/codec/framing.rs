@@ -121,44 +121,86 @@ pub fn scan_annexb(data: &[u8]) -> Result<AnnexBLayout, CodecError> {
     }
     let mut zeros_before = first;
     let mut start = first + 3;
+    // One pass: the first `00 00 0x` (x <= 2) after a unit's start ends it. `00 00 01` is the next
+    // start code; `00 00 00` must be zero bytes up to a start code or the end (trailing_zero_8bits
+    // or the zero byte of a 4-byte start code); anything else is a unit without emulation
+    // prevention.
     loop {
-        let next = find_start_code(data, start);
-        let seg_end = next.unwrap_or(data.len());
-        let seg = &data[start..seg_end];
-        let nal_len = seg.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-        if nal_len == 0 {
+        let (nal_end, next) =
+            match zero_pattern(data, start) {
+                None => {
+                    // No start code follows: the unit runs to the end, minus trailing zero bytes.
+                    let end = data[start..]
+                        .iter()
+                        .rposition(|&b| b != 0)
+                        .map_or(start, |p| start + p + 1);
+                    (end, None)
+                }
+                Some(p) => match data[p + 2] {
+                    1 => (p, Some(p)),
+                    0 => {
+                        let q = data[p..].iter().position(|&b| b != 0).map(|o| p + o);
+                        match q {
+                            None => (p, None),
+                            Some(q) if data[q] == 1 => (p, Some(q - 2)),
+                            Some(_) => return Err(malformed(
+                                S,
+                                p,
+                                "bytes 00 00 00 inside a NAL unit (emulation prevention missing)"
+                                    .into(),
+                            )),
+                        }
+                    }
+                    x => {
+                        return Err(malformed(
+                            S,
+                            p,
+                            format!(
+                            "bytes 00 00 {x:02x} inside a NAL unit (emulation prevention missing)"
+                        ),
+                        ))
+                    }
+                },
+            };
+        if nal_end <= start {
             return Err(malformed(S, start, "empty NAL unit".into()));
-        }
-        let nal = &seg[..nal_len];
-        if let Some(p) = nal
-            .windows(3)
-            .position(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2)
-        {
-            return Err(malformed(
-                S,
-                start + p,
-                format!(
-                    "bytes 00 00 {:02x} inside a NAL unit (emulation prevention missing)",
-                    nal[p + 2]
-                ),
-            ));
         }
         layout.units.push(AnnexBUnit {
             zeros_before,
-            range: start..start + nal_len,
-            header: nal[0],
+            range: start..nal_end,
+            header: data[start],
         });
         match next {
             Some(n) => {
-                zeros_before = n - (start + nal_len);
+                zeros_before = n - nal_end;
                 start = n + 3;
             }
             None => {
-                layout.trailing_zeros = seg.len() - nal_len;
+                layout.trailing_zeros = data.len() - nal_end;
                 return Ok(layout);
             }
         }
     }
+}
+
+/// The first position `i >= from` with `data[i..i + 3] == 00 00 x`, `x <= 2`. A byte above 2 at
+/// `i + 2` rules out a match at `i`, `i + 1` and `i + 2`, so the scan moves three bytes at a time
+/// through ordinary data.
+fn zero_pattern(data: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 2 < data.len() {
+        let c = data[i + 2];
+        if c > 2 {
+            i += 3;
+        } else if data[i + 1] != 0 {
+            i += 2;
+        } else if data[i] != 0 {
+            i += 1;
+        } else {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// Which units an MP4 sample gets.

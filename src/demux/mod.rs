@@ -3,9 +3,11 @@
 //! Each format lives in its own module and reads through a [`Source`]; [`open`] picks the demuxer by
 //! looking at the first bytes.
 
+pub mod adts;
 pub mod flv;
 pub mod hls;
 pub mod mp4;
+pub(crate) mod synth;
 pub mod ts;
 
 use std::path::Path;
@@ -42,12 +44,30 @@ pub fn open(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, DemuxErro
 }
 
 /// Like [`open`]; with `best_effort`, salvages what is readable from a damaged input (a truncated
-/// last fragment or mdat) and returns what it dropped, in words.
+/// last fragment or mdat) and returns what it dropped, in words. A file that [`open_all_with`]
+/// reads as several parts gives its first.
 pub fn open_with(
     source: Arc<dyn Source>,
     limits: &Limits,
     best_effort: bool,
 ) -> Result<(Media, Vec<String>), DemuxError> {
+    let (medias, notes) = open_all_with(source, limits, best_effort)?;
+    match medias.into_iter().next() {
+        Some(m) => Ok((m, notes)),
+        None => Err(DemuxError::Unsupported {
+            loc: Location::default(),
+            what: "no media".into(),
+        }),
+    }
+}
+
+/// Demuxes a source into the parts it holds: one [`Media`] for MP4 and FLV, one per run between
+/// timestamp jumps for a transport stream (each part joins the next like a separate file).
+pub fn open_all_with(
+    source: Arc<dyn Source>,
+    limits: &Limits,
+    best_effort: bool,
+) -> Result<(Vec<Media>, Vec<String>), DemuxError> {
     let mut head = [0u8; 16];
     let n = source.len().min(16) as usize;
     source
@@ -62,7 +82,23 @@ pub fn open_with(
     if mp4::sniff(&head[..n]) {
         let (mut media, notes) = mp4::open_with(source, limits, best_effort)?;
         compact(&mut media);
-        return Ok((media, notes));
+        return Ok((vec![media], notes));
+    }
+    if flv::sniff(&head[..n]) {
+        let parsed = flv::open(&*source, limits)?;
+        let mut notes = Vec::new();
+        let mut media = flv::to_media(source, parsed, &mut notes)?;
+        compact(&mut media);
+        return Ok((vec![media], notes));
+    }
+    if ts::sniff(&*source) {
+        return ts::open(source, limits);
+    }
+    if adts::sniff(&head[..n]) || adts_after_id3(&*source) {
+        let parsed = adts::open(&*source, limits)?;
+        let (mut media, notes) = adts_media(source, parsed)?;
+        compact(&mut media);
+        return Ok((vec![media], notes));
     }
     Err(DemuxError::Unsupported {
         loc: Location {
@@ -70,8 +106,91 @@ pub fn open_with(
             path: String::new(),
             offset: 0,
         },
-        what: "not a recognised container (expected MP4/MOV)".into(),
+        what: "not a recognised container (expected MP4/MOV, MPEG-TS, FLV or ADTS AAC)".into(),
     })
+}
+
+/// True when an ID3v2 tag starts the file and [`adts::sniff`] finds ADTS after it (the first 16
+/// bytes do not reach past the tag).
+fn adts_after_id3(src: &dyn Source) -> bool {
+    let mut head = [0u8; 10];
+    if src.len() < 10 || src.read_at(0, &mut head).is_err() || &head[..3] != b"ID3" {
+        return false;
+    }
+    // Syncsafe size (ID3v2.4 §3.1), plus the 10-byte header and a 10-byte footer when flagged.
+    let size = head[6..10]
+        .iter()
+        .fold(0u64, |a, &b| (a << 7) | u64::from(b & 0x7f));
+    let need = (10 + size + if head[5] & 0x10 != 0 { 10 } else { 0 } + 16).min(src.len());
+    let mut buf = vec![0u8; need as usize];
+    src.read_at(0, &mut buf).is_ok() && adts::sniff(&buf)
+}
+
+/// An ADTS file as an audio-only [`Media`]: each frame's raw payload is a byte range of the file
+/// (the header is not part of the sample), frames one after the other at the sample rate. Its
+/// start time is that of its first decoded sample, priming included (no edit list: ADTS says
+/// nothing about priming).
+fn adts_media(
+    source: Arc<dyn Source>,
+    a: adts::AdtsMedia,
+) -> Result<(Media, Vec<String>), DemuxError> {
+    use crate::model::{FourCC, Sample, SampleEntry, SampleTable};
+    let name = source.name().to_string();
+    let notes = a.warnings.iter().map(|w| format!("{name}: {w}")).collect();
+    let rate = a.timescale();
+    let frame = a.frame_duration();
+    let ch = u16::from(a.config.channels());
+    let entry = SampleEntry {
+        raw: Bytes::from(crate::mux::mp4::entry::mp4a_entry(ch, rate, &a.config.raw)),
+        format: FourCC::new(b"mp4a"),
+        codec: CodecConfig::Aac {
+            channels: ch,
+            sample_rate: rate,
+            config: a.config.clone(),
+        },
+    };
+    let mut samples = SampleTable::new();
+    samples.reserve(a.frames.len());
+    let mut dts = 0i64;
+    for f in &a.frames {
+        samples
+            .push(Sample {
+                offset: f.offset,
+                dts,
+                size: f.size,
+                duration: frame,
+                cts_offset: 0,
+                entry: 0,
+                sync: true,
+            })
+            .map_err(|e| DemuxError::LimitExceeded {
+                loc: Location {
+                    file: name.clone(),
+                    path: String::new(),
+                    offset: f.offset,
+                },
+                what: e.to_string(),
+            })?;
+        dts += i64::from(frame);
+    }
+    let track = synth::plain_track(1, false, rate, (0, 0), vec![entry], samples);
+    let movie_duration =
+        crate::time::rescale(dts, u64::from(rate.max(1)), 1000, crate::time::Rounding::Up)
+            .and_then(|d| u64::try_from(d).ok())
+            .unwrap_or(0);
+    Ok((
+        Media {
+            source,
+            format: crate::model::ContainerFormat::Adts,
+            major_brand: None,
+            movie_timescale: 1000,
+            movie_duration,
+            tracks: vec![track],
+            udta: None,
+            meta: None,
+        },
+        notes,
+    ))
 }
 
 /// Gives back the spare capacity of an input's model: a job may hold hundreds of thousands of

@@ -311,6 +311,13 @@ const AUDIO_FIELDS: [(usize, usize, &str); 6] = [
     (24, 28, "sample rate"),
 ];
 
+/// A `pasp` box saying pixels are square (ISO/IEC 14496-12 §12.1.4: hSpacing equal to vSpacing)
+/// says what its absence says; entries written by muxers that add it (ffmpeg's mov muxer) and by
+/// those that do not (entries seam builds for TS and FLV inputs) are the same.
+fn square_pixels(kind: &FourCC, b: &[u8]) -> bool {
+    &kind.0 == b"pasp" && b.len() >= 8 && b.get(b.len() - 8..b.len() - 4) == b.get(b.len() - 4..)
+}
+
 /// The first difference between two sample entries compared field by field and child box by child
 /// box, ignoring [`IGNORED_BOXES`], the fields left out of [`VISUAL_FIELDS`]/[`AUDIO_FIELDS`] and
 /// the child boxes in `parsed` (already compared by the caller). `None` when they agree, or when either entry cannot be split
@@ -349,8 +356,8 @@ fn boxes_difference(
             hex_bytes(o.fields.get(tail..).unwrap_or_default()),
         );
     }
-    let keep = |(kind, _): &&(FourCC, &[u8])| {
-        !IGNORED_BOXES.contains(&&kind.0) && !parsed.contains(&&kind.0)
+    let keep = |(kind, b): &&(FourCC, &[u8])| {
+        !IGNORED_BOXES.contains(&&kind.0) && !parsed.contains(&&kind.0) && !square_pixels(kind, b)
     };
     let rk: Vec<_> = r.children.iter().filter(keep).collect();
     let ok: Vec<_> = o.children.iter().filter(keep).collect();
@@ -524,11 +531,14 @@ mod tests {
             "{d:?}"
         );
         assert!(d.value.starts_with("'vpcC' 20 bytes, at 12: 01"), "{d:?}");
-        // pasp changes the displayed shape: not ignored.
-        let d = difference(&a, &visual(b"", 24, &[vpcc(0), pasp(4, 3)])).expect("differs");
+        // pasp changes the displayed shape: not ignored, unless it says pixels are square (what its
+        // absence says).
+        let wide = visual(b"", 24, &[vpcc(0), pasp(4, 3)]);
+        let d = difference(&wide, &visual(b"", 24, &[vpcc(0), pasp(3, 3)])).expect("differs");
         assert!(d.reference.starts_with("'pasp'"), "{d:?}");
+        assert_eq!(difference(&a, &visual(b"", 24, &[vpcc(0)])), None);
         // A box missing on one side.
-        let d = difference(&a, &visual(b"", 24, &[vpcc(0)])).expect("differs");
+        let d = difference(&wide, &visual(b"", 24, &[vpcc(0)])).expect("differs");
         assert_eq!((d.reference.as_str(), d.value.as_str()), ("'pasp'", "none"));
     }
 

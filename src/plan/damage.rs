@@ -6,7 +6,11 @@
 //! happened) and says so. A single sample lasting longer than [`MIN_JUMP_SECONDS`] and than all the
 //! others together (a hundred times them, for video, whose frames may stay up long), a damaged
 //! `trun`/`tfhd` duration, is the same damage seen from the other side: closing it gives the
-//! sample the track's usual duration.
+//! sample the track's usual duration. Three or more video samples sharing one decode time (zero
+//! durations inside the track) are damage too: a decoder cannot decode several frames at one
+//! instant, and squeezing them a tick apart would leave their presentation times far beyond the
+//! decode times (composition offsets larger than the track); closing gives each the usual
+//! duration.
 
 use crate::error::PlanError;
 use crate::model::{Media, Track};
@@ -21,7 +25,12 @@ struct Jump {
     index: usize,
     gap: i64,
     long: bool,
+    /// Samples from `index` on sharing one decode time (0: not a stall).
+    stall: usize,
 }
+
+/// A run of this many samples sharing one decode time is a stall.
+const MIN_STALL: usize = 3;
 
 /// The track's usual sample duration: the median of its first 64.
 fn usual_duration(t: &Track) -> u32 {
@@ -60,6 +69,7 @@ fn jumps(t: &Track, other: Option<i64>) -> Vec<Jump> {
                     index: k,
                     gap,
                     long: false,
+                    stall: 0,
                 });
             }
         }
@@ -80,10 +90,42 @@ fn jumps(t: &Track, other: Option<i64>) -> Vec<Jump> {
                 index: k,
                 gap: d - usual,
                 long: true,
+                stall: 0,
             });
         }
         prev = Some((s.dts, d));
     }
+    if t.kind != crate::model::TrackKind::Audio {
+        out.extend(stalls(t));
+        out.sort_by_key(|j| j.index);
+    }
+    out
+}
+
+/// Runs of [`MIN_STALL`] or more samples sharing one decode time.
+fn stalls(t: &Track) -> Vec<Jump> {
+    let mut out = Vec::new();
+    let mut run_start = 0usize;
+    let mut run_dts = None;
+    let n = t.samples.len();
+    let close = |start: usize, end: usize, out: &mut Vec<Jump>| {
+        if end - start >= MIN_STALL {
+            out.push(Jump {
+                index: start,
+                gap: 0,
+                long: false,
+                stall: end - start,
+            });
+        }
+    };
+    for (k, s) in t.samples.iter().enumerate() {
+        if run_dts != Some(s.dts) {
+            close(run_start, k, &mut out);
+            run_start = k;
+            run_dts = Some(s.dts);
+        }
+    }
+    close(run_start, n, &mut out);
     out
 }
 
@@ -91,7 +133,14 @@ fn describe(t: &Track, j: &Jump) -> String {
     let secs = j.gap as f64 / f64::from(t.timescale.max(1));
     let held: i64 = t.samples.iter().map(|s| i64::from(s.duration)).sum();
     let held = held as f64 / f64::from(t.timescale.max(1));
-    if j.long {
+    if j.stall > 0 {
+        let at = t.samples.get(j.index).map_or(0, |s| s.dts) as f64 / f64::from(t.timescale.max(1));
+        format!(
+            "samples {}..={} share one decode time ({at:.3} s): a decoder cannot decode them at one instant",
+            j.index,
+            j.index + j.stall - 1
+        )
+    } else if j.long {
         let scale = f64::from(t.timescale.max(1));
         let d = t.samples.get(j.index).map_or(0, |s| s.duration);
         format!(
@@ -152,9 +201,26 @@ pub fn close_jumps(m: &mut Media) -> Vec<String> {
         let mut fix = 0i64;
         let mut next = found.iter().peekable();
         let mut fixed = crate::model::SampleTable::new();
+        let mut stalled = 0usize;
         for (k, mut s) in t.samples.iter().enumerate() {
             s.dts = s.dts.saturating_sub(fix);
+            if stalled > 0 {
+                // Inside a stall: this sample decodes one usual duration after the one before.
+                stalled -= 1;
+                fix = fix.saturating_sub(i64::from(usual));
+                s.dts = s.dts.saturating_add(i64::from(usual));
+                if stalled > 0 && s.duration == 0 {
+                    s.duration = usual;
+                }
+            }
             while let Some(j) = next.next_if(|j| j.index == k) {
+                if j.stall > 0 {
+                    stalled = j.stall - 1;
+                    if s.duration == 0 {
+                        s.duration = usual;
+                    }
+                    continue;
+                }
                 if j.long {
                     // Its own duration is the damage; the samples after it move back by it.
                     s.duration = usual;
@@ -188,6 +254,44 @@ mod tests {
         let d: Vec<i64> = t.samples.iter().map(|s| s.dts).collect();
         assert_eq!(d, vec![0, 1024, 2048, 3072]);
         assert!(check_jumps(&m).is_ok());
+    }
+
+    #[test]
+    fn samples_sharing_one_decode_time_are_a_stall() {
+        let mut t = crate::model::tests_support::track(1000, &[0, 40, 80, 80, 80, 80, 120]);
+        t.kind = crate::model::TrackKind::Video;
+        let mut v: Vec<crate::model::Sample> = t.samples.iter().collect();
+        for (k, s) in v.iter_mut().enumerate() {
+            s.duration = if (2..5).contains(&k) { 0 } else { 40 };
+        }
+        t.samples = v.into_iter().collect();
+        let found = jumps(&t, None);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].index, found[0].stall), (2, 4));
+        let mut m = crate::model::tests_support::media(vec![t]);
+        assert!(check_jumps(&m).is_err());
+        assert_eq!(close_jumps(&mut m).len(), 1);
+        let d: Vec<(i64, u32)> = m.tracks[0]
+            .samples
+            .iter()
+            .map(|s| (s.dts, s.duration))
+            .collect();
+        assert_eq!(
+            d,
+            vec![
+                (0, 40),
+                (40, 40),
+                (80, 40),
+                (120, 40),
+                (160, 40),
+                (200, 40),
+                (240, 40)
+            ]
+        );
+        assert!(check_jumps(&m).is_ok());
+        // Two samples at one time (a squeezable collision) are not a stall; audio never is.
+        let t = crate::model::tests_support::track(1000, &[0, 40, 40, 80]);
+        assert!(stalls(&t).is_empty());
     }
 
     #[test]

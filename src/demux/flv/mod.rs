@@ -21,6 +21,9 @@
 //! (`tag[N]`, counted from 0) and the byte offset.
 
 pub mod amf;
+mod media;
+
+pub use media::to_media;
 
 use bytes::Bytes;
 

@@ -13,6 +13,7 @@
 //! reassembly, ADTS framing for AAC).
 
 mod events;
+mod media;
 pub mod packet;
 pub mod pes;
 pub mod psi;
@@ -20,6 +21,7 @@ mod time;
 
 pub(crate) use events::location;
 pub use events::{AccessUnit, Event, TsError, TsWarning, WarningKind};
+pub use media::{is_continuation, open, sniff, TsView};
 pub use time::Unwrapper;
 
 use crate::error::Location;

@@ -1,0 +1,673 @@
+//! A transport stream as the container-neutral [`Media`], through a *converted view*.
+//!
+//! A TS access unit is spread over many 188-byte packets and is in Annex B (video) or ADTS (AAC)
+//! form; an MP4 sample is contiguous and length-prefixed (ISO/IEC 14496-15 §5.3.2) or raw AAC. The
+//! only bytes that change are those framing conversions ([`crate::codec::framing`]: start codes
+//! become 4-byte lengths, access unit delimiters and filler data are left out, SEI and parameter
+//! sets are kept; the ADTS header is removed). Every other byte of a payload is copied as is.
+//!
+//! Rather than storing where each access unit's pieces are (one range per transport packet: 8% of
+//! the payload's size in memory), the demuxer reads the file twice, the same way both times:
+//! * at open, to learn each access unit's timing and its converted size;
+//! * when the muxer copies, through [`TsView`]: a [`Source`] whose bytes are the converted access
+//!   units back to back, in the order the demuxer completes them. A sample's `offset` is its place
+//!   in that view, so the sample table is the same compact one as for MP4, sizes are known before
+//!   anything is written, and a muxer copying samples in order reads the file once, in order.
+//!
+//! A timestamp jump inside the file (a reconnect; [`Event::Discontinuity`]) starts a new [`Media`]
+//! over the same view, so the planner joins the parts like separate files.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use super::{AccessUnit, Event, StreamType, TsDemuxer, TsLimits};
+use crate::codec::framing::{
+    adts_to_raw, annexb_to_length_prefixed, asc_from_adts, avcc_from_parameter_sets,
+    hvcc_from_parameter_sets, length_prefixed_size, scan_annexb, AdtsTemplate, Mp4Nals, NalCodec,
+};
+use crate::error::{DemuxError, Location};
+use crate::limits::Limits;
+use crate::model::{
+    CodecConfig, ContainerFormat, FourCC, Media, Sample, SampleEntry, SampleTable, Track,
+};
+use crate::mux::mp4::entry::{mp4a_entry, visual_entry};
+use crate::source::Source;
+use crate::time::{rescale, Rounding};
+
+/// Bytes read from the file per step.
+const CHUNK: usize = 4 << 20;
+/// Converted bytes a [`TsView`] keeps behind the furthest read, so a muxer may read a little
+/// backwards (a fragment's audio after its video) without the file being demuxed again.
+const WINDOW: u64 = 16 << 20;
+
+/// What a selected stream becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Video(NalCodec),
+    Aac,
+}
+
+/// The streams a file's view carries: its first video and first AAC stream.
+#[derive(Debug, Clone, Default)]
+struct Selection {
+    video: Option<(u16, NalCodec)>,
+    audio: Option<u16>,
+}
+
+impl Selection {
+    fn kind(&self, pid: u16) -> Option<Kind> {
+        match self.video {
+            Some((p, c)) if p == pid => return Some(Kind::Video(c)),
+            _ => {}
+        }
+        (self.audio == Some(pid)).then_some(Kind::Aac)
+    }
+}
+
+/// The size of one access unit in its MP4 sample form, appended to `out` when given; an error
+/// (the reason) when it cannot be converted (damaged beyond framing), in which case both passes
+/// leave it out. Both passes take the same decision from the same bytes.
+fn convert(kind: Kind, au: &[u8], out: Option<&mut Vec<u8>>) -> Result<usize, String> {
+    match kind {
+        Kind::Video(codec) => {
+            let layout = scan_annexb(au).map_err(|e| e.to_string())?;
+            let opts = Mp4Nals {
+                codec,
+                length_size: 4,
+                drop_aud_filler: true,
+            };
+            let size = length_prefixed_size(&layout, &opts).map_err(|e| e.to_string())?;
+            if size == 0 {
+                return Err("access unit holds no NAL unit besides delimiters".into());
+            }
+            if let Some(out) = out {
+                annexb_to_length_prefixed(au, &layout, &opts, out).map_err(|e| e.to_string())?;
+            }
+            Ok(size)
+        }
+        Kind::Aac => {
+            let (_, raw) = adts_to_raw(au).map_err(|e| e.to_string())?;
+            if let Some(out) = out {
+                out.extend_from_slice(raw);
+            }
+            Ok(raw.len())
+        }
+    }
+}
+
+/// Runs the demuxer over a file, chunk by chunk, handing out events. The last two chunks stay in
+/// memory: an access unit is handed out when the next one starts, so its pieces are almost always
+/// there, and gathering it costs copies rather than one read per 184-byte piece.
+struct Pass {
+    demuxer: TsDemuxer,
+    pos: u64,
+    events: VecDeque<Event>,
+    done: bool,
+    /// The chunk read last, ending at `pos`, and the one before it.
+    chunk: Vec<u8>,
+    prev: Vec<u8>,
+}
+
+impl Pass {
+    fn new(name: &str) -> Self {
+        Pass {
+            demuxer: TsDemuxer::new(name, TsLimits::default()),
+            pos: 0,
+            events: VecDeque::new(),
+            done: false,
+            chunk: Vec::new(),
+            prev: Vec::new(),
+        }
+    }
+
+    /// The next event, `None` at the end of the file.
+    fn next(&mut self, src: &dyn Source) -> Result<Option<Event>, DemuxError> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Ok(Some(e));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            let len = src.len();
+            let n = (len - self.pos.min(len)).min(CHUNK as u64) as usize;
+            if n == 0 {
+                self.demuxer.finish()?;
+                self.done = true;
+            } else {
+                std::mem::swap(&mut self.chunk, &mut self.prev);
+                self.chunk.resize(n, 0);
+                src.read_at(self.pos, &mut self.chunk)
+                    .map_err(|e| DemuxError::Io {
+                        file: src.name().to_string(),
+                        source: e,
+                    })?;
+                self.demuxer.push(self.pos, &self.chunk)?;
+                self.pos += n as u64;
+            }
+            self.events.extend(self.demuxer.events());
+        }
+    }
+
+    /// The bytes `range` of the file, from the chunks in memory when they hold them.
+    fn bytes_at(&self, range: &std::ops::Range<u64>) -> Option<&[u8]> {
+        let chunk_at = self.pos.checked_sub(self.chunk.len() as u64)?;
+        let prev_at = chunk_at.checked_sub(self.prev.len() as u64)?;
+        for (at, data) in [(chunk_at, &self.chunk), (prev_at, &self.prev)] {
+            if range.start >= at && range.end <= at + data.len() as u64 {
+                return data.get((range.start - at) as usize..(range.end - at) as usize);
+            }
+        }
+        None
+    }
+
+    /// Reads an access unit's pieces into `buf`.
+    fn gather(&self, src: &dyn Source, au: &AccessUnit, buf: &mut Vec<u8>) -> io::Result<()> {
+        buf.clear();
+        let size =
+            usize::try_from(au.size).map_err(|_| io::Error::other("access unit too large"))?;
+        buf.reserve(size);
+        for p in &au.pieces {
+            match self.bytes_at(p) {
+                Some(b) => buf.extend_from_slice(b),
+                None => {
+                    let n = usize::try_from(p.end - p.start)
+                        .map_err(|_| io::Error::other("piece too large"))?;
+                    let at = buf.len();
+                    buf.resize(at + n, 0);
+                    src.read_at(p.start, &mut buf[at..])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The converted access units of a transport stream, back to back (see the module comment).
+#[derive(Debug)]
+pub struct TsView {
+    file: Arc<dyn Source>,
+    name: String,
+    selection: Selection,
+    len: u64,
+    reader: Mutex<Option<ViewReader>>,
+}
+
+/// Where a [`TsView`]'s reading has got to.
+struct ViewReader {
+    pass: Pass,
+    /// Converted bytes from view offset `start` on.
+    buf: Vec<u8>,
+    start: u64,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for ViewReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ViewReader {{ start: {}, buffered: {} }}",
+            self.start,
+            self.buf.len()
+        )
+    }
+}
+
+impl TsView {
+    fn fresh_reader(&self) -> ViewReader {
+        ViewReader {
+            pass: Pass::new(&self.name),
+            buf: Vec::new(),
+            start: 0,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl Source for TsView {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        let mut guard = self
+            .reader
+            .lock()
+            .map_err(|_| io::Error::other("TS view poisoned"))?;
+        if !guard.as_ref().is_some_and(|r| offset >= r.start) {
+            *guard = Some(self.fresh_reader());
+        }
+        let r = guard
+            .as_mut()
+            .ok_or_else(|| io::Error::other("no reader"))?;
+        let end = offset + out.len() as u64;
+        while r.start + (r.buf.len() as u64) < end {
+            let ev = r.pass.next(&*self.file).map_err(io::Error::other)?;
+            let Some(ev) = ev else {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "{}: the stream ended early (changed during the run?)",
+                        self.name
+                    ),
+                ));
+            };
+            let Event::AccessUnit(au) = ev else { continue };
+            let Some(kind) = self.selection.kind(au.pid) else {
+                continue;
+            };
+            if au.pts.is_none() {
+                continue;
+            }
+            r.pass.gather(&*self.file, &au, &mut r.scratch)?;
+            let before = r.buf.len();
+            if convert(kind, &r.scratch, Some(&mut r.buf)).is_err() {
+                r.buf.truncate(before);
+                continue;
+            }
+            // Keep at most WINDOW bytes before the read (moved down in one copy once they are
+            // at least the bytes kept).
+            let keep_from = offset.saturating_sub(WINDOW).max(r.start);
+            let drop = ((keep_from - r.start) as usize).min(r.buf.len());
+            if drop > 0 && drop >= r.buf.len() / 2 {
+                r.buf.drain(..drop);
+                r.start += drop as u64;
+            }
+        }
+        let from = (offset - r.start) as usize;
+        let src = r
+            .buf
+            .get(from..from + out.len())
+            .ok_or_else(|| io::Error::other("TS view out of step"))?;
+        out.copy_from_slice(src);
+        if end >= self.len {
+            // Read to the end: a job of many inputs must not keep a buffer per input.
+            *guard = None;
+        }
+        Ok(())
+    }
+
+    fn check_unchanged(&self) -> io::Result<()> {
+        self.file.check_unchanged()
+    }
+
+    fn path(&self) -> Option<&std::path::Path> {
+        self.file.path()
+    }
+}
+
+/// Where the first transport packet starts (within the first 192 bytes: a file cut from a stream
+/// at any byte starts inside a packet) when three consecutive 188-byte packets, or 192-byte M2TS
+/// packets, follow: `(sync byte offset, packet size)`.
+fn first_packet(src: &dyn Source) -> Option<(usize, usize)> {
+    let mut head = [0u8; 192 + 3 * 192];
+    let n = (src.len().min(head.len() as u64)) as usize;
+    if n < 3 * 188 || src.read_at(0, &mut head[..n]).is_err() {
+        return None;
+    }
+    let head = &head[..n];
+    for first in 0..192usize.min(n) {
+        for stride in [188usize, 192] {
+            if (0..3).all(|k| head.get(first + k * stride) == Some(&0x47)) {
+                return Some((first, stride));
+            }
+        }
+    }
+    None
+}
+
+/// True when the source looks like a transport stream (see [`first_packet`]).
+pub fn sniff(src: &dyn Source) -> bool {
+    first_packet(src).is_some()
+}
+
+/// True when a transport stream does not start the way a file of its own does, with a whole
+/// packet that starts a section or a PES packet (`payload_unit_start_indicator`, §2.4.3.3): it is
+/// the continuation of a stream split by bytes (a recorder rotating files by size), and is read
+/// after the file before it as one stream.
+pub fn is_continuation(src: &dyn Source) -> bool {
+    let Some((first, stride)) = first_packet(src) else {
+        return false;
+    };
+    let mut h = [0u8; 3];
+    let sync = first + stride - 188;
+    if src.read_at(sync as u64, &mut h).is_err() {
+        return false;
+    }
+    let starts_unit = h[1] & 0x40 != 0;
+    (stride == 188 && sync != 0) || !starts_unit
+}
+
+/// One stream's samples while demuxing, per part of the file between timestamp jumps.
+#[derive(Default)]
+struct Part {
+    video: Vec<(i64, i64, u64, u32, bool)>, // (dts, pts, view offset, size, key)
+    audio: Vec<(i64, u64, u32)>,            // (pts, view offset, size)
+}
+
+/// Demuxes a transport stream into one [`Media`] per part between timestamp jumps, all reading
+/// from one [`TsView`] of it.
+pub fn open(
+    file: Arc<dyn Source>,
+    limits: &Limits,
+) -> Result<(Vec<Media>, Vec<String>), DemuxError> {
+    let name = file.name().to_string();
+    let mut notes = Vec::new();
+    let mut pass = Pass::new(&name);
+    let mut sel = Selection::default();
+    let mut parts: Vec<Part> = vec![Part::default()];
+    let (mut vpart, mut apart) = (0usize, 0usize);
+    let mut view_len = 0u64;
+    let mut scratch = Vec::new();
+    let mut video_cfg: Option<(SampleEntry, u16, u16)> = None;
+    let mut audio_cfg: Option<(SampleEntry, u32)> = None;
+    let mut samples = 0usize;
+    while let Some(ev) = pass.next(&*file)? {
+        match ev {
+            Event::Stream {
+                pid, stream_type, ..
+            } => match stream_type {
+                StreamType::H264 | StreamType::H265 if sel.video.is_none() => {
+                    let c = if stream_type == StreamType::H264 {
+                        NalCodec::H264
+                    } else {
+                        NalCodec::H265
+                    };
+                    sel.video = Some((pid, c));
+                }
+                StreamType::AacAdts if sel.audio.is_none() => sel.audio = Some(pid),
+                _ if sel.kind(pid).is_none() => notes.push(format!(
+                    "{name}: PID 0x{pid:04x}: a second {} stream is not joined; ignored",
+                    if stream_type.is_video() {
+                        "video"
+                    } else {
+                        "audio"
+                    }
+                )),
+                _ => {}
+            },
+            Event::Discontinuity {
+                pid,
+                offset,
+                before,
+                after,
+            } => {
+                let Some(kind) = sel.kind(pid) else { continue };
+                notes.push(format!(
+                    "{name}: PID 0x{pid:04x} at byte {offset}: timestamps jump from {:.3} s to {:.3} s; the parts are joined like separate files",
+                    before as f64 / 90_000.0,
+                    after as f64 / 90_000.0
+                ));
+                let p = if kind == Kind::Aac {
+                    &mut apart
+                } else {
+                    &mut vpart
+                };
+                *p += 1;
+                while parts.len() <= *p {
+                    parts.push(Part::default());
+                }
+            }
+            Event::Warning(w) => notes.push(format!("{name}: {w}")),
+            Event::AccessUnit(au) => {
+                let Some(kind) = sel.kind(au.pid) else {
+                    continue;
+                };
+                let (Some(pts), dts) = (au.timeline_pts, au.timeline_dts.or(au.timeline_pts))
+                else {
+                    notes.push(format!(
+                        "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
+                        au.pid, au.offset
+                    ));
+                    continue;
+                };
+                let dts = dts.unwrap_or(pts);
+                pass.gather(&*file, &au, &mut scratch)
+                    .map_err(|e| DemuxError::Io {
+                        file: name.clone(),
+                        source: e,
+                    })?;
+                let size = match convert(kind, &scratch, None) {
+                    Ok(size) => size,
+                    Err(why) => {
+                        notes.push(format!(
+                            "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
+                            au.pid, au.offset
+                        ));
+                        continue;
+                    }
+                };
+                samples += 1;
+                if samples > limits.max_samples {
+                    return Err(DemuxError::LimitExceeded {
+                        loc: Location {
+                            file: name,
+                            path: format!("PID 0x{:04x}", au.pid),
+                            offset: au.offset,
+                        },
+                        what: format!("more than {} access units", limits.max_samples),
+                    });
+                }
+                let size = u32::try_from(size).unwrap_or(u32::MAX);
+                match kind {
+                    Kind::Video(codec) => {
+                        if video_cfg.is_none() {
+                            video_cfg = video_entry(codec, &scratch);
+                        }
+                        parts[vpart]
+                            .video
+                            .push((dts, pts, view_len, size, au.random_access));
+                    }
+                    Kind::Aac => {
+                        if audio_cfg.is_none() {
+                            audio_cfg = aac_entry(&scratch);
+                        }
+                        parts[apart].audio.push((pts, view_len, size));
+                    }
+                }
+                view_len += u64::from(size);
+            }
+        }
+    }
+    let view: Arc<dyn Source> = Arc::new(TsView {
+        file: file.clone(),
+        name: name.clone(),
+        selection: sel,
+        len: view_len,
+        reader: Mutex::new(None),
+    });
+    let mut medias = Vec::new();
+    for part in parts {
+        let mut tracks = Vec::new();
+        if let (false, Some((entry, w, h))) = (part.video.is_empty(), &video_cfg) {
+            tracks.push(video_track(&part.video, entry.clone(), (*w, *h)));
+        } else if !part.video.is_empty() {
+            notes.push(format!(
+                "{name}: video without SPS/PPS before its first keyframe; left out"
+            ));
+        }
+        if let (false, Some((entry, rate))) = (part.audio.is_empty(), &audio_cfg) {
+            tracks.push(audio_track(
+                &part.audio,
+                entry.clone(),
+                *rate,
+                tracks.len() as u32 + 1,
+            ));
+        }
+        if tracks.is_empty() {
+            continue;
+        }
+        for t in &mut tracks {
+            t.samples.shrink_to_fit();
+        }
+        medias.push(Media {
+            source: view.clone(),
+            format: ContainerFormat::Ts,
+            major_brand: None,
+            movie_timescale: 90_000,
+            movie_duration: 0,
+            tracks,
+            udta: None,
+            meta: None,
+        });
+    }
+    if medias.is_empty() {
+        return Err(DemuxError::Unsupported {
+            loc: Location {
+                file: name,
+                path: String::new(),
+                offset: 0,
+            },
+            what: "no H.264, H.265 or AAC access unit in the transport stream".into(),
+        });
+    }
+    Ok((medias, notes))
+}
+
+/// The sample entry for the first keyframe's parameter sets (`None` until they are there).
+fn video_entry(codec: NalCodec, au: &[u8]) -> Option<(SampleEntry, u16, u16)> {
+    let layout = scan_annexb(au).ok()?;
+    let units = |t: u8| -> Vec<&[u8]> {
+        layout
+            .units
+            .iter()
+            .filter(|u| codec.nal_type(u.header) == t)
+            .filter_map(|u| au.get(u.range.clone()))
+            .collect()
+    };
+    match codec {
+        NalCodec::H264 => {
+            let c = avcc_from_parameter_sets(&units(7), &units(8), 4).ok()?;
+            let sps = c.first_sps().ok()?;
+            let (w, h) = (
+                u16::try_from(sps.width).ok()?,
+                u16::try_from(sps.height).ok()?,
+            );
+            let raw = visual_entry(b"avc1", w, h, b"avcC", &c.encode());
+            Some((
+                SampleEntry {
+                    raw: Bytes::from(raw),
+                    format: FourCC::new(b"avc1"),
+                    codec: CodecConfig::H264 {
+                        width: w,
+                        height: h,
+                        config: Some(c),
+                    },
+                },
+                w,
+                h,
+            ))
+        }
+        NalCodec::H265 => {
+            let c = hvcc_from_parameter_sets(&units(32), &units(33), &units(34), 4).ok()?;
+            let sps = c.first_sps().ok()?;
+            let (w, h) = (
+                u16::try_from(sps.width).ok()?,
+                u16::try_from(sps.height).ok()?,
+            );
+            let raw = visual_entry(
+                b"hvc1",
+                w,
+                h,
+                b"hvcC",
+                &crate::codec::framing::encode_hvcc(&c),
+            );
+            Some((
+                SampleEntry {
+                    raw: Bytes::from(raw),
+                    format: FourCC::new(b"hvc1"),
+                    codec: CodecConfig::H265 {
+                        width: w,
+                        height: h,
+                        config: Some(c),
+                    },
+                },
+                w,
+                h,
+            ))
+        }
+    }
+}
+
+/// The `mp4a` entry from the first ADTS header, with the sample rate.
+fn aac_entry(frame: &[u8]) -> Option<(SampleEntry, u32)> {
+    let (_, header) = AdtsTemplate::from_frame(frame).ok()?;
+    let asc = asc_from_adts(&header).ok()?;
+    let rate = asc.sampling_frequency;
+    let ch = u16::from(asc.channels());
+    let raw = mp4a_entry(ch, rate, &asc.raw);
+    Some((
+        SampleEntry {
+            raw: Bytes::from(raw),
+            format: FourCC::new(b"mp4a"),
+            codec: CodecConfig::Aac {
+                channels: ch,
+                sample_rate: rate,
+                config: asc,
+            },
+        },
+        rate,
+    ))
+}
+
+fn video_track(v: &[(i64, i64, u64, u32, bool)], entry: SampleEntry, size: (u16, u16)) -> Track {
+    let mut t = SampleTable::new();
+    t.reserve(v.len());
+    let mut last = 0u32;
+    for (k, &(dts, pts, offset, bytes, key)) in v.iter().enumerate() {
+        let duration = match v.get(k + 1) {
+            Some(n) => u32::try_from(n.0 - dts).unwrap_or(0),
+            None => last,
+        };
+        last = duration;
+        // Cannot be full: at most Limits::max_samples access units.
+        let _ = t.push(Sample {
+            offset,
+            dts,
+            size: bytes,
+            duration,
+            cts_offset: i32::try_from(pts - dts).unwrap_or(0),
+            entry: 0,
+            sync: key,
+        });
+    }
+    crate::demux::synth::plain_track(1, true, 90_000, size, vec![entry], t)
+}
+
+/// Audio at its sample rate, one frame after the other while the 90 kHz times agree within a
+/// tick of rounding (as for FLV's milliseconds).
+fn audio_track(a: &[(i64, u64, u32)], entry: SampleEntry, rate: u32, id: u32) -> Track {
+    let frame = match &entry.codec {
+        CodecConfig::Aac { config, .. } => u32::from(config.frame_length.max(1)),
+        _ => 1024,
+    };
+    let mut t = SampleTable::new();
+    t.reserve(a.len());
+    let slack = i64::from(rate.div_ceil(90_000)) + 1;
+    let mut next: Option<i64> = None;
+    for &(pts, offset, size) in a {
+        let at = rescale(pts, 90_000, u64::from(rate), Rounding::Nearest).unwrap_or(pts);
+        let dts = match next {
+            Some(n) if (at - n).abs() <= slack => n,
+            _ => at,
+        };
+        let _ = t.push(Sample {
+            offset,
+            dts,
+            size,
+            duration: frame,
+            cts_offset: 0,
+            entry: 0,
+            sync: true,
+        });
+        next = dts.checked_add(i64::from(frame));
+    }
+    crate::demux::synth::plain_track(id, false, rate, (0, 0), vec![entry], t)
+}
