@@ -36,6 +36,9 @@ const TS_SETS: &[&[&str]] = &[
     &["hevc_a.mp4", "hevc_b.mp4"],
     &["four_track_1.mp4", "four_track_2.mp4"],
     &["timecode.mov", "timecode2.mov"],
+    // Transport stream and FLV inputs: TS → model → TS.
+    &["ts/plain.ts", "ts/wrap.ts"],
+    &["flv/av.flv", "flv/av.flv"],
 ];
 
 /// Runs `seam stitch -q -o OUT EXTRA... INPUTS...`, panicking on failure.
@@ -278,7 +281,7 @@ fn ffmpeg_counts(path: &Path) -> Vec<(String, u64)> {
 fn ts_output_carries_every_mp4_sample() {
     let dir = out_dir();
     for set in TS_SETS {
-        let name = set_name(set);
+        let name = set_name(set).replace('/', "_");
         let ts = dir.join(format!("{name}.ts"));
         let mp4 = dir.join(format!("{name}.mp4"));
         stitch(set, &ts, &[]);
