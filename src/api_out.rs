@@ -195,6 +195,12 @@ fn mux_options() -> TsMuxOptions {
     }
 }
 
+/// Counts only the samples of the tracks written (a TS leaves out what it cannot carry).
+fn count_written(report: &mut StitchReport, access_units: &[u64]) {
+    report.samples = access_units.iter().sum();
+    report.copied_samples = report.samples.saturating_sub(report.generated_samples);
+}
+
 /// How much longer than the plan a transport stream lasts, for display.
 fn extra_seconds(tracks: &TsTracks) -> f64 {
     let (num, den) = tracks.shown_extra;
@@ -234,6 +240,7 @@ fn stitch_ts(
     retimed_warning(plan, r.retimed);
     let mut report = report_written(plan, r.bytes, 0);
     report.duration_seconds += extra_seconds(&tracks);
+    count_written(&mut report, &r.access_units);
     Ok(report)
 }
 
@@ -257,6 +264,7 @@ fn stitch_hls(
     retimed_warning(plan, r.ts.retimed);
     let mut report = report_written(plan, r.ts.bytes, 0);
     report.duration_seconds += extra_seconds(&tracks);
+    count_written(&mut report, &r.ts.access_units);
     report.files = files;
     Ok(report)
 }
