@@ -20,6 +20,7 @@ use crate::demux;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::model::Media;
+use crate::mux::hls::TargetDuration;
 use crate::mux::{self, output::OutputFile, Layout, Sink};
 use crate::plan::{PlanOptions, StitchPlan};
 use crate::source::{FileSource, InputChanged, Source};
@@ -61,6 +62,35 @@ pub struct StitchOptions {
     pub best_effort: bool,
     /// How HLS playlist inputs are read.
     pub hls: crate::demux::hls::HlsOptions,
+    /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
+    /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
+    pub segment_duration: Option<TargetDuration>,
+}
+
+/// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// ISO base media file format (progressive, or fragmented with `fragmented`).
+    Mp4,
+    /// One MPEG transport stream (`.ts`, `.m2ts`, `.mts`).
+    Ts,
+    /// An HLS media playlist with MPEG-TS segments (`.m3u8`).
+    Hls,
+}
+
+impl OutputFormat {
+    /// `.ts`, `.m2ts` and `.mts` are MPEG-TS, `.m3u8` HLS, anything else MP4 (case ignored).
+    pub fn from_path(path: &Path) -> Self {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "ts" | "m2ts" | "mts" => OutputFormat::Ts,
+            "m3u8" => OutputFormat::Hls,
+            _ => OutputFormat::Mp4,
+        }
+    }
 }
 
 /// What a stitch did.
@@ -84,6 +114,8 @@ pub struct StitchReport {
     pub joins: Vec<JoinReport>,
     /// Warnings from demuxing and planning.
     pub warnings: Vec<String>,
+    /// The files written besides the output itself (HLS segments, MP4 shards), in order.
+    pub files: Vec<String>,
 }
 
 /// One input's place in the output, for [`StitchReport`].
@@ -118,23 +150,10 @@ pub struct JoinTrackReport {
 /// pre-roll) are said to show there.
 fn layout(plan: &mut StitchPlan, fragmented: bool) -> Result<Layout, Error> {
     if fragmented {
-        for j in &plan.joins {
-            for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
-                let name = plan
-                    .inputs
-                    .get(j.input)
-                    .map_or("", |s| s.name())
-                    .to_string();
-                plan.warnings.push(format!(
-                    "{name}: {} track {}: {} decode-only frames (outside its edit list) will show \
-                     in fragmented output, whose players ignore per-join edits; write progressive \
-                     MP4 to keep them hidden",
-                    t.kind.as_str(),
-                    t.track,
-                    t.decode_only
-                ));
-            }
-        }
+        warn_decode_only(
+            plan,
+            "fragmented output, whose players ignore per-join edits",
+        );
     }
     Ok(if fragmented {
         mux::mp4::layout_fragmented(plan)?
@@ -143,7 +162,32 @@ fn layout(plan: &mut StitchPlan, fragmented: bool) -> Result<Layout, Error> {
     })
 }
 
+/// Says, per join, how many decode-only frames an output without per-join edit lists shows
+/// (`what` names that output).
+fn warn_decode_only(plan: &mut StitchPlan, what: &str) {
+    for j in &plan.joins {
+        for t in j.tracks.iter().filter(|t| t.decode_only > 0) {
+            let name = plan
+                .inputs
+                .get(j.input)
+                .map_or("", |s| s.name())
+                .to_string();
+            plan.warnings.push(format!(
+                "{name}: {} track {}: {} decode-only frames (outside its edit list) will show \
+                     in {what}; write progressive MP4 to keep them hidden",
+                t.kind.as_str(),
+                t.track,
+                t.decode_only
+            ));
+        }
+    }
+}
+
 fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
+    report_written(plan, layout.len(), layout.input_runs())
+}
+
+pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) -> StitchReport {
     let samples: u64 = plan.tracks.iter().map(|t| t.samples.len() as u64).sum();
     let generated = plan
         .tracks
@@ -182,15 +226,16 @@ fn report(plan: &StitchPlan, layout: &Layout) -> StitchReport {
         .map(|t| u64::from(t.dropped()))
         .sum();
     StitchReport {
-        bytes: layout.len(),
+        bytes,
         samples,
         copied_samples: samples - generated,
         generated_samples: generated,
         dropped_samples: dropped,
         duration_seconds: secs(plan.duration as f64, plan.movie_timescale),
-        copy_runs: layout.input_runs(),
+        copy_runs,
         joins,
         warnings: plan.warnings.clone(),
+        files: Vec::new(),
     }
 }
 
@@ -392,15 +437,51 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
+    let format = OutputFormat::from_path(output);
+    check_options(format, options)?;
+    if format != OutputFormat::Mp4 || options.segment_duration.is_some() {
+        return crate::api_out::stitch_other(inputs, output, format, options, progress);
+    }
+    let mut plan = open_paths(inputs, options)?;
+    let mut out = OutputFile::create(output, inputs, options.overwrite)?;
+    let layout = layout(&mut plan, options.fragmented)?;
+    check_unchanged(&plan)?;
+    write(&plan, &layout, &mut out, progress)?;
+    out.commit()?;
+    Ok(report(&plan, &layout))
+}
+
+/// Opens `inputs` (playlists expanded) and plans them; what opening said comes first among the
+/// plan's warnings.
+pub(crate) fn open_paths(inputs: &[&Path], options: &StitchOptions) -> Result<StitchPlan, Error> {
     let mut notes = Vec::new();
     let sources = open_files(inputs, options, &mut notes)?;
     let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
-    let mut out = OutputFile::create(output, inputs, options.overwrite)?;
-    let layout = layout(&mut plan, options.fragmented)?;
-    // The inputs must not have changed between reading their metadata and copying their bytes
-    // (checked again whenever an input is reopened for copying).
+    Ok(plan)
+}
+
+/// Refuses options the output format cannot honour, before any input is read.
+fn check_options(format: OutputFormat, options: &StitchOptions) -> Result<(), Error> {
+    let bad = |m: &str| Err(crate::error::MuxError::BadOptions(m.into()).into());
+    match format {
+        OutputFormat::Ts | OutputFormat::Hls if options.fragmented => bad(
+            "--fragmented applies to MP4 output only (the output's extension picks MPEG-TS or HLS)",
+        ),
+        OutputFormat::Ts if options.segment_duration.is_some() => {
+            bad("a segment duration needs an HLS (.m3u8) or MP4 output, not one .ts file")
+        }
+        OutputFormat::Mp4 if options.fragmented && options.segment_duration.is_some() => {
+            bad("--segment-duration shards progressive MP4; it does not combine with --fragmented")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The inputs must not have changed between reading their metadata and copying their bytes
+/// (checked again whenever an input is reopened for copying).
+pub(crate) fn check_unchanged(plan: &StitchPlan) -> Result<(), Error> {
     for src in &plan.inputs {
         src.check_unchanged()
             .map_err(|e| match InputChanged::find(&e) {
@@ -414,9 +495,7 @@ pub fn stitch_with_progress(
                 },
             })?;
     }
-    write(&plan, &layout, &mut out, progress)?;
-    out.commit()?;
-    Ok(report(&plan, &layout))
+    Ok(())
 }
 
 fn write(

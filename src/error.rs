@@ -277,6 +277,30 @@ pub enum MuxError {
         /// What differs.
         what: String,
     },
+    /// Options that do not go together (`--fragmented` with a transport stream output...).
+    #[error("{0}")]
+    BadOptions(String),
+    /// Writing an MPEG-TS output (bad sample data or timestamps; I/O errors are [`MuxError::Io`]).
+    #[error("{path}: {source}")]
+    Ts {
+        /// The output.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::mux::ts::TsOutError,
+    },
+    /// Cutting MP4 shards.
+    #[error(transparent)]
+    Shard(#[from] crate::mux::mp4::ShardError),
+    /// Writing an HLS output.
+    #[error("{path}: {source}")]
+    Hls {
+        /// The playlist.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<crate::mux::hls::HlsOutError>,
+    },
 }
 
 /// Any error from the library.
@@ -303,6 +327,7 @@ impl Error {
                 MuxError::Io { .. } | MuxError::Copy { .. } | MuxError::InputChanged { .. },
             ) => 3,
             Error::Mux(MuxError::Interrupted) => 130,
+            Error::Mux(MuxError::BadOptions(_)) => 2,
             Error::Mux(_) => 1,
         }
     }

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod api_out;
 pub mod codec;
 pub mod demux;
 pub mod error;
@@ -31,7 +32,7 @@ pub mod cli;
 
 pub use api::{
     plan, probe, probe_source, stitch, stitch_sources, stitch_with_progress, JoinReport,
-    JoinTrackReport, StitchOptions, StitchReport,
+    JoinTrackReport, OutputFormat, StitchOptions, StitchReport,
 };
 pub use error::{Error, Location};
 pub use limits::Limits;

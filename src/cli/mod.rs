@@ -23,9 +23,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Join inputs back to back into one MP4, copying every sample bit-exact.
+    /// Join inputs back to back into one MP4, MPEG-TS or HLS output, copying every sample
+    /// bit-exact.
     Stitch {
-        /// Output file.
+        /// Output file; its extension picks the format: `.ts`/`.m2ts`/`.mts` MPEG-TS, `.m3u8` an
+        /// HLS playlist with MPEG-TS segments beside it, anything else MP4.
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
@@ -41,6 +43,11 @@ enum Command {
         /// Write fragmented MP4 (one moof per GOP, cut at 64 MiB) instead of moov-first MP4.
         #[arg(long)]
         fragmented: bool,
+        /// Target segment duration in seconds (exact decimals such as 2.002): HLS segments
+        /// (default 6), or, with an MP4 output, MP4 shards OUT_00000.mp4, OUT_00001.mp4...
+        /// Segments and shards start at keyframes.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_segment_duration)]
+        segment_duration: Option<crate::mux::hls::TargetDuration>,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -91,6 +98,7 @@ pub fn main() -> ExitCode {
             inputs_from,
             overwrite,
             fragmented,
+            segment_duration,
             quiet,
             json,
             best_effort,
@@ -111,6 +119,7 @@ pub fn main() -> ExitCode {
                         overwrite,
                         fragmented,
                         best_effort,
+                        segment_duration,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,
@@ -135,6 +144,11 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// `--segment-duration`: seconds as an exact decimal ([`crate::mux::hls::TargetDuration::parse`]).
+fn parse_segment_duration(s: &str) -> Result<crate::mux::hls::TargetDuration, String> {
+    crate::mux::hls::TargetDuration::parse(s).map_err(|e| e.to_string())
 }
 
 /// Input paths listed one per line (blank lines and lines starting with `#` skipped).
@@ -224,6 +238,9 @@ fn run_stitch(
                     r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
+                if let (Some(first), Some(last)) = (r.files.first(), r.files.last()) {
+                    eprintln!("seam:   {} files: {first} .. {last}", r.files.len());
+                }
                 for line in join_lines(&r) {
                     eprintln!("seam:   {line}");
                 }

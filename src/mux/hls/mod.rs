@@ -10,6 +10,7 @@
 //! [`HlsOutput::segment_writer`]; nothing here knows their formats.
 
 pub mod output;
+pub mod plan;
 pub mod playlist;
 pub mod segmenter;
 
@@ -17,6 +18,7 @@ pub mod segmenter;
 mod tests;
 
 pub use output::{HlsOutput, SegmentFile};
+pub use plan::{write_plan_hls, HlsOutError, HlsReport};
 pub use playlist::{
     check_stem, extinf, init_uri, media_playlist, segment_uri, target_duration, PlaylistOptions,
     SegmentFormat, SegmentInfo,

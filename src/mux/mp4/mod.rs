@@ -5,9 +5,11 @@ pub mod entry;
 mod fragmented;
 mod moov;
 mod progressive;
+pub mod shard;
 
 pub use fragmented::{layout_fragmented, layout_fragmented_with, FragmentedOptions};
 pub use progressive::{layout_progressive, ProgressiveOptions};
+pub use shard::{shard_plan, ShardError};
 
 use boxes::BoxWriter;
 

@@ -55,8 +55,10 @@
 
 mod annexb;
 mod audio;
+pub mod carry;
 mod packet;
 mod pes;
+pub mod plan;
 mod psi;
 mod remux;
 
@@ -64,6 +66,7 @@ use std::io::Write;
 
 pub use packet::{encode_pcr, PACKET_SIZE};
 pub use pes::{encode_timestamp, wrap33};
+pub use plan::{write_plan_ts, TsOutError, TsReport, TsTracks};
 pub use psi::crc32_mpeg2;
 pub use remux::{remux_ts, RemuxReport, SkippedUnit, TsRemuxError};
 
