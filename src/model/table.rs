@@ -5,6 +5,7 @@
 //! size, plus a composition offset when B-frames reorder, one bit for sync), against 32 for a
 //! vector of [`Sample`]s; see [`column`](super::column) for each column's form.
 
+use super::auxinfo::AuxColumn;
 use super::column::{BitColumn, OffsetColumn, TimeColumn, U32Column};
 use super::Sample;
 
@@ -23,6 +24,19 @@ pub struct SampleTable {
     cts: U32Column,
     sync: BitColumn,
     entries: U32Column,
+    /// Sample auxiliary information (encrypted tracks), one entry per sample when present; kept
+    /// here so every truncation or filter of the samples applies to it too.
+    aux: Option<AuxColumn>,
+}
+
+/// Auxiliary information given to a table must have one entry per sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{entries} entries of sample auxiliary information for {samples} samples")]
+pub struct AuxMismatch {
+    /// Entries given.
+    pub entries: usize,
+    /// Samples in the table.
+    pub samples: usize,
 }
 
 /// Columns built one at a time (a sample table box gives each field in a box of its own), joined
@@ -62,7 +76,25 @@ impl SampleTable {
             cts: c.cts,
             sync: c.sync,
             entries: c.entries,
+            aux: None,
         })
+    }
+
+    /// Attaches per-sample auxiliary information (one entry per sample).
+    pub fn set_aux(&mut self, aux: AuxColumn) -> Result<(), AuxMismatch> {
+        if aux.len() != self.len() {
+            return Err(AuxMismatch {
+                entries: aux.len(),
+                samples: self.len(),
+            });
+        }
+        self.aux = Some(aux);
+        Ok(())
+    }
+
+    /// The per-sample auxiliary information, when the track has it.
+    pub fn aux(&self) -> Option<&AuxColumn> {
+        self.aux.as_ref()
     }
 
     /// Number of samples.
@@ -85,11 +117,13 @@ impl SampleTable {
         self.entries.reserve(n);
     }
 
-    /// Appends a sample.
+    /// Appends a sample. A table with auxiliary information loses it (the new sample has none):
+    /// tables are built first and given their auxiliary information after.
     pub fn push(&mut self, s: Sample) -> Result<(), TableFull> {
         if self.len() >= (u32::MAX - 1) as usize {
             return Err(TableFull);
         }
+        self.aux = None;
         self.offsets.push(s.offset);
         self.sizes.push(s.size);
         self.times.push(s.dts, s.duration);
@@ -177,16 +211,30 @@ impl SampleTable {
         self.cts.truncate(n);
         self.sync.truncate(n);
         self.entries.truncate(n);
+        if let Some(a) = &mut self.aux {
+            a.truncate(n);
+        }
     }
 
     /// Keeps the samples for which `keep` is true (rebuilds the table).
     pub fn retain(&mut self, mut keep: impl FnMut(&Sample) -> bool) {
         let mut out = SampleTable::new();
+        // Which samples stay, only when there is auxiliary information to filter alike.
+        let mut kept = Vec::with_capacity(if self.aux.is_some() { self.len() } else { 0 });
         for s in self.iter() {
-            if keep(&s) {
+            let k = keep(&s);
+            if self.aux.is_some() {
+                kept.push(k);
+            }
+            if k {
                 // Fewer samples than before: cannot be full.
                 let _ = out.push(s);
             }
+        }
+        if let Some(mut a) = self.aux.take() {
+            a.retain_indices(|k| kept.get(k).copied().unwrap_or(false));
+            // One entry per kept sample, as before.
+            let _ = out.set_aux(a);
         }
         *self = out;
     }
@@ -216,6 +264,9 @@ impl SampleTable {
         self.cts.shrink_to_fit();
         self.sync.shrink_to_fit();
         self.entries.shrink_to_fit();
+        if let Some(a) = &mut self.aux {
+            a.shrink_to_fit();
+        }
     }
 
     /// Heap bytes the table holds.
@@ -226,6 +277,7 @@ impl SampleTable {
             + self.cts.heap_bytes()
             + self.sync.heap_bytes()
             + self.entries.heap_bytes()
+            + self.aux.as_ref().map_or(0, AuxColumn::heap_bytes)
     }
 }
 
