@@ -27,7 +27,7 @@ pub struct OutEncryption {
 }
 
 /// The input track a copied segment reads.
-fn source<'a>(inputs: &'a [Media], input: usize, track: usize) -> Option<(&'a Media, &'a Track)> {
+fn source(inputs: &[Media], input: usize, track: usize) -> Option<(&Media, &Track)> {
     let m = inputs.get(input)?;
     Some((m, m.tracks.get(track)?))
 }

@@ -248,7 +248,6 @@ fn check_count(
 }
 
 /// Appends the entries of a sample table's `samples` samples from where `saio` points in the file.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn read_from_file(
     boxes: &AuxBoxes,
     src: &dyn Source,
@@ -294,6 +293,7 @@ pub(super) fn read_from_file(
 /// Appends the entries of a track fragment's `samples` samples from where `saio` points, which
 /// must be inside the `moof` (ffmpeg, shaka-packager and Bento4 point into the traf's `senc`).
 /// `base` is the traf's base data offset (§8.8.7.1), which saio offsets count from.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn read_from_moof(
     boxes: &AuxBoxes,
     moof: &MemBox,

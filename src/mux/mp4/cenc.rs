@@ -115,18 +115,11 @@ mod tests {
             w.into_inner(),
             [&[0, 0, 0, 17][..], b"saiz", &[0, 0, 0, 0, 8, 0, 0, 0, 3]].concat()
         );
-        let e = enc(&[&[1; 8], &[2; 16]]);
+        let e = enc(&[&[1; 8], &[2; 16], &[3; 8]]);
         let mut w = BoxWriter::new();
-        saiz(&mut w, &e, 1..2).expect("fits");
-        assert_eq!(
-            w.into_inner(),
-            [
-                &[0, 0, 0, 18][..],
-                b"saiz",
-                &[0, 0, 0, 0, 0, 0, 0, 0, 1, 16]
-            ]
-            .concat()
-        );
+        saiz(&mut w, &e, 1..3).expect("fits");
+        let body: &[u8] = &[0, 0, 0, 0, 0, 0, 0, 0, 2, 16, 8];
+        assert_eq!(w.into_inner(), [&[0, 0, 0, 19][..], b"saiz", body].concat());
         let e = enc(&[&[0; 300]]);
         assert!(saiz(&mut BoxWriter::new(), &e, 0..1).is_err());
     }
