@@ -78,8 +78,9 @@ pub struct Media {
     /// The moov-level `meta` box, verbatim.
     pub meta: Option<Bytes>,
     /// The moov-level protection system specific headers (`pssh`, ISO/IEC 23001-7 §8.1), verbatim:
-    /// what a DRM system needs to fetch the keys of encrypted tracks.
-    pub pssh: Vec<Bytes>,
+    /// what a DRM system needs to fetch the keys of encrypted tracks. A boxed slice (no
+    /// allocation when empty): 8 bytes less per input than a `Vec`.
+    pub pssh: Box<[Bytes]>,
 }
 
 impl Media {
@@ -372,7 +373,7 @@ pub(crate) mod tests_support {
             tracks,
             udta: None,
             meta: None,
-            pssh: Vec::new(),
+            pssh: Box::default(),
         }
     }
 }

@@ -500,7 +500,7 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
         tracks,
         udta: None,
         meta: None,
-        pssh: Vec::new(),
+        pssh: Box::default(),
     };
     (media, model)
 }

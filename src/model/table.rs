@@ -25,8 +25,9 @@ pub struct SampleTable {
     sync: BitColumn,
     entries: U32Column,
     /// Sample auxiliary information (encrypted tracks), one entry per sample when present; kept
-    /// here so every truncation or filter of the samples applies to it too.
-    aux: Option<AuxColumn>,
+    /// here so every truncation or filter of the samples applies to it too. Boxed: 8 bytes in
+    /// every clear track's table instead of 48 (a job may hold hundreds of thousands of tables).
+    aux: Option<Box<AuxColumn>>,
 }
 
 /// Auxiliary information given to a table must have one entry per sample.
@@ -88,13 +89,13 @@ impl SampleTable {
                 samples: self.len(),
             });
         }
-        self.aux = Some(aux);
+        self.aux = Some(Box::new(aux));
         Ok(())
     }
 
     /// The per-sample auxiliary information, when the track has it.
     pub fn aux(&self) -> Option<&AuxColumn> {
-        self.aux.as_ref()
+        self.aux.as_deref()
     }
 
     /// Number of samples.
@@ -234,7 +235,7 @@ impl SampleTable {
         if let Some(mut a) = self.aux.take() {
             a.retain_indices(|k| kept.get(k).copied().unwrap_or(false));
             // One entry per kept sample, as before.
-            let _ = out.set_aux(a);
+            let _ = out.set_aux(*a);
         }
         *self = out;
     }
@@ -277,7 +278,10 @@ impl SampleTable {
             + self.cts.heap_bytes()
             + self.sync.heap_bytes()
             + self.entries.heap_bytes()
-            + self.aux.as_ref().map_or(0, AuxColumn::heap_bytes)
+            + self
+                .aux
+                .as_deref()
+                .map_or(0, |a| a.heap_bytes() + std::mem::size_of::<AuxColumn>())
     }
 }
 
@@ -403,6 +407,33 @@ mod tests {
         want.push(sample(999));
         want.retain(|s| s.size != 8);
         assert_eq!(t.iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn auxiliary_information_follows_the_samples() {
+        let mut t: SampleTable = (0..10).map(sample).collect();
+        let mut aux = AuxColumn::new();
+        for k in 0..9u8 {
+            aux.push(&[k; 8]).expect("room");
+        }
+        assert!(t.set_aux(aux.clone()).is_err(), "one entry per sample");
+        aux.push(&[9; 8]).expect("room");
+        t.set_aux(aux).expect("as many entries as samples");
+        t.truncate(8);
+        assert_eq!(t.aux().map(AuxColumn::len), Some(8));
+        // Samples 1, 4 and 7 have size 8 (7 + k % 3 == 8).
+        t.retain(|s| s.size != 8);
+        let a = t.aux().expect("kept");
+        assert_eq!(a.len(), t.len());
+        assert_eq!(
+            (0..a.len())
+                .map(|k| a.get(k).map(|e| e[0]))
+                .collect::<Vec<_>>(),
+            [0u8, 2, 3, 5, 6].map(Some)
+        );
+        // A pushed sample has no entry: the table no longer claims any.
+        t.push(sample(20)).expect("room");
+        assert!(t.aux().is_none());
     }
 
     #[test]

@@ -682,4 +682,59 @@ mod tests {
         assert_eq!(d.parameter, "sample description");
         assert_eq!(difference(&e(b"one"), &e(b"one")), None);
     }
+
+    /// `e` (a vp09 entry) protected: renamed `encv`, with a sinf (frma, schm `cenc`, tenc `kid`).
+    fn protect(e: &SampleEntry, kid: u8) -> SampleEntry {
+        let mut schm = vec![0u8; 4];
+        schm.extend_from_slice(b"cenc");
+        schm.extend_from_slice(&0x10000u32.to_be_bytes());
+        let mut tenc = vec![0u8; 4 + 2];
+        tenc.extend_from_slice(&[1, 8]);
+        tenc.extend_from_slice(&[kid; 16]);
+        let sinf = [
+            boxed(b"frma", b"vp09"),
+            boxed(b"schm", &schm),
+            boxed(b"schi", &boxed(b"tenc", &tenc)),
+        ]
+        .concat();
+        let mut raw = e.raw.to_vec();
+        raw[4..8].copy_from_slice(b"encv");
+        raw.extend_from_slice(&boxed(b"sinf", &sinf));
+        let size = (raw.len() as u32).to_be_bytes();
+        raw[..4].copy_from_slice(&size);
+        SampleEntry {
+            raw: Bytes::from(raw),
+            format: FourCC(*b"encv"),
+            codec: CodecConfig::Encrypted {
+                original: Some(FourCC(*b"vp09")),
+                scheme: Some(FourCC(*b"cenc")),
+                key_id: Some([kid; 16]),
+                iv_size: Some(8),
+            },
+        }
+    }
+
+    #[test]
+    fn encrypted_entries_join_with_the_same_scheme_and_key_only() {
+        let a = visual(b"", 24, &[vpcc(0), btrt(1)]);
+        let b = visual(b"x", 24, &[vpcc(0), btrt(2)]);
+        // Same key: compared as clear entries (btrt and compressorname ignored, sinf equal).
+        assert_eq!(difference(&protect(&a, 1), &protect(&b, 1)), None);
+        let d = difference(&protect(&a, 1), &protect(&visual(b"", 24, &[vpcc(1)]), 1))
+            .expect("codec box differs");
+        assert!(d.reference.starts_with("'vpcC'"), "{d:?}");
+        // Another key: both named.
+        let d = difference(&protect(&a, 1), &protect(&b, 2)).expect("differs");
+        assert_eq!(d.parameter, "encryption");
+        assert!(d.reference.contains("scheme cenc, key ID 0101"), "{d:?}");
+        assert!(d.value.contains("key ID 0202"), "{d:?}");
+        // Clear and encrypted, either way round.
+        let d = difference(&a, &protect(&b, 1)).expect("differs");
+        assert_eq!(
+            (d.parameter, d.reference.as_str()),
+            ("encryption", "clear vp09")
+        );
+        let d = difference(&protect(&a, 1), &b).expect("differs");
+        assert_eq!(d.value, "clear vp09");
+    }
 }

@@ -250,7 +250,7 @@ pub fn open_with(
         tracks,
         udta: movie.udta,
         meta: movie.meta,
-        pssh: movie.pssh,
+        pssh: movie.pssh.into_boxed_slice(),
     };
     Ok((media, scan.notes))
 }
