@@ -342,3 +342,116 @@ fn fragments_without_encryption_data_are_refused() {
     let e = refused(&[&i.a_ffmpeg_fragmented]);
     assert!(e.contains("encryption data") && e.contains(KID), "{e}");
 }
+
+/// `a.enc.mp4` with a `pssh` box appended to its moov (the last box of ffmpeg's file, so no
+/// offset moves).
+fn with_pssh(src: &Path, pssh: &[u8], out: &str) -> PathBuf {
+    let mut d = std::fs::read(src).expect("read");
+    let (_, moov, size) = children(&d, 0, d.len())
+        .into_iter()
+        .find(|b| &b.0 == b"moov")
+        .expect("moov");
+    assert_eq!(moov + size, d.len(), "moov is the last box");
+    let grown = u32::try_from(size + pssh.len()).expect("small");
+    d[moov..moov + 4].copy_from_slice(&grown.to_be_bytes());
+    d.extend_from_slice(pssh);
+    let path = dir().join(out);
+    std::fs::write(&path, d).expect("write");
+    path
+}
+
+/// A version 0 `pssh` (ISO/IEC 23001-7 §8.1.2) of the W3C common system with 4 bytes of data.
+fn pssh_box() -> Vec<u8> {
+    let mut b = 36u32.to_be_bytes().to_vec();
+    b.extend_from_slice(b"pssh");
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&[
+        0x10, 0x77, 0xef, 0xec, 0xc0, 0xb2, 0x4d, 0x02, 0xac, 0xe3, 0x3c, 0x1e, 0x52, 0xe2, 0xfb,
+        0x4b,
+    ]);
+    b.extend_from_slice(&4u32.to_be_bytes());
+    b.extend_from_slice(b"seam");
+    b
+}
+
+#[test]
+fn pssh_boxes_are_kept_once() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let i = inputs();
+    let pssh = pssh_box();
+    let a = with_pssh(&i.a, &pssh, "a.pssh.mp4");
+    let b = with_pssh(&i.b, &pssh, "b.pssh.mp4");
+    assert_eq!(&*seam_media(&a).pssh, &[bytes::Bytes::from(pssh.clone())]);
+    for fragmented in [false, true] {
+        let out = stitch(&[&a, &b], fragmented, &format!("pssh_{fragmented}.mp4"));
+        let d = std::fs::read(&out).expect("read");
+        let (_, moov, size) = children(&d, 0, d.len())
+            .into_iter()
+            .find(|b| &b.0 == b"moov")
+            .expect("moov");
+        let kids = children(&d, moov + 8, moov + size);
+        let found: Vec<&[u8]> = kids
+            .iter()
+            .filter(|k| &k.0 == b"pssh")
+            .map(|k| &d[k.1..k.1 + k.2])
+            .collect();
+        assert_eq!(found, [&pssh[..]], "one pssh, verbatim");
+        let readable = if fragmented {
+            progressive(&out, "pssh_true.progressive.mp4")
+        } else {
+            out
+        };
+        assert_decrypts(&readable);
+    }
+}
+
+/// Every layout (stco, co64, fragments) carries each sample's encryption data: seam reads back
+/// the entries the plan gave, sample by sample, and ffmpeg decrypts the co64 file.
+#[test]
+fn encryption_data_reads_back_identically_in_every_layout() {
+    use seam::mux::mp4::{layout_fragmented, layout_progressive, ProgressiveOptions};
+    if !require_ffmpeg() {
+        return;
+    }
+    let i = inputs();
+    let limits = seam::Limits::default();
+    let medias: Vec<_> = [&i.a, &i.b]
+        .iter()
+        .map(|p| seam::probe(p, &limits).expect("probe"))
+        .collect();
+    let plan = seam::plan(&medias).expect("plan");
+    assert!(plan.tracks.iter().all(|t| t.encryption.is_some()));
+    let layouts = [
+        (
+            "stco",
+            layout_progressive(&plan, ProgressiveOptions::default()),
+        ),
+        (
+            "co64",
+            layout_progressive(&plan, ProgressiveOptions { force_co64: true }),
+        ),
+        ("fragmented", layout_fragmented(&plan)),
+    ];
+    for (what, layout) in layouts {
+        let layout = layout.expect("layout");
+        let mut out = Vec::new();
+        seam::mux::write_layout(&plan, &layout, &mut out, &mut |_, _| {}).expect("write");
+        let path = dir().join(format!("layout_{what}.mp4"));
+        std::fs::write(&path, &out).expect("write file");
+        let media = seam::probe(&path, &limits).expect("re-parse");
+        for (k, (got, want)) in media.tracks.iter().zip(&plan.tracks).enumerate() {
+            let want = &want.encryption.as_ref().expect("encrypted").aux;
+            let got = got.samples.aux().expect("read back");
+            assert_eq!(got.len(), want.len(), "{what}: track {k}");
+            for n in 0..want.len() {
+                assert_eq!(got.get(n), want.get(n), "{what}: track {k} sample {n}");
+            }
+        }
+        if what == "co64" {
+            assert!(out.windows(4).any(|w| w == b"co64"));
+            assert_decrypts(&path);
+        }
+    }
+}
