@@ -455,3 +455,51 @@ fn encryption_data_reads_back_identically_in_every_layout() {
         }
     }
 }
+
+/// Every byte of the encryption boxes (senc, saiz, saio, tenc) set to 0x00, 0x01 and 0xff, in a
+/// fragmented and a progressive encrypted file: demuxing and planning give a result or a typed
+/// error, never a panic, and whatever plans lays out.
+#[test]
+fn damaged_encryption_boxes_never_panic() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let i = inputs();
+    let frag = stitch(&[&i.a], true, "hostile.frag.mp4");
+    let prog = stitch(&[&i.a, &i.b], false, "hostile.prog.mp4");
+    let limits = seam::Limits::default();
+    let mut tried = 0;
+    for file in [frag, prog, i.a.clone()] {
+        let d = std::fs::read(&file).expect("read");
+        // The first occurrence of each box type (whole box), found by its type bytes.
+        let mut ranges = Vec::new();
+        for kind in [&b"senc"[..], b"saiz", b"saio", b"tenc"] {
+            if let Some(at) = d.windows(4).position(|w| w == kind) {
+                let start = at - 4;
+                let size = be32(&d, start).min(64);
+                ranges.push(start..start + size);
+            }
+        }
+        for r in ranges {
+            for at in r {
+                for v in [0x00u8, 0x01, 0xff] {
+                    if d[at] == v {
+                        continue;
+                    }
+                    let mut m = d.clone();
+                    m[at] = v;
+                    tried += 1;
+                    let src = std::sync::Arc::new(seam::source::MemSource::new("m.mp4", m));
+                    let Ok(media) = seam::probe_source(src, &limits) else {
+                        continue;
+                    };
+                    if let Ok(plan) = seam::plan(std::slice::from_ref(&media)) {
+                        let _ = seam::mux::mp4::layout_progressive(&plan, Default::default());
+                        let _ = seam::mux::mp4::layout_fragmented(&plan);
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 300, "{tried} mutations");
+}
