@@ -170,3 +170,63 @@ fn track(t: &OutTrack, inputs: &[Media]) -> Result<Option<OutEncryption>, PlanEr
         aux,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{tests_support, FourCC, SampleEntry};
+    use crate::plan::Payload;
+
+    /// An encrypted audio-only input whose entry for sample `k` is `[tag, k, 0...]`.
+    fn encrypted(dts: &[i64], tag: u8) -> Media {
+        let mut t = tests_support::track(48_000, dts);
+        t.sample_entries = vec![SampleEntry {
+            raw: bytes::Bytes::from_static(b"\0\0\0\x08enca"),
+            format: FourCC(*b"enca"),
+            codec: CodecConfig::Encrypted {
+                original: Some(FourCC(*b"mp4a")),
+                scheme: Some(FourCC(*b"cenc")),
+                key_id: Some([1; 16]),
+                iv_size: Some(8),
+            },
+        }];
+        let mut aux = AuxColumn::new();
+        for k in 0..dts.len() {
+            aux.push(&[tag, k as u8, 0, 0, 0, 0, 0, 0]).expect("room");
+        }
+        t.samples.set_aux(aux).expect("one per sample");
+        tests_support::media(vec![t])
+    }
+
+    #[test]
+    fn each_output_sample_gets_its_input_samples_entry() {
+        // The second input's second packet overlaps the first: dropped inside its input, so the
+        // copied run is split there and the entries stay with their samples.
+        let a = encrypted(&[0, 1024, 2048, 3072], 1);
+        let b = encrypted(&[0, 1024, 1100, 2048, 3072], 2);
+        let plan = crate::plan::plan(&[a, b], &Default::default()).expect("plan");
+        let t = &plan.tracks[0];
+        let enc = t.encryption.as_ref().expect("encrypted");
+        assert_eq!((enc.iv_size, enc.subsamples), (8, false));
+        assert_eq!(enc.aux.len(), t.samples.len());
+        assert!(t.samples.len() < 9, "a packet was dropped");
+        // Input 1's run is split at the dropped packet (its third, at 1100).
+        let firsts: Vec<(usize, usize)> = t
+            .segments
+            .iter()
+            .filter_map(|s| match s.action {
+                Action::Copy { first_sample, .. } => Some((s.input, first_sample)),
+                Action::Silence => None,
+            })
+            .collect();
+        assert_eq!(firsts, [(0, 0), (1, 0), (1, 3)]);
+        for (k, s) in t.samples.iter().enumerate() {
+            let e = enc.aux.get(k).expect("entry");
+            let Payload::Input { input, offset } = s.payload else {
+                panic!("sample {k} is generated");
+            };
+            assert_eq!(usize::from(e[0]), input as usize + 1, "sample {k}: input");
+            assert_eq!(u64::from(e[1]) * 10, offset, "sample {k}: input sample");
+        }
+    }
+}
