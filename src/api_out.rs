@@ -160,6 +160,15 @@ fn stitch_shards(
 
 /// The tracks a transport stream carries, with the warnings about what it cannot keep.
 fn ts_tracks(plan: &mut StitchPlan, output: &Path, what: &str) -> Result<TsTracks, Error> {
+    if plan.tracks.iter().any(|t| t.encryption.is_some()) {
+        // CENC samples in a transport stream would need SAMPLE-AES signalling seam does not write;
+        // copied as they are, they would play as garbage.
+        return Err(MuxError::BadOptions(format!(
+            "{}: encrypted (CENC) tracks can only be written to MP4",
+            output.display()
+        ))
+        .into());
+    }
     let tracks = TsTracks::new(plan).map_err(|e| ts_error(e, output))?;
     let mut notes = Vec::new();
     for j in &plan.joins {

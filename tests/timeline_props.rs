@@ -500,6 +500,7 @@ fn build_input(spec: &FragSpec, index: usize) -> (Media, FragModel) {
         tracks,
         udta: None,
         meta: None,
+        pssh: Box::default(),
     };
     (media, model)
 }

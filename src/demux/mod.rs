@@ -188,6 +188,7 @@ fn adts_media(
             tracks: vec![track],
             udta: None,
             meta: None,
+            pssh: Box::new([]),
         },
         notes,
     ))

@@ -5,6 +5,7 @@
 //! size, plus a composition offset when B-frames reorder, one bit for sync), against 32 for a
 //! vector of [`Sample`]s; see [`column`](super::column) for each column's form.
 
+use super::auxinfo::AuxColumn;
 use super::column::{BitColumn, OffsetColumn, TimeColumn, U32Column};
 use super::Sample;
 
@@ -23,6 +24,20 @@ pub struct SampleTable {
     cts: U32Column,
     sync: BitColumn,
     entries: U32Column,
+    /// Sample auxiliary information (encrypted tracks), one entry per sample when present; kept
+    /// here so every truncation or filter of the samples applies to it too. Boxed: 8 bytes in
+    /// every clear track's table instead of 48 (a job may hold hundreds of thousands of tables).
+    aux: Option<Box<AuxColumn>>,
+}
+
+/// Auxiliary information given to a table must have one entry per sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{entries} entries of sample auxiliary information for {samples} samples")]
+pub struct AuxMismatch {
+    /// Entries given.
+    pub entries: usize,
+    /// Samples in the table.
+    pub samples: usize,
 }
 
 /// Columns built one at a time (a sample table box gives each field in a box of its own), joined
@@ -62,7 +77,25 @@ impl SampleTable {
             cts: c.cts,
             sync: c.sync,
             entries: c.entries,
+            aux: None,
         })
+    }
+
+    /// Attaches per-sample auxiliary information (one entry per sample).
+    pub fn set_aux(&mut self, aux: AuxColumn) -> Result<(), AuxMismatch> {
+        if aux.len() != self.len() {
+            return Err(AuxMismatch {
+                entries: aux.len(),
+                samples: self.len(),
+            });
+        }
+        self.aux = Some(Box::new(aux));
+        Ok(())
+    }
+
+    /// The per-sample auxiliary information, when the track has it.
+    pub fn aux(&self) -> Option<&AuxColumn> {
+        self.aux.as_deref()
     }
 
     /// Number of samples.
@@ -85,11 +118,13 @@ impl SampleTable {
         self.entries.reserve(n);
     }
 
-    /// Appends a sample.
+    /// Appends a sample. A table with auxiliary information loses it (the new sample has none):
+    /// tables are built first and given their auxiliary information after.
     pub fn push(&mut self, s: Sample) -> Result<(), TableFull> {
         if self.len() >= (u32::MAX - 1) as usize {
             return Err(TableFull);
         }
+        self.aux = None;
         self.offsets.push(s.offset);
         self.sizes.push(s.size);
         self.times.push(s.dts, s.duration);
@@ -177,16 +212,30 @@ impl SampleTable {
         self.cts.truncate(n);
         self.sync.truncate(n);
         self.entries.truncate(n);
+        if let Some(a) = &mut self.aux {
+            a.truncate(n);
+        }
     }
 
     /// Keeps the samples for which `keep` is true (rebuilds the table).
     pub fn retain(&mut self, mut keep: impl FnMut(&Sample) -> bool) {
         let mut out = SampleTable::new();
+        // Which samples stay, only when there is auxiliary information to filter alike.
+        let mut kept = Vec::with_capacity(if self.aux.is_some() { self.len() } else { 0 });
         for s in self.iter() {
-            if keep(&s) {
+            let k = keep(&s);
+            if self.aux.is_some() {
+                kept.push(k);
+            }
+            if k {
                 // Fewer samples than before: cannot be full.
                 let _ = out.push(s);
             }
+        }
+        if let Some(mut a) = self.aux.take() {
+            a.retain_indices(|k| kept.get(k).copied().unwrap_or(false));
+            // One entry per kept sample, as before.
+            let _ = out.set_aux(*a);
         }
         *self = out;
     }
@@ -216,6 +265,9 @@ impl SampleTable {
         self.cts.shrink_to_fit();
         self.sync.shrink_to_fit();
         self.entries.shrink_to_fit();
+        if let Some(a) = &mut self.aux {
+            a.shrink_to_fit();
+        }
     }
 
     /// Heap bytes the table holds.
@@ -226,6 +278,10 @@ impl SampleTable {
             + self.cts.heap_bytes()
             + self.sync.heap_bytes()
             + self.entries.heap_bytes()
+            + self
+                .aux
+                .as_deref()
+                .map_or(0, |a| a.heap_bytes() + std::mem::size_of::<AuxColumn>())
     }
 }
 
@@ -351,6 +407,33 @@ mod tests {
         want.push(sample(999));
         want.retain(|s| s.size != 8);
         assert_eq!(t.iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn auxiliary_information_follows_the_samples() {
+        let mut t: SampleTable = (0..10).map(sample).collect();
+        let mut aux = AuxColumn::new();
+        for k in 0..9u8 {
+            aux.push(&[k; 8]).expect("room");
+        }
+        assert!(t.set_aux(aux.clone()).is_err(), "one entry per sample");
+        aux.push(&[9; 8]).expect("room");
+        t.set_aux(aux).expect("as many entries as samples");
+        t.truncate(8);
+        assert_eq!(t.aux().map(AuxColumn::len), Some(8));
+        // Samples 1, 4 and 7 have size 8 (7 + k % 3 == 8).
+        t.retain(|s| s.size != 8);
+        let a = t.aux().expect("kept");
+        assert_eq!(a.len(), t.len());
+        assert_eq!(
+            (0..a.len())
+                .map(|k| a.get(k).map(|e| e[0]))
+                .collect::<Vec<_>>(),
+            [0u8, 2, 3, 5, 6].map(Some)
+        );
+        // A pushed sample has no entry: the table no longer claims any.
+        t.push(sample(20)).expect("room");
+        assert!(t.aux().is_none());
     }
 
     #[test]

@@ -160,6 +160,11 @@ pub(super) fn place_audio(
                 }
             } else if -2 * gap > i128::from(frame) {
                 drop(&mut stats, kept);
+                // The copied run ends here: a segment is a run of consecutive input samples
+                // (the encryption data of each output sample is found through it).
+                if let Some((first_sample, first)) = copy_start.take() {
+                    out.copy_segment(i, ti, first_sample, first);
+                }
                 continue;
             }
             // The error is that of the first packet heard (the output's pre-roll packet is not).
@@ -353,6 +358,20 @@ impl Filler<'_> {
         let n = fill_count(to - from, self.frame);
         if n == 0 || !self.can_fill {
             return Ok(0);
+        }
+        if matches!(
+            self.reference.entry().map(|e| &e.codec),
+            Some(CodecConfig::Encrypted { .. })
+        ) {
+            // Silent frames would be clear bytes among encrypted ones: players decrypt every
+            // sample of the track with the key, so they would decode garbage (or fail).
+            return Err(PlanError::Unsupported {
+                file: file.to_string(),
+                track: "audio".into(),
+                what: format!(
+                    "{n} silent frames would be needed in an encrypted audio track (a gap in its audio, or an input without audio); generated frames cannot be encrypted"
+                ),
+            });
         }
         let room = self
             .max_samples

@@ -9,9 +9,13 @@
 //! the avcC/hvcC records agree. A mismatch names both files, the track and the parameter, e.g.
 //! `b.mp4: video resolution 720x1280 differs from a.mp4: 1280x720`.
 //!
-//! Per track ([`check_track`]): encrypted tracks are refused (the per-sample encryption data is not
-//! carried), and so are tracks whose samples use more than one sample description, since the output
-//! track has one. The display matrix of video tracks must agree ([`rotation`]).
+//! Encrypted tracks (ISO/IEC 23001-7) are copied when every input's track uses the same scheme and
+//! key ID; their entries are then compared box by box (`sinf` included), since the codec boxes
+//! under a protected entry are not parsed.
+//!
+//! Per track ([`check_track`]): an encrypted track whose per-sample encryption data was not found
+//! is refused, and so are tracks whose samples use more than one sample description, since the
+//! output track has one. The display matrix of video tracks must agree ([`rotation`]).
 
 use crate::codec::{aac, h264, h265, Difference};
 use crate::demux::mp4::entry::split_entry;
@@ -41,7 +45,14 @@ pub fn check_track(
         .iter()
         .find(|e| matches!(e.codec, CodecConfig::Encrypted { .. }))
     {
-        return Err(unsupported(describe_encrypted(e)));
+        // The output carries each sample's IV and subsample map (its auxiliary information) with
+        // its ciphertext; without them the samples cannot be decrypted.
+        if t.samples.aux().is_none() && !t.samples.is_empty() {
+            return Err(unsupported(format!(
+                "{}: its samples' encryption data (IVs, subsample maps) was not found: no senc, or saiz/saio, for every sample",
+                describe_encrypted(e)
+            )));
+        }
     }
     // Which descriptions the samples use, with the first sample of each of the first two.
     let mut used: Vec<(u16, usize)> = Vec::new();
@@ -78,15 +89,16 @@ pub fn check_track(
     }
 }
 
-/// `encrypted av01 (encv, scheme cenc, key ID 0123…): … not supported yet`.
-fn describe_encrypted(e: &SampleEntry) -> String {
+/// `encrypted avc1 (encv, scheme cenc, key ID 0123…)`, or `clear` for an unprotected entry.
+pub fn describe_encrypted(e: &SampleEntry) -> String {
     let CodecConfig::Encrypted {
         original,
         scheme,
         key_id,
+        ..
     } = &e.codec
     else {
-        return String::new();
+        return format!("clear {}", e.format);
     };
     let or_unknown =
         |f: &Option<FourCC>| f.map_or_else(|| "unknown".to_string(), |f| f.to_string());
@@ -95,11 +107,19 @@ fn describe_encrypted(e: &SampleEntry) -> String {
         |k| k.iter().map(|b| format!("{b:02x}")).collect(),
     );
     format!(
-        "encrypted {} ({}, scheme {}, key ID {kid}): copying encrypted samples needs their per-sample encryption data (senc/saiz/saio), which is not supported yet",
+        "encrypted {} ({}, scheme {}, key ID {kid})",
         or_unknown(original),
         e.format,
         or_unknown(scheme),
     )
+}
+
+/// The scheme and key ID of a protected entry (`None` for a clear one).
+fn protection(e: &SampleEntry) -> Option<(Option<FourCC>, Option<[u8; 16]>)> {
+    match &e.codec {
+        CodecConfig::Encrypted { scheme, key_id, .. } => Some((*scheme, *key_id)),
+        _ => None,
+    }
 }
 
 /// The display rotation of a track header matrix as `90°`, counterclockwise as ffprobe reports
@@ -192,6 +212,31 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
             value: o,
         })
     };
+    // Encrypted samples are copied as they are: every input must use the same scheme and key, or
+    // a player would decrypt some with the wrong one (or try to decrypt clear samples).
+    match (protection(reference), protection(other)) {
+        (None, None) => {}
+        (r, o) if r != o => {
+            return differ(
+                "encryption",
+                describe_encrypted(reference),
+                describe_encrypted(other),
+            )
+        }
+        // Same scheme and key: the codec configuration under the protection as for clear
+        // entries, then the rest of the entries (sinf included) box by box.
+        _ => {
+            return protected_difference(reference, other).or_else(|| {
+                (split_entry(&reference.raw).is_none() || split_entry(&other.raw).is_none()).then(
+                    || Difference {
+                        parameter: "sample description",
+                        reference: format!("{} bytes", reference.raw.len()),
+                        value: format!("{} bytes (different)", other.raw.len()),
+                    },
+                )
+            })
+        }
+    }
     match (&reference.codec, &other.codec) {
         (
             CodecConfig::H264 {
@@ -284,6 +329,61 @@ pub fn difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Differ
                 })
         }),
     }
+}
+
+/// The first difference between two protected entries of one scheme and key: their `avcC`,
+/// `hvcC` or `esds` parsed and compared as for clear entries (esds bitrates ignored), then every
+/// other field and child box. `None` when they agree or do not split into boxes.
+fn protected_difference(reference: &SampleEntry, other: &SampleEntry) -> Option<Difference> {
+    let (r, o) = (split_entry(&reference.raw)?, split_entry(&other.raw)?);
+    // A child box's body (after its 8-byte header; split_entry made sure it is whole).
+    let body = |p: &crate::demux::mp4::entry::EntryParts<'_>, kind: &[u8; 4]| -> Option<Vec<u8>> {
+        p.children
+            .iter()
+            .find(|(k, _)| &k.0 == kind)
+            .and_then(|(_, b)| b.get(8..))
+            .map(<[u8]>::to_vec)
+    };
+    let mut parsed: Vec<&[u8; 4]> = Vec::new();
+    if let (Some(rb), Some(ob)) = (body(&r, b"avcC"), body(&o, b"avcC")) {
+        if let (Ok(rc), Ok(oc)) = (
+            h264::AvcDecoderConfig::parse(&rb),
+            h264::AvcDecoderConfig::parse(&ob),
+        ) {
+            if let Ok(d) = h264::compare(&rc, &oc) {
+                if d.is_some() {
+                    return d;
+                }
+                parsed.push(b"avcC");
+            }
+        }
+    }
+    if let (Some(rb), Some(ob)) = (body(&r, b"hvcC"), body(&o, b"hvcC")) {
+        if let (Ok(rc), Ok(oc)) = (
+            h265::HevcDecoderConfig::parse(&rb),
+            h265::HevcDecoderConfig::parse(&ob),
+        ) {
+            if let Ok(d) = h265::compare(&rc, &oc) {
+                if d.is_some() {
+                    return d;
+                }
+                parsed.push(b"hvcC");
+            }
+        }
+    }
+    if let (Some(rb), Some(ob)) = (body(&r, b"esds"), body(&o, b"esds")) {
+        let asc = |b: &[u8]| {
+            let es = aac::parse_esds(b.get(4..)?).ok()?;
+            aac::AudioSpecificConfig::parse(&es.decoder_specific_info?).ok()
+        };
+        if let (Some(ra), Some(oa)) = (asc(&rb), asc(&ob)) {
+            if let Some(d) = aac::compare(&ra, &oa) {
+                return Some(d);
+            }
+            parsed.push(b"esds");
+        }
+    }
+    boxes_difference(reference, other, &parsed)
 }
 
 /// The fixed fields of a visual sample entry body that are compared (ISO/IEC 14496-12 §12.1.3.2),
@@ -591,5 +691,60 @@ mod tests {
         let d = difference(&e(b"one"), &e(b"two")).expect("differs");
         assert_eq!(d.parameter, "sample description");
         assert_eq!(difference(&e(b"one"), &e(b"one")), None);
+    }
+
+    /// `e` (a vp09 entry) protected: renamed `encv`, with a sinf (frma, schm `cenc`, tenc `kid`).
+    fn protect(e: &SampleEntry, kid: u8) -> SampleEntry {
+        let mut schm = vec![0u8; 4];
+        schm.extend_from_slice(b"cenc");
+        schm.extend_from_slice(&0x10000u32.to_be_bytes());
+        let mut tenc = vec![0u8; 4 + 2];
+        tenc.extend_from_slice(&[1, 8]);
+        tenc.extend_from_slice(&[kid; 16]);
+        let sinf = [
+            boxed(b"frma", b"vp09"),
+            boxed(b"schm", &schm),
+            boxed(b"schi", &boxed(b"tenc", &tenc)),
+        ]
+        .concat();
+        let mut raw = e.raw.to_vec();
+        raw[4..8].copy_from_slice(b"encv");
+        raw.extend_from_slice(&boxed(b"sinf", &sinf));
+        let size = (raw.len() as u32).to_be_bytes();
+        raw[..4].copy_from_slice(&size);
+        SampleEntry {
+            raw: Bytes::from(raw),
+            format: FourCC(*b"encv"),
+            codec: CodecConfig::Encrypted {
+                original: Some(FourCC(*b"vp09")),
+                scheme: Some(FourCC(*b"cenc")),
+                key_id: Some([kid; 16]),
+                iv_size: Some(8),
+            },
+        }
+    }
+
+    #[test]
+    fn encrypted_entries_join_with_the_same_scheme_and_key_only() {
+        let a = visual(b"", 24, &[vpcc(0), btrt(1)]);
+        let b = visual(b"x", 24, &[vpcc(0), btrt(2)]);
+        // Same key: compared as clear entries (btrt and compressorname ignored, sinf equal).
+        assert_eq!(difference(&protect(&a, 1), &protect(&b, 1)), None);
+        let d = difference(&protect(&a, 1), &protect(&visual(b"", 24, &[vpcc(1)]), 1))
+            .expect("codec box differs");
+        assert!(d.reference.starts_with("'vpcC'"), "{d:?}");
+        // Another key: both named.
+        let d = difference(&protect(&a, 1), &protect(&b, 2)).expect("differs");
+        assert_eq!(d.parameter, "encryption");
+        assert!(d.reference.contains("scheme cenc, key ID 0101"), "{d:?}");
+        assert!(d.value.contains("key ID 0202"), "{d:?}");
+        // Clear and encrypted, either way round.
+        let d = difference(&a, &protect(&b, 1)).expect("differs");
+        assert_eq!(
+            (d.parameter, d.reference.as_str()),
+            ("encryption", "clear vp09")
+        );
+        let d = difference(&protect(&a, 1), &b).expect("differs");
+        assert_eq!(d.value, "clear vp09");
     }
 }

@@ -232,6 +232,10 @@ pub fn close_jumps(m: &mut Media) -> Vec<String> {
             // As many samples as before: cannot be full.
             let _ = fixed.push(s);
         }
+        // The same samples in the same order: an encrypted track keeps its entries.
+        if let Some(aux) = t.samples.aux() {
+            let _ = fixed.set_aux(aux.clone());
+        }
         t.samples = fixed;
     }
     warnings

@@ -8,6 +8,7 @@
 mod audio;
 mod compat;
 mod damage;
+mod encryption;
 mod locate;
 mod out_samples;
 mod roles;
@@ -19,8 +20,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use compat::describe_encrypted;
 pub use compat::difference;
 pub use damage::close_jumps;
+pub use encryption::OutEncryption;
 pub use out_samples::OutSamples;
 pub use roles::Span;
 
@@ -47,6 +50,8 @@ pub struct StitchPlan {
     pub udta: Option<Bytes>,
     /// The first input's movie-level `meta`, verbatim.
     pub meta: Option<Bytes>,
+    /// Every distinct moov-level `pssh` box of the inputs, verbatim (ISO/IEC 23001-7 §8.1).
+    pub pssh: Vec<Bytes>,
     /// What the planner dropped or adjusted, in words.
     pub warnings: Vec<String>,
     /// One entry per join, for reports and tests.
@@ -78,6 +83,8 @@ pub struct OutTrack {
     pub samples: OutSamples,
     /// Where the samples came from.
     pub segments: Vec<Segment>,
+    /// Each sample's encryption data, when the track is encrypted (ISO/IEC 23001-7).
+    pub encryption: Option<OutEncryption>,
 }
 
 impl OutTrack {
@@ -281,7 +288,9 @@ pub struct PlanOptions {
 pub fn plan(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, PlanError> {
     let mut warnings = Vec::new();
     let trimmed = trim::trim_past_edits(inputs, &mut warnings);
-    let mut plan = timeline::build(trimmed.as_deref().unwrap_or(inputs), &options.limits)?;
+    let inputs = trimmed.as_deref().unwrap_or(inputs);
+    let mut plan = timeline::build(inputs, &options.limits)?;
+    encryption::attach(&mut plan, inputs)?;
     warnings.append(&mut plan.warnings);
     plan.warnings = warnings;
     Ok(plan)

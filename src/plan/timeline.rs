@@ -205,6 +205,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         input_starts: joins.iter().map(|j| j.start).collect(),
         udta: first.udta.clone(),
         meta: first.meta.clone(),
+        pssh: Vec::new(),
         warnings,
         joins,
     })
@@ -394,6 +395,7 @@ impl Placement<'_> {
             edits,
             samples,
             segments,
+            encryption: None,
         })
     }
 

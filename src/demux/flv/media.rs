@@ -105,6 +105,7 @@ pub fn to_media(
         tracks,
         udta: None,
         meta: None,
+        pssh: Box::new([]),
     })
 }
 

@@ -255,6 +255,7 @@ fn parse_protected(b: &MemBox, children_at: usize, ctx: &Ctx) -> Result<CodecCon
     let mut original = None;
     let mut scheme = None;
     let mut key_id = None;
+    let mut iv_size = None;
     let mut kids = b.children(children_at);
     while let Some(c) = kids.next_box_qt(ctx)? {
         if &c.header.kind.0 != b"sinf" {
@@ -280,8 +281,18 @@ fn parse_protected(b: &MemBox, children_at: usize, ctx: &Ctx) -> Result<CodecCon
                         let tctx = pctx.child("tenc");
                         let mut f = t.fields(&tctx);
                         f.full_header()?;
-                        // reserved, reserved or crypt/skip pattern, isProtected, Per_Sample_IV_Size.
-                        f.skip(4)?;
+                        // reserved, reserved or crypt/skip pattern, isProtected, then
+                        // Per_Sample_IV_Size (ISO/IEC 23001-7 §8.2.2).
+                        f.skip(3)?;
+                        let at = f.offset();
+                        let size = f.u8()?;
+                        if !matches!(size, 0 | 8 | 16) {
+                            return Err(tctx.malformed(
+                                at,
+                                format!("default_Per_Sample_IV_Size {size} is not 0, 8 or 16"),
+                            ));
+                        }
+                        iv_size = Some(size);
                         let mut kid = [0u8; 16];
                         let hi = f.u64()?.to_be_bytes();
                         let lo = f.u64()?.to_be_bytes();
@@ -298,6 +309,7 @@ fn parse_protected(b: &MemBox, children_at: usize, ctx: &Ctx) -> Result<CodecCon
         original,
         scheme,
         key_id,
+        iv_size,
     })
 }
 

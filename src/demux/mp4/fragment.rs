@@ -1,9 +1,10 @@
 //! Movie fragments (ISO/IEC 14496-12 §8.8): mvex/trex defaults, moof/traf/tfhd/tfdt/trun.
 
+use super::cenc::{self, AuxBoxes};
 use super::reader::{once, Ctx, MemBox};
 use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
-use crate::model::{Sample, Track};
+use crate::model::{AuxColumn, Sample, Track};
 
 /// Track extends defaults (§8.8.3).
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,6 +25,11 @@ pub(super) struct FragmentState {
     /// is, checked against the track's whole duration once every fragment is read.
     largest_cts: Vec<Option<(u64, Location)>>,
     sequence: Option<u32>,
+    /// Per track, the encryption data read so far: `Some` while every sample of a protected
+    /// track has its entry (`cenc`), `None` for clear tracks and once a fragment lacks it.
+    aux: Vec<Option<AuxColumn>>,
+    /// Per track, the per-sample IV size of its protected sample entry.
+    iv_size: Vec<Option<u8>>,
 }
 
 impl FragmentState {
@@ -45,6 +51,32 @@ impl FragmentState {
             next_dts: tracks.iter().map(Track::end_dts).collect(),
             largest_cts: vec![None; tracks.len()],
             sequence: None,
+            aux: tracks
+                .iter()
+                .map(|t| {
+                    cenc::protected_iv_size(&t.sample_entries)?;
+                    match t.samples.aux() {
+                        Some(a) => Some(a.clone()),
+                        None if t.samples.is_empty() => Some(AuxColumn::new()),
+                        None => None,
+                    }
+                })
+                .collect(),
+            iv_size: tracks
+                .iter()
+                .map(|t| cenc::protected_iv_size(&t.sample_entries))
+                .collect(),
+        }
+    }
+
+    /// After the last fragment: gives each protected track the encryption data of all its
+    /// samples, when every fragment carried it (appending samples dropped what moov gave).
+    pub fn attach_aux(&mut self, tracks: &mut [Track]) {
+        for (t, aux) in tracks.iter_mut().zip(self.aux.iter_mut()) {
+            if let Some(a) = aux.take() {
+                // A count mismatch leaves the track without: the planner refuses it by name.
+                let _ = t.samples.set_aux(a);
+            }
         }
     }
 
@@ -152,6 +184,7 @@ pub(super) fn parse_moof(
                 traf_index += 1;
                 implicit_base = parse_traf(
                     &b,
+                    moof,
                     moof_start,
                     implicit_base,
                     tracks,
@@ -172,6 +205,7 @@ pub(super) fn parse_moof(
 #[allow(clippy::too_many_arguments)]
 fn parse_traf(
     traf: &MemBox,
+    moof: &MemBox,
     moof_start: u64,
     implicit_base: u64,
     tracks: &mut [Track],
@@ -185,7 +219,11 @@ fn parse_traf(
     let mut tfhd = None;
     let mut tfdt = None;
     let mut truns = Vec::new();
+    let mut aux = AuxBoxes::default();
     while let Some(b) = kids.next_box(ctx)? {
+        if aux.offer(&b) {
+            continue;
+        }
         match &b.header.kind.0 {
             b"tfhd" => once(&mut tfhd, b, ctx)?,
             b"tfdt" => once(&mut tfdt, b, ctx)?,
@@ -293,6 +331,13 @@ fn parse_traf(
         }
     }
 
+    let first_new = tracks[ti].samples.len();
+    let traf_aux = TrafAux {
+        boxes: &aux,
+        moof,
+        base,
+        first_new,
+    };
     let track = &mut tracks[ti];
     let mut data_end = base;
     let mut cursor = base;
@@ -408,6 +453,7 @@ fn parse_traf(
                     track.id
                 ));
                 state.next_dts[ti] = after;
+                read_traf_aux(&traf_aux, track, ti, state, true, limits, ctx)?;
                 return Ok(data_end.max(cursor));
             }
             if end > file_len {
@@ -438,5 +484,53 @@ fn parse_traf(
         data_end = data_end.max(cursor);
     }
     state.next_dts[ti] = dts;
+    read_traf_aux(&traf_aux, track, ti, state, false, limits, ctx)?;
     Ok(data_end)
+}
+
+/// A traf's encryption boxes and where its samples start in the track.
+struct TrafAux<'a> {
+    boxes: &'a AuxBoxes,
+    moof: &'a MemBox,
+    /// The traf's base data offset (saio offsets count from it).
+    base: u64,
+    /// The track's sample count before this traf.
+    first_new: usize,
+}
+
+/// Appends the encryption data of a traf's samples to its protected track's (ISO/IEC 23001-7
+/// §7.2: `senc`, else `saiz`/`saio` pointing into the moof). `cut`: best effort dropped samples
+/// of this traf, so the boxes may describe more samples than were kept.
+fn read_traf_aux(
+    t: &TrafAux,
+    track: &Track,
+    ti: usize,
+    state: &mut FragmentState,
+    cut: bool,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<(), DemuxError> {
+    let Some(iv_size) = state.iv_size[ti] else {
+        return Ok(());
+    };
+    cenc::refuse_seig(t.boxes, ctx)?;
+    let Some(col) = state.aux[ti].as_mut() else {
+        return Ok(());
+    };
+    let n = track.samples.len() - t.first_new;
+    if n == 0 {
+        return Ok(());
+    }
+    let found = match &t.boxes.senc {
+        Some(senc) => {
+            cenc::read_senc(senc, iv_size, n, cut, col, ctx)?;
+            true
+        }
+        None => cenc::read_from_moof(t.boxes, t.moof, t.base, n, cut, limits, col, ctx)?,
+    };
+    if !found {
+        // This fragment's samples have no encryption data: the track cannot be copied.
+        state.aux[ti] = None;
+    }
+    Ok(())
 }

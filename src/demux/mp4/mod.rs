@@ -4,6 +4,7 @@
 //! are read into memory (bounded by [`Limits::max_box_size`]) and `mdat` is never touched. The result
 //! is a [`Media`] whose samples point at byte ranges of the file.
 
+mod cenc;
 pub(crate) mod entry;
 mod fragment;
 pub(crate) mod reader;
@@ -229,8 +230,9 @@ pub fn open_with(
         ContainerFormat::Mp4
     };
     let mut tracks = movie.tracks;
-    if let Some(state) = &frags {
+    if let Some(state) = &mut frags {
         state.check_composition(&tracks)?;
+        state.attach_aux(&mut tracks);
     }
     for (t, loc) in tracks.iter_mut().zip(&movie.edit_locs) {
         trak::finish(t, &top)?;
@@ -248,6 +250,7 @@ pub fn open_with(
         tracks,
         udta: movie.udta,
         meta: movie.meta,
+        pssh: movie.pssh.into_boxed_slice(),
     };
     Ok((media, scan.notes))
 }
@@ -300,6 +303,7 @@ struct Movie {
     fragmented: bool,
     udta: Option<Bytes>,
     meta: Option<Bytes>,
+    pssh: Vec<Bytes>,
 }
 
 /// Movie box (ISO/IEC 14496-12 §8.2.1).
@@ -318,6 +322,7 @@ fn parse_moov(
     let mut fragmented = false;
     let mut udta = None;
     let mut meta = None;
+    let mut pssh = Vec::new();
     let mut children = moov.children(0);
     while let Some(b) = children.next_box(ctx)? {
         match &b.header.kind.0 {
@@ -358,6 +363,13 @@ fn parse_moov(
             // Copies, so the moov buffer is freed once parsing ends.
             b"udta" => udta = Some(Bytes::copy_from_slice(&b.raw)),
             b"meta" => meta = Some(Bytes::copy_from_slice(&b.raw)),
+            b"pssh" => {
+                // Bounded like tracks: a damaged moov cannot make seam keep millions of them.
+                if pssh.len() >= limits.max_tracks {
+                    return Err(ctx.limit(b.header.offset, "more pssh boxes than the track limit"));
+                }
+                pssh.push(Bytes::copy_from_slice(&b.raw));
+            }
             _ => {}
         }
     }
@@ -381,6 +393,7 @@ fn parse_moov(
         fragmented,
         udta,
         meta,
+        pssh,
     })
 }
 

@@ -263,6 +263,11 @@ impl<'c> Fields<'c> {
         Ok(s)
     }
 
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Result<&[u8], DemuxError> {
+        self.take(n)
+    }
+
     pub fn skip(&mut self, n: usize) -> Result<(), DemuxError> {
         self.take(n).map(|_| ())
     }

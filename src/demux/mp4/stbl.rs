@@ -17,6 +17,8 @@ pub(super) struct Table {
     pub samples: SampleTable,
     /// Best effort dropped samples that lie past the end of the file.
     pub truncated: bool,
+    /// senc/saiz/saio and sample groups, for encrypted tracks (`super::cenc`).
+    pub aux: super::cenc::AuxBoxes,
 }
 
 /// Parses `stbl`. `file_len` bounds sample offsets. Each box fills one column of the table, so no
@@ -31,8 +33,12 @@ pub(super) fn parse_stbl(
     let mut stsd = None;
     let (mut stts, mut ctts, mut stss, mut stsc, mut stsz, mut stco) =
         (None, None, None, None, None, None);
+    let mut aux = super::cenc::AuxBoxes::default();
     let mut kids = stbl.children(0);
     while let Some(b) = kids.next_box(ctx)? {
+        if aux.offer(&b) {
+            continue;
+        }
         match &b.header.kind.0 {
             b"stsd" => once(&mut stsd, b, ctx)?,
             b"stts" => once(&mut stts, b, ctx)?,
@@ -50,6 +56,7 @@ pub(super) fn parse_stbl(
             stsd,
             samples: SampleTable::new(),
             truncated: false,
+            aux,
         });
     };
 
@@ -69,6 +76,7 @@ pub(super) fn parse_stbl(
             stsd,
             samples: SampleTable::new(),
             truncated: false,
+            aux,
         });
     }
     let (Some(stts), Some(stsc), Some(stco)) = (stts, stsc, stco) else {
@@ -126,6 +134,7 @@ pub(super) fn parse_stbl(
         stsd,
         samples,
         truncated: complete < n,
+        aux,
     })
 }
 /// Sample sizes (§8.7.3): one size per sample.

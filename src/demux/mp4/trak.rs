@@ -1,5 +1,6 @@
 //! Track box and its descendants down to the sample table (ISO/IEC 14496-12 §8.3-§8.7).
 
+use super::cenc;
 use super::entry;
 use super::reader::{once, Ctx, MemBox};
 use super::stbl;
@@ -146,8 +147,11 @@ pub(super) fn parse_trak(
         return Err(ictx.malformed(minf.header.offset, "minf has no stbl"));
     };
     let sctx = ictx.child("stbl");
-    let table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
+    let mut table = stbl::parse_stbl(&stbl_box, src.len(), limits, scan, &sctx)?;
     let sample_entries = entry::parse_stsd(&table.stsd, limits, &sctx.child("stsd"))?;
+    if let Some(iv_size) = cenc::protected_iv_size(&sample_entries) {
+        read_aux(&mut table, iv_size, src, limits, &sctx)?;
+    }
     if let Some((d, loc)) = &declared {
         check_declared_duration(&table.samples, *d, loc, table.truncated)?;
     }
@@ -166,6 +170,39 @@ pub(super) fn parse_trak(
         samples: table.samples,
     };
     Ok((track, edit_loc))
+}
+
+/// Reads the per-sample encryption data of a protected track's sample table: from `senc` when
+/// there is one (ffmpeg writes it in `stbl`), else from where `saio` points. A table without either
+/// keeps no auxiliary information, and the planner refuses the track.
+fn read_aux(
+    table: &mut stbl::Table,
+    iv_size: u8,
+    src: &dyn Source,
+    limits: &Limits,
+    ctx: &Ctx,
+) -> Result<(), DemuxError> {
+    cenc::refuse_seig(&table.aux, ctx)?;
+    let n = table.samples.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let mut col = crate::model::AuxColumn::new();
+    let cut = table.truncated;
+    let found = match &table.aux.senc {
+        Some(senc) => {
+            cenc::read_senc(senc, iv_size, n, cut, &mut col, ctx)?;
+            true
+        }
+        None => cenc::read_from_file(&table.aux, src, n, cut, limits, &mut col, ctx)?,
+    };
+    if found {
+        table
+            .samples
+            .set_aux(col)
+            .map_err(|e| ctx.malformed(0, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The samples' durations (stts) must add up to about the duration mdhd declares, in the same

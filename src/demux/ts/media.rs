@@ -516,6 +516,7 @@ pub fn open(
             tracks,
             udta: None,
             meta: None,
+            pssh: Box::new([]),
         });
     }
     if medias.is_empty() {

@@ -79,6 +79,10 @@ fn init_moov(plan: &StitchPlan) -> Result<Vec<u8>, MuxError> {
         plan.duration,
         track_id(plan.tracks.len())?,
     );
+    // Protection system headers (ISO/IEC 23001-7 §8.1), as the inputs had them.
+    for p in &plan.pssh {
+        w.bytes(p);
+    }
     for (i, t) in plan.tracks.iter().enumerate() {
         w.start(b"trak");
         tkhd(&mut w, t, track_id(i)?);
@@ -373,6 +377,14 @@ fn traf(
         }
     }
     w.end();
+    if let Some(enc) = &t.encryption {
+        // The fragment's samples' IVs and subsample maps (ISO/IEC 23001-7 §7.2), and saiz/saio
+        // pointing at them (ISO/IEC 14496-12 §8.7.8, §8.7.9; offsets count from the moof, the
+        // base of default-base-is-moof): readers use either.
+        let at = super::cenc::senc(w, enc, r.clone())?;
+        super::cenc::saiz(w, enc, r)?;
+        super::cenc::saio(w, at as u64, false)?;
+    }
     w.end();
     Ok(())
 }

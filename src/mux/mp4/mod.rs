@@ -1,6 +1,7 @@
 //! MP4 writer: progressive (ftyp + moov + mdat, moov first) or fragmented (one moof per GOP).
 
 pub(crate) mod boxes;
+mod cenc;
 pub mod entry;
 mod fragmented;
 mod moov;

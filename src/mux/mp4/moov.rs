@@ -27,7 +27,8 @@ impl ChunkTable {
 pub(crate) struct Moov {
     pub bytes: Vec<u8>,
     /// Where each track's chunk offset fields start, and how many there are (4 or 8 bytes each,
-    /// back to back in its stco/co64).
+    /// back to back in its stco/co64), and where each encrypted track's saio offset is (as wide as
+    /// the chunk offsets).
     offset_fields: Vec<(usize, usize)>,
     co64: bool,
 }
@@ -64,16 +65,19 @@ impl Moov {
 }
 
 /// Builds moov with chunk offsets relative to the mdat payload (see [`Moov::patch_offsets`]): its
-/// size depends only on stco vs co64, so it is built once.
+/// size depends only on stco vs co64, so it is built once. `aux_offsets`: where each encrypted
+/// track's sample auxiliary information starts in the mdat payload.
 pub(crate) fn build_moov(
     plan: &StitchPlan,
     tables: &[ChunkTable],
+    aux_offsets: &[Option<u64>],
     co64: bool,
 ) -> Result<Moov, MuxError> {
     let stats: Vec<TableStats> = plan.tracks.iter().map(TableStats::of).collect();
     // Reserved once: a moov of millions of samples grown by doubling would hold up to twice its
     // size, and its sample tables are most of a job's memory while it is written.
     let estimate = 4096
+        + plan.pssh.iter().map(|p| p.len()).sum::<usize>()
         + plan.udta.as_ref().map_or(0, |u| u.len())
         + plan.meta.as_ref().map_or(0, |m| m.len())
         + plan
@@ -92,12 +96,17 @@ pub(crate) fn build_moov(
         plan.duration,
         plan.tracks.len() as u32 + 1,
     );
+    // Protection system headers (ISO/IEC 23001-7 §8.1), as the inputs had them.
+    for p in &plan.pssh {
+        w.bytes(p);
+    }
     for (i, ((t, table), st)) in plan.tracks.iter().zip(tables).zip(&stats).enumerate() {
+        let aux = aux_offsets.get(i).copied().flatten();
         trak(
             &mut w,
             t,
             (i + 1) as u32,
-            table,
+            (table, aux),
             st,
             &mut offset_fields,
             co64,
@@ -267,7 +276,7 @@ fn trak(
     w: &mut BoxWriter,
     t: &OutTrack,
     id: u32,
-    table: &ChunkTable,
+    (table, aux): (&ChunkTable, Option<u64>),
     st: &TableStats,
     offset_fields: &mut Vec<(usize, usize)>,
     co64: bool,
@@ -284,6 +293,13 @@ fn trak(
     w.start(b"stbl");
     stsd(w, t);
     sample_tables(w, t, table, st, offset_fields, co64)?;
+    if let (Some(enc), Some(at)) = (&t.encryption, aux) {
+        // Sample auxiliary information (ISO/IEC 14496-12 §8.7.8, §8.7.9): every entry stored
+        // together in the mdat, at one offset patched like the chunk offsets.
+        super::cenc::saiz(w, enc, 0..t.samples.len())?;
+        let field = super::cenc::saio(w, at, co64)?;
+        offset_fields.push((field, 1));
+    }
     w.end(); // stbl
     w.end(); // minf
     w.end(); // mdia
@@ -333,7 +349,11 @@ impl TableStats {
 
     /// Bytes of the whole track box, about (headers estimated generously).
     fn bytes(&self, t: &OutTrack, table: &ChunkTable, co64: bool) -> usize {
-        let mut n = 1024 + t.sample_entry.len() + t.hdlr.len() + 12 * t.edits.len();
+        let mut n = 1024
+            + t.sample_entry.len()
+            + t.hdlr.len()
+            + 12 * t.edits.len()
+            + super::cenc::stbl_bytes(t.encryption.as_ref());
         n += 8 * self.stts_entries;
         if self.any_cts {
             n += 8 * self.ctts_entries;

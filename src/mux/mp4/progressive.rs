@@ -57,9 +57,25 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
         list: chunks,
         mut generated,
     } = make_chunks(plan)?;
+    // The encrypted tracks' sample auxiliary information (IVs, subsample maps) opens the mdat
+    // payload, one run per track, each pointed at by the track's saio.
+    let mut aux_offsets = Vec::with_capacity(plan.tracks.len());
+    let mut aux_data = Vec::new();
+    let mut rel = 0u64;
+    for t in &plan.tracks {
+        match &t.encryption {
+            Some(enc) if !enc.aux.data().is_empty() => {
+                aux_offsets.push(Some(rel));
+                rel += enc.aux.data_len() as u64;
+                aux_data.push(Bytes::copy_from_slice(enc.aux.data()));
+            }
+            // Entries of no bytes (a constant IV, no subsamples): saio points at the payload.
+            Some(_) => aux_offsets.push(Some(rel)),
+            None => aux_offsets.push(None),
+        }
+    }
     // Per-track chunk lists in decode order, with their offset within the mdat payload.
     let mut tables: Vec<ChunkTable> = plan.tracks.iter().map(|_| ChunkTable::default()).collect();
-    let mut rel = 0u64;
     for c in &chunks {
         tables[c.track as usize].push(c.count, rel);
         rel += c.bytes;
@@ -75,10 +91,15 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
     // offsets relative to the payload, then add where the payload starts. Only an output that
     // crosses 4 GiB because of the header itself is built twice.
     let limit = u64::from(u32::MAX);
-    let mut moov = build_moov(plan, &tables, opts.force_co64 || payload > limit)?;
+    let mut moov = build_moov(
+        plan,
+        &tables,
+        &aux_offsets,
+        opts.force_co64 || payload > limit,
+    )?;
     let mut base = (ftyp.len() + moov.bytes.len()) as u64 + mdat_header_len;
     if !moov.is_co64() && tables.iter().any(|t| t.max_offset() + base > limit) {
-        moov = build_moov(plan, &tables, true)?;
+        moov = build_moov(plan, &tables, &aux_offsets, true)?;
         base = (ftyp.len() + moov.bytes.len()) as u64 + mdat_header_len;
     }
     moov.patch_offsets(base)?;
@@ -102,6 +123,9 @@ pub fn layout_progressive(plan: &StitchPlan, opts: ProgressiveOptions) -> Result
     layout.push(Slice::Bytes(Bytes::from(ftyp)));
     layout.push(Slice::Bytes(Bytes::from(moov)));
     layout.push(Slice::Bytes(Bytes::from(mdat_header)));
+    for a in aux_data {
+        layout.push(Slice::Bytes(a));
+    }
     for c in chunks {
         match c.source {
             ChunkSource::Input { input, offset } => layout.push(Slice::Input {
