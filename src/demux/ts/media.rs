@@ -38,7 +38,7 @@ use crate::source::Source;
 use crate::time::{rescale, Rounding};
 
 /// Bytes read from the file per step.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 2 << 20;
 /// Converted bytes a [`TsView`] keeps behind the furthest read, so a muxer may read a little
 /// backwards (a fragment's audio after its video) without the file being demuxed again.
 const WINDOW: u64 = 16 << 20;
@@ -193,15 +193,30 @@ pub struct TsView {
     name: String,
     selection: Selection,
     len: u64,
-    reader: Mutex<Option<ViewReader>>,
+    /// Identifies the view's reader in [`READERS`].
+    id: u64,
 }
+
+/// Views with a reader at most: a job of many TS inputs keeps a reader (chunks and a window of
+/// converted bytes, up to ~40 MB) for the few views being copied, not one per input. A view whose
+/// reader was dropped demuxes again from its start when read.
+const LIVE_READERS: usize = 2;
+
+/// The live readers, most recently used first.
+static READERS: Mutex<Vec<(u64, ViewReader)>> = Mutex::new(Vec::new());
+
+/// Next [`TsView::id`].
+static NEXT_VIEW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Where a [`TsView`]'s reading has got to.
 struct ViewReader {
     pass: Pass,
-    /// Converted bytes from view offset `start` on.
-    buf: Vec<u8>,
+    /// Converted access units from view offset `start` on, each with its view offset (dropped
+    /// from the front one by one, so keeping a window costs no copying).
+    aus: VecDeque<(u64, Vec<u8>)>,
     start: u64,
+    /// View offset just past the last access unit held.
+    end: u64,
     scratch: Vec<u8>,
 }
 
@@ -209,9 +224,8 @@ impl std::fmt::Debug for ViewReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ViewReader {{ start: {}, buffered: {} }}",
-            self.start,
-            self.buf.len()
+            "ViewReader {{ start: {}, end: {} }}",
+            self.start, self.end
         )
     }
 }
@@ -220,8 +234,9 @@ impl TsView {
     fn fresh_reader(&self) -> ViewReader {
         ViewReader {
             pass: Pass::new(&self.name),
-            buf: Vec::new(),
+            aus: VecDeque::new(),
             start: 0,
+            end: 0,
             scratch: Vec::new(),
         }
     }
@@ -237,18 +252,24 @@ impl Source for TsView {
     }
 
     fn read_at(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        let mut guard = self
-            .reader
+        let mut readers = READERS
             .lock()
-            .map_err(|_| io::Error::other("TS view poisoned"))?;
-        if !guard.as_ref().is_some_and(|r| offset >= r.start) {
-            *guard = Some(self.fresh_reader());
-        }
-        let r = guard
-            .as_mut()
-            .ok_or_else(|| io::Error::other("no reader"))?;
+            .map_err(|_| io::Error::other("TS readers poisoned"))?;
+        let mine = readers
+            .iter()
+            .position(|(id, r)| *id == self.id && offset >= r.start);
+        let reader = match mine {
+            Some(k) => readers.remove(k).1,
+            None => {
+                readers.retain(|(id, _)| *id != self.id);
+                self.fresh_reader()
+            }
+        };
+        readers.insert(0, (self.id, reader));
+        readers.truncate(LIVE_READERS);
+        let r = &mut readers[0].1;
         let end = offset + out.len() as u64;
-        while r.start + (r.buf.len() as u64) < end {
+        while r.end < end {
             let ev = r.pass.next(&*self.file).map_err(io::Error::other)?;
             let Some(ev) = ev else {
                 return Err(io::Error::new(
@@ -267,29 +288,45 @@ impl Source for TsView {
                 continue;
             }
             r.pass.gather(&*self.file, &au, &mut r.scratch)?;
-            let before = r.buf.len();
-            if convert(kind, &r.scratch, Some(&mut r.buf)).is_err() {
-                r.buf.truncate(before);
+            let mut converted = Vec::new();
+            if convert(kind, &r.scratch, Some(&mut converted)).is_err() {
                 continue;
             }
-            // Keep at most WINDOW bytes before the read (moved down in one copy once they are
-            // at least the bytes kept).
-            let keep_from = offset.saturating_sub(WINDOW).max(r.start);
-            let drop = ((keep_from - r.start) as usize).min(r.buf.len());
-            if drop > 0 && drop >= r.buf.len() / 2 {
-                r.buf.drain(..drop);
-                r.start += drop as u64;
+            let at = r.end;
+            r.end += converted.len() as u64;
+            r.aus.push_back((at, converted));
+            // Keep at most WINDOW bytes before the read.
+            let keep_from = offset.saturating_sub(WINDOW);
+            while r
+                .aus
+                .front()
+                .is_some_and(|(s, b)| s + b.len() as u64 <= keep_from)
+            {
+                if let Some((s, b)) = r.aus.pop_front() {
+                    r.start = s + b.len() as u64;
+                }
             }
         }
-        let from = (offset - r.start) as usize;
-        let src = r
-            .buf
-            .get(from..from + out.len())
-            .ok_or_else(|| io::Error::other("TS view out of step"))?;
-        out.copy_from_slice(src);
+        // Copy from the access units holding offset..end.
+        let mut k = r.aus.partition_point(|(s, b)| s + b.len() as u64 <= offset);
+        let mut at = offset;
+        let mut done = 0usize;
+        while done < out.len() {
+            let (s, b) = r
+                .aus
+                .get(k)
+                .ok_or_else(|| io::Error::other("TS view out of step"))?;
+            let from =
+                usize::try_from(at - s).map_err(|_| io::Error::other("TS view out of step"))?;
+            let n = (b.len() - from).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&b[from..from + n]);
+            done += n;
+            at += n as u64;
+            k += 1;
+        }
         if end >= self.len {
-            // Read to the end: a job of many inputs must not keep a buffer per input.
-            *guard = None;
+            // Read to the end: its buffers are not needed any more.
+            readers.remove(0);
         }
         Ok(())
     }
@@ -481,7 +518,7 @@ pub fn open(
         name: name.clone(),
         selection: sel,
         len: view_len,
-        reader: Mutex::new(None),
+        id: NEXT_VIEW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     });
     let mut medias = Vec::new();
     for part in parts {
