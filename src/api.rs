@@ -65,6 +65,9 @@ pub struct StitchOptions {
     /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
     /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
     pub segment_duration: Option<TargetDuration>,
+    /// HLS output: fragmented MP4 segments (an `#EXT-X-MAP` initialization section, `.m4s`
+    /// segments of whole fragments) instead of MPEG-TS ones.
+    pub hls_fmp4: bool,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).

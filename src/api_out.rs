@@ -74,6 +74,10 @@ pub(crate) fn stitch_other(
     let mut plan = open_paths(inputs, options)?;
     match format {
         OutputFormat::Ts => stitch_ts(&mut plan, inputs, output, options, progress),
+        OutputFormat::Hls if options.hls_fmp4 => {
+            let target = options.segment_duration.unwrap_or_default();
+            stitch_hls_fmp4(&mut plan, inputs, output, target, options, progress)
+        }
         OutputFormat::Hls => {
             let target = options.segment_duration.unwrap_or_default();
             stitch_hls(&mut plan, inputs, output, target, options, progress)
@@ -250,6 +254,38 @@ fn stitch_ts(
     let mut report = report_written(plan, r.bytes, 0);
     report.duration_seconds += extra_seconds(&tracks);
     count_written(&mut report, &r.access_units);
+    Ok(report)
+}
+
+/// HLS with fragmented MP4 segments ([`crate::mux::hls::fmp4`]).
+fn stitch_hls_fmp4(
+    plan: &mut StitchPlan,
+    inputs: &[&Path],
+    output: &Path,
+    target: TargetDuration,
+    options: &StitchOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<StitchReport, Error> {
+    let hls = |e: HlsError| hls_error(e.into(), output);
+    let mut out =
+        HlsOutput::create(output, SegmentFormat::Fmp4, inputs, options.overwrite).map_err(hls)?;
+    check_unchanged(plan)?;
+    let segments = crate::mux::hls::fmp4::write_plan_hls_fmp4(plan, &mut out, target, progress)
+        .map_err(|e| match e {
+            crate::mux::hls::fmp4::Fmp4HlsError::Mux(m) => Error::Mux(m),
+            crate::mux::hls::fmp4::Fmp4HlsError::Hls(h) => Error::Mux(hls(h)),
+            other => Error::Mux(MuxError::BadOptions(other.to_string())),
+        })?;
+    let mut files = vec![out.init_name()];
+    files.extend((0..segments.len()).map(|k| out.segment_name(k)));
+    out.finish(&segments).map_err(hls)?;
+    let bytes = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(output.with_file_name(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut report = report_written(plan, bytes, 0);
+    report.files = files;
     Ok(report)
 }
 

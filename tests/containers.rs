@@ -373,3 +373,30 @@ fn hls_segments_outside_the_folder_or_urls_are_refused() {
     }
     stitch(&out, &[list("up2.m3u8", "../b.ts")], &["--allow-any-path"]);
 }
+
+#[test]
+fn hls_output_with_fmp4_segments() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.m3u8");
+    let inputs = [mixed("a.mp4"), mixed("b.ts"), mixed("c.flv")];
+    stitch(&out, &inputs, &["--hls-fmp4", "--segment-duration", "1"]);
+    let text = std::fs::read_to_string(&out).expect("playlist");
+    let parsed = seam::demux::hls::playlist::parse("out.m3u8", &text, &seam::Limits::default())
+        .expect("parses");
+    let seam::demux::hls::playlist::Playlist::Media(m) = parsed else {
+        panic!("a media playlist");
+    };
+    assert_eq!(m.maps.len(), 1, "one EXT-X-MAP");
+    assert!(m.segments.len() >= 5, "{} segments", m.segments.len());
+    for s in &m.segments {
+        let b = std::fs::read(dir.path().join(&s.uri)).expect("segment");
+        assert_eq!(&b[4..8], b"moof", "{} starts with a fragment", s.uri);
+    }
+    let total: u64 = m.segments.iter().map(|s| s.duration.millis()).sum();
+    assert!((6200..=6400).contains(&total), "{total} ms");
+    assert_eq!(decode_errors(&out), "");
+    check_video(&out, &inputs);
+}

@@ -48,6 +48,9 @@ enum Command {
         /// Segments and shards start at keyframes.
         #[arg(long, value_name = "SECONDS", value_parser = parse_segment_duration)]
         segment_duration: Option<crate::mux::hls::TargetDuration>,
+        /// HLS output: fragmented MP4 segments (with an EXT-X-MAP init section) instead of TS.
+        #[arg(long)]
+        hls_fmp4: bool,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
             overwrite,
             fragmented,
             segment_duration,
+            hls_fmp4,
             quiet,
             json,
             best_effort,
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
                         fragmented,
                         best_effort,
                         segment_duration,
+                        hls_fmp4,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,

@@ -9,6 +9,7 @@
 //! The segment muxers (MPEG-TS, fragmented MP4) write each segment's bytes through
 //! [`HlsOutput::segment_writer`]; nothing here knows their formats.
 
+pub mod fmp4;
 pub mod output;
 pub mod plan;
 pub mod playlist;

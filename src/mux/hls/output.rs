@@ -101,7 +101,12 @@ impl HlsOutput {
         self.tmp.path()
     }
 
-    /// The file name of segment `k`.
+    /// The file name of the fMP4 initialization section (beside the playlist).
+    pub fn init_name(&self) -> String {
+        init_uri(&self.stem)
+    }
+
+    /// The file name of segment `k` (beside the playlist).
     pub fn segment_name(&self, k: usize) -> String {
         segment_uri(&self.stem, k, self.format)
     }
