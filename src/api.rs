@@ -30,6 +30,30 @@ pub fn probe(path: &Path, limits: &Limits) -> Result<Media, Error> {
     Ok(demux::open_path(path, limits)?)
 }
 
+/// Reads metadata of every part a path holds: one for MP4, FLV and ADTS, one per run between
+/// timestamp jumps for a transport stream, one per run between discontinuities for an HLS
+/// playlist (read with `hls`).
+pub fn probe_parts(
+    path: &Path,
+    limits: &Limits,
+    hls: &demux::hls::HlsOptions,
+) -> Result<Vec<Media>, Error> {
+    let sources: Vec<Arc<dyn Source>> = if demux::hls::is_playlist(path) {
+        demux::hls::expand(path, limits, hls)?.0
+    } else {
+        let src = FileSource::open(path).map_err(|e| crate::error::DemuxError::Io {
+            file: path.display().to_string(),
+            source: e,
+        })?;
+        vec![Arc::new(src)]
+    };
+    let mut out = Vec::new();
+    for s in sources {
+        out.extend(demux::open_all_with(s, limits, false)?.0);
+    }
+    Ok(out)
+}
+
 /// Reads metadata from any [`Source`] (a file, bytes in memory...).
 pub fn probe_source(source: Arc<dyn Source>, limits: &Limits) -> Result<Media, Error> {
     Ok(demux::open(source, limits)?)

@@ -400,3 +400,25 @@ fn hls_output_with_fmp4_segments() {
     assert_eq!(decode_errors(&out), "");
     check_video(&out, &inputs);
 }
+
+#[test]
+fn probe_reports_every_container_the_same_way() {
+    let o = seam([
+        "probe".as_ref(),
+        "--json".as_ref(),
+        mixed("a.mp4").as_os_str(),
+        mixed("b.ts").as_os_str(),
+        mixed("c.flv").as_os_str(),
+        hls("fmp4.m3u8").as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", common::describe(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let text = v.to_string();
+    for name in ["a.mp4", "b.ts", "c.flv", "fmp4.m3u8"] {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    // Every input's tracks carry the same fields: codec, resolution, sample rate, counts.
+    assert_eq!(text.matches("\"h264\"").count(), 4, "{text}");
+    assert_eq!(text.matches("\"aac\"").count(), 4, "{text}");
+    assert!(text.contains("\"copy_compatible\":true"), "{text}");
+}

@@ -200,13 +200,17 @@ pub fn run(inputs: &[PathBuf], json: bool) -> u8 {
     let mut infos = Vec::new();
     let mut code = 0u8;
     let mut errors = Vec::new();
+    let mut all_read = true;
     for p in inputs {
-        match crate::probe(p, &limits) {
-            Ok(m) => {
-                infos.push(describe(&m));
-                medias.push(m);
+        match crate::api::probe_parts(p, &limits, &Default::default()) {
+            Ok(parts) => {
+                for m in parts {
+                    infos.push(describe(&m));
+                    medias.push(m);
+                }
             }
             Err(e) => {
+                all_read = false;
                 code = code.max(u8::try_from(e.exit_code()).unwrap_or(1));
                 errors.push(e.to_string());
             }
@@ -219,7 +223,7 @@ pub fn run(inputs: &[PathBuf], json: bool) -> u8 {
             reason: None,
             warnings: Vec::new(),
         }
-    } else if medias.len() == inputs.len() && !medias.is_empty() {
+    } else if all_read && !medias.is_empty() {
         match crate::plan(&medias) {
             Ok(p) => Compat {
                 copy_compatible: true,
