@@ -13,6 +13,7 @@
 //! every audio track, first or not, is placed packet by packet by one rule (see [`super::audio`]).
 
 use super::roles::{kind_count, overflow, role_track, span, Role, Span};
+use super::entries::RoleEntries;
 use super::{compat, Join, OutSamples, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};
@@ -82,6 +83,14 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         super::damage::check_jumps(m)?;
     }
     let roles = output_roles(inputs, &mut warnings)?;
+    // Each output track's sample entries, and which one each input sample uses.
+    let mut role_entries = Vec::with_capacity(roles.len());
+    for &role in &roles {
+        role_entries.push(match role {
+            Role::Other(_) => super::entries::single(inputs, role),
+            _ => super::entries::role_entries(inputs, role, &mut warnings)?,
+        });
+    }
 
     // Each input's window on the timeline: its video presentation span when it has video (audio
     // outside it is cut at frame granularity, so joins leave no hole in the picture), else the span
@@ -161,6 +170,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
             track_index: tracks.len(),
             timescale: out_timescales[k],
             spans: &col,
+            entries: &role_entries[k],
             starts: &starts,
             tl,
             movie_timescale,
@@ -324,6 +334,8 @@ pub(super) struct Placement<'a> {
     /// Ticks per second of the output track (see [`out_timescale`]).
     pub(super) timescale: u32,
     pub(super) spans: &'a [Option<Span>],
+    /// The output track's sample entries and each input's map to them.
+    pub(super) entries: &'a RoleEntries,
     pub(super) starts: &'a [i128],
     pub(super) tl: u64,
     pub(super) movie_timescale: u32,
@@ -334,6 +346,11 @@ pub(super) struct Placement<'a> {
 }
 
 impl Placement<'_> {
+    /// The output sample entry of a sample of input `input` using its entry `entry`.
+    pub(super) fn out_entry(&self, input: usize, entry: u16) -> u16 {
+        self.entries.out_entry(input, entry)
+    }
+
     /// Samples of this role's track over all inputs: the output track's size when nothing is
     /// dropped or generated, reserved once (a doubling vector would hold up to twice the plan).
     pub(super) fn input_samples(&self) -> usize {
@@ -391,7 +408,7 @@ impl Placement<'_> {
             header: t.header.clone(),
             hdlr: t.hdlr.clone(),
             media_header: t.media_header.clone(),
-            sample_entry: t.entry().map(|e| e.raw.clone()).unwrap_or_default(),
+            sample_entries: self.entries.entries.clone(),
             edits,
             samples,
             segments,
