@@ -67,11 +67,15 @@ pub fn check_track(
         }
         let unused = used.iter().filter(|&&u| !u).count();
         if unused > 0 && !t.samples.is_empty() {
+            let which = if n - unused == 1 && used.first() == Some(&true) {
+                "the first".to_string()
+            } else {
+                format!("{} of them", n - unused)
+            };
             warnings.push(format!(
-                "{}: {track_name}: track {} has {n} sample descriptions but its samples use only {}; the others are left out",
+                "{}: {track_name}: track {} has {n} sample descriptions but its samples use only {which}; the others are left out",
                 m.name(),
                 t.id,
-                n - unused
             ));
         }
     }
@@ -171,14 +175,30 @@ pub fn check(
         }));
     }
     // The sample entries themselves are compared by `entries::role_entries`, which allows those
-    // differing only in H.264/H.265 parameter sets as further output entries.
+    // differing only in H.264/H.265 parameter sets as further output entries; the timescale after
+    // them ([`check_timescale`]).
+    Ok(())
+}
+
+/// Checks that `other`'s audio track has the reference's timescale: audio must stay
+/// sample-contiguous, and different timescales would need resampled timestamps.
+pub fn check_timescale(
+    reference: (&Media, &Track),
+    other: (&Media, &Track),
+    track_name: &str,
+) -> Result<(), PlanError> {
+    let ((rm, rt), (om, ot)) = (reference, other);
     if rt.timescale != ot.timescale && rt.kind == TrackKind::Audio {
-        // Audio must stay sample-contiguous; different timescales would need resampled timestamps.
-        return Err(incompatible(Difference {
-            parameter: "timescale",
-            reference: rt.timescale.to_string(),
-            value: ot.timescale.to_string(),
-        }));
+        return Err(PlanError::Incompatible(Box::new(
+            crate::error::Incompatibility {
+                file: om.name().to_string(),
+                track: track_name.to_string(),
+                parameter: "timescale".into(),
+                value: ot.timescale.to_string(),
+                reference_file: rm.name().to_string(),
+                reference_value: rt.timescale.to_string(),
+            },
+        )));
     }
     Ok(())
 }

@@ -45,14 +45,20 @@ fn picture_format(e: &SampleEntry) -> Option<(&'static str, PictureFormat)> {
         } => {
             let s = c.first_sps().ok()?;
             let f = (s.width, s.height, s.chroma_format_idc);
-            Some(("h264", (f.0, f.1, f.2, s.bit_depth_luma, s.bit_depth_chroma)))
+            Some((
+                "h264",
+                (f.0, f.1, f.2, s.bit_depth_luma, s.bit_depth_chroma),
+            ))
         }
         CodecConfig::H265 {
             config: Some(c), ..
         } => {
             let s = c.first_sps().ok()?;
             let f = (s.width, s.height, s.chroma_format_idc);
-            Some(("h265", (f.0, f.1, f.2, s.bit_depth_luma, s.bit_depth_chroma)))
+            Some((
+                "h265",
+                (f.0, f.1, f.2, s.bit_depth_luma, s.bit_depth_chroma),
+            ))
         }
         _ => None,
     }
@@ -167,7 +173,14 @@ pub(super) fn role_entries(
                         Class::Same => {}
                         Class::NewEntry(_) if t.kind == TrackKind::Video => {}
                         Class::NewEntry(d) | Class::Refused(d) => {
-                            return Err(refusal(inputs, (ri, reference), (i, k, first_sample), d, &label, t));
+                            return Err(refusal(
+                                inputs,
+                                (ri, reference),
+                                (i, k, first_sample),
+                                d,
+                                &label,
+                                t,
+                            ));
                         }
                     }
                     listed.push((e, i));
@@ -183,7 +196,15 @@ pub(super) fn role_entries(
             if let Some(prev) = last.filter(|&p| p != j) {
                 let (pe, pi) = listed[usize::from(prev)];
                 let what = compat::difference(pe, e)
-                    .map(|d| format!("{} {} differs from {}: {}", d.parameter, d.value, inputs[pi].name(), d.reference))
+                    .map(|d| {
+                        format!(
+                            "{} {} differs from {}: {}",
+                            d.parameter,
+                            d.value,
+                            inputs[pi].name(),
+                            d.reference
+                        )
+                    })
                     .unwrap_or_default();
                 let at = if first_sample == 0 {
                     "from its first sample".to_string()
@@ -251,5 +272,71 @@ pub(super) fn single(inputs: &[Media], role: Role) -> RoleEntries {
     RoleEntries {
         entries: entry.into_iter().collect(),
         maps: vec![Vec::new(); inputs.len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ContainerFormat;
+    use crate::source::FileSource;
+    use std::sync::Arc;
+
+    /// The first video sample entry of a fixture.
+    fn video_entry(name: &str) -> SampleEntry {
+        let src =
+            FileSource::open(std::path::Path::new(&format!("fixtures/{name}"))).expect("fixture");
+        let m = crate::demux::open(Arc::new(src), &crate::Limits::default()).expect("demux");
+        assert_ne!(m.format, ContainerFormat::FragmentedMp4, "{name}");
+        m.tracks
+            .iter()
+            .find(|t| t.kind == TrackKind::Video)
+            .and_then(|t| t.entry())
+            .cloned()
+            .expect("video entry")
+    }
+
+    /// `e` with its avcC's lengthSizeMinusOne set to `n` (ISO/IEC 14496-15 §5.3.3.1.2: the low two
+    /// bits of the record's fifth byte), re-parsed.
+    fn with_length_size(e: &SampleEntry, n: u8) -> SampleEntry {
+        let mut raw = e.raw.to_vec();
+        let kind = raw.windows(4).position(|w| w == b"avcC").expect("avcC");
+        let size = u32::from_be_bytes(raw[kind - 4..kind].try_into().expect("4 bytes")) as usize;
+        let record = kind + 4..kind - 4 + size;
+        raw[record.start + 4] = 0xfc | n;
+        let config = crate::codec::h264::AvcDecoderConfig::parse(&raw[record]).ok();
+        let CodecConfig::H264 { width, height, .. } = e.codec else {
+            panic!("not H.264")
+        };
+        SampleEntry {
+            raw: Bytes::from(raw),
+            format: e.format,
+            codec: CodecConfig::H264 {
+                width,
+                height,
+                config,
+            },
+        }
+    }
+
+    #[test]
+    fn parameter_sets_only_give_a_new_entry_picture_changes_are_refused() {
+        let a = video_entry("a.mp4");
+        assert!(matches!(classify(&a, &video_entry("b.mp4")), Class::Same));
+        // Another NAL length size: the same picture, read under its own entry.
+        let other = with_length_size(&a, 1);
+        match classify(&a, &other) {
+            Class::NewEntry(d) => assert_eq!(d.parameter, "NAL length size"),
+            c => panic!("{c:?}"),
+        }
+        match classify(&a, &video_entry("portrait.mp4")) {
+            Class::Refused(d) => assert_eq!(d.parameter, "resolution"),
+            c => panic!("{c:?}"),
+        }
+        // Another codec.
+        assert!(matches!(
+            classify(&a, &video_entry("hevc_a.mp4")),
+            Class::Refused(_)
+        ));
     }
 }
