@@ -177,7 +177,14 @@ pub(super) fn place_audio(
             }
             let dts = i64::try_from(c)
                 .map_err(|_| super::locate::overflow_at(m, t, k, &label, "audio position"))?;
-            out.samples.push(OutSample::copied(i, &s, dts, 0, true));
+            out.samples.push(OutSample::copied(
+                i,
+                &s,
+                dts,
+                0,
+                true,
+                p.out_entry(i, s.entry),
+            ));
             final_duration = i64::from(s.duration);
             c += i128::from(frame);
             kept += 1;
@@ -453,6 +460,9 @@ fn silent_sample(index: u32, size: u32, dts: i64, slot: usize) -> OutSample {
         cts_offset: 0,
         sync: true,
         slot: slot as u32,
+        // An audio track has one output entry: every input's is the reference's in meaning (same
+        // AudioSpecificConfig), and the silent frame is encoded for it.
+        entry: 0,
     }
 }
 

@@ -14,8 +14,9 @@
 //! under a protected entry are not parsed.
 //!
 //! Per track ([`check_track`]): an encrypted track whose per-sample encryption data was not found
-//! is refused, and so are tracks whose samples use more than one sample description, since the
-//! output track has one. The display matrix of video tracks must agree ([`rotation`]).
+//! is refused. Which sample entries may share an output track (several when only H.264/H.265
+//! parameter sets differ) is decided in `entries.rs` with [`difference`]. The display matrix of
+//! video tracks must agree ([`rotation`]).
 
 use crate::codec::{aac, h264, h265, Difference};
 use crate::demux::mp4::entry::split_entry;
@@ -27,8 +28,8 @@ use crate::model::{CodecConfig, FourCC, Media, SampleEntry, Track, TrackKind};
 const IGNORED_BOXES: [&[u8; 4]; 1] = [b"btrt"];
 
 /// Refuses what seam cannot copy into one output track, whatever the other inputs: encrypted
-/// samples and samples using several sample descriptions. A description no sample uses is ignored
-/// with a warning.
+/// samples without their encryption data. A description no sample uses is left out with a
+/// warning.
 pub fn check_track(
     m: &Media,
     t: &Track,
@@ -54,39 +55,31 @@ pub fn check_track(
             )));
         }
     }
-    // Which descriptions the samples use, with the first sample of each of the first two.
-    let mut used: Vec<(u16, usize)> = Vec::new();
-    for (i, entry) in t.samples.iter().map(|s| s.entry).enumerate() {
-        if !used.iter().any(|&(e, _)| e == entry) {
-            used.push((entry, i));
-            if used.len() > 1 {
-                break;
-            }
-        }
-    }
+    // Several used descriptions are sorted out by `entries::role_entries` (kept when only H.264/H.265
+    // parameter sets differ); descriptions no sample uses are left out of the output.
     let n = t.sample_entries.len();
-    match used.as_slice() {
-        [] | [(0, _)] => {
-            if n > 1 {
-                warnings.push(format!(
-                    "{}: {track_name}: track {} has {n} sample descriptions but its samples use only the first; the others are left out",
-                    m.name(),
-                    t.id
-                ));
+    if n > 1 {
+        let mut used = vec![false; n];
+        for s in t.samples.iter() {
+            if let Some(u) = used.get_mut(usize::from(s.entry)) {
+                *u = true;
             }
-            Ok(())
         }
-        [(e, _)] => Err(unsupported(format!(
-            "every sample uses sample description {} of {n}, not the first: not supported yet",
-            u32::from(*e) + 1
-        ))),
-        [(a, _), (b, i), ..] => Err(unsupported(format!(
-            "samples use more than one sample description ({} and {} of {n}; sample {} is the first to switch): one output track has one description, so this is not supported yet",
-            u32::from(*a) + 1,
-            u32::from(*b) + 1,
-            i + 1
-        ))),
+        let unused = used.iter().filter(|&&u| !u).count();
+        if unused > 0 && !t.samples.is_empty() {
+            let which = if n - unused == 1 && used.first() == Some(&true) {
+                "the first".to_string()
+            } else {
+                format!("{} of them", n - unused)
+            };
+            warnings.push(format!(
+                "{}: {track_name}: track {} has {n} sample descriptions but its samples use only {which}; the others are left out",
+                m.name(),
+                t.id,
+            ));
+        }
     }
+    Ok(())
 }
 
 /// `encrypted avc1 (encv, scheme cenc, key ID 0123…)`, or `clear` for an unprotected entry.
@@ -181,20 +174,31 @@ pub fn check(
             value: o,
         }));
     }
-    // Only the first description is written; check_track refuses tracks using others.
-    let (Some(re), Some(oe)) = (rt.entry(), ot.entry()) else {
-        return Ok(());
-    };
-    if let Some(d) = difference(re, oe) {
-        return Err(incompatible(d));
-    }
+    // The sample entries themselves are compared by `entries::role_entries`, which allows those
+    // differing only in H.264/H.265 parameter sets as further output entries; the timescale after
+    // them ([`check_timescale`]).
+    Ok(())
+}
+
+/// Checks that `other`'s audio track has the reference's timescale: audio must stay
+/// sample-contiguous, and different timescales would need resampled timestamps.
+pub fn check_timescale(
+    reference: (&Media, &Track),
+    other: (&Media, &Track),
+    track_name: &str,
+) -> Result<(), PlanError> {
+    let ((rm, rt), (om, ot)) = (reference, other);
     if rt.timescale != ot.timescale && rt.kind == TrackKind::Audio {
-        // Audio must stay sample-contiguous; different timescales would need resampled timestamps.
-        return Err(incompatible(Difference {
-            parameter: "timescale",
-            reference: rt.timescale.to_string(),
-            value: ot.timescale.to_string(),
-        }));
+        return Err(PlanError::Incompatible(Box::new(
+            crate::error::Incompatibility {
+                file: om.name().to_string(),
+                track: track_name.to_string(),
+                parameter: "timescale".into(),
+                value: ot.timescale.to_string(),
+                reference_file: rm.name().to_string(),
+                reference_value: rt.timescale.to_string(),
+            },
+        )));
     }
     Ok(())
 }
@@ -422,7 +426,7 @@ fn square_pixels(kind: &FourCC, b: &[u8]) -> bool {
 /// box, ignoring [`IGNORED_BOXES`], the fields left out of [`VISUAL_FIELDS`]/[`AUDIO_FIELDS`] and
 /// the child boxes in `parsed` (already compared by the caller). `None` when they agree, or when either entry cannot be split
 /// (the caller decides).
-fn boxes_difference(
+pub(super) fn boxes_difference(
     reference: &SampleEntry,
     other: &SampleEntry,
     parsed: &[&[u8; 4]],

@@ -9,6 +9,7 @@ mod audio;
 mod compat;
 mod damage;
 mod encryption;
+mod entries;
 mod locate;
 mod out_samples;
 mod roles;
@@ -75,8 +76,10 @@ pub struct OutTrack {
     pub hdlr: Bytes,
     /// The media information header box, verbatim.
     pub media_header: Option<Bytes>,
-    /// The one sample entry every sample uses, verbatim.
-    pub sample_entry: Bytes,
+    /// The sample entries (ISO/IEC 14496-12 §8.5.2 stsd), verbatim: the inputs' distinct entries in
+    /// first-use order (one unless H.264/H.265 parameter sets change at a join). Every
+    /// [`OutSample::entry`] indexes this.
+    pub sample_entries: Vec<Bytes>,
     /// The output edit list, in movie ticks (media_time in track ticks).
     pub edits: Vec<Edit>,
     /// Samples in decode order.
@@ -130,16 +133,21 @@ pub struct OutSample {
     pub sync: bool,
     /// The input whose span of the timeline this sample belongs to (for interleaving).
     pub slot: u32,
+    /// Index into [`OutTrack::sample_entries`] of the entry describing this sample (stsc's
+    /// sample_description_index minus one, §8.7.4).
+    pub entry: u16,
 }
 
 impl OutSample {
-    /// An output sample copied from `sample` of input `input`, at output decode time `dts`.
+    /// An output sample copied from `sample` of input `input`, at output decode time `dts`,
+    /// described by output sample entry `entry`.
     pub fn copied(
         input: usize,
         sample: &crate::model::Sample,
         dts: i64,
         cts_offset: i32,
         sync: bool,
+        entry: u16,
     ) -> Self {
         OutSample {
             payload: Payload::Input {
@@ -152,6 +160,7 @@ impl OutSample {
             cts_offset,
             sync,
             slot: input as u32,
+            entry,
         }
     }
 }

@@ -69,7 +69,7 @@ impl OutSamples {
             size: s.size,
             duration: 0,
             cts_offset: s.cts_offset,
-            entry: 0,
+            entry: s.entry,
             sync: s.sync,
         });
         if let Err(e) = pushed {
@@ -128,6 +128,7 @@ impl OutSamples {
             cts_offset: s.cts_offset,
             sync: s.sync,
             slot,
+            entry: s.entry,
         }
     }
 
@@ -272,6 +273,7 @@ mod tests {
                 cts_offset: (k % 3) as i32,
                 sync: k % 7 == 0,
                 slot: (k / 50) as u32,
+                entry: (k / 50) as u16,
             });
         }
         assert_eq!(o.last().map(|s| s.duration), Some(0));
@@ -298,6 +300,8 @@ mod tests {
             }
         );
         assert_eq!(o.iter().next_back(), o.last());
+        // The sample entry index is carried through the table's entries column.
+        assert_eq!((v[49].entry, v[50].entry), (0, 1));
     }
 
     #[test]
@@ -310,6 +314,7 @@ mod tests {
             cts_offset: 0,
             sync: true,
             slot: 0,
+            entry: 0,
         };
         let mut o = OutSamples::new();
         o.push(s(10));

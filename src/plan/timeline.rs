@@ -12,6 +12,7 @@
 //! [`super::video`]). Audio must stay contiguous (each packet starts where the previous ends), so
 //! every audio track, first or not, is placed packet by packet by one rule (see [`super::audio`]).
 
+use super::entries::RoleEntries;
 use super::roles::{kind_count, overflow, role_track, span, Role, Span};
 use super::{compat, Join, OutSamples, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
@@ -81,7 +82,8 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         }
         super::damage::check_jumps(m)?;
     }
-    let roles = output_roles(inputs, &mut warnings)?;
+    // The output tracks, and each one's sample entries with the one each input sample uses.
+    let (roles, role_entries) = output_roles(inputs, &mut warnings)?;
 
     // Each input's window on the timeline: its video presentation span when it has video (audio
     // outside it is cut at frame granularity, so joins leave no hole in the picture), else the span
@@ -161,6 +163,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
             track_index: tracks.len(),
             timescale: out_timescales[k],
             spans: &col,
+            entries: &role_entries[k],
             starts: &starts,
             tl,
             movie_timescale,
@@ -239,9 +242,13 @@ fn out_timescale(inputs: &[Media], role: Role) -> u32 {
 /// The output tracks: the n-th video and the n-th audio track when any input has them (checked
 /// copy-compatible with the first input that has them); other tracks when every input has a
 /// matching one.
-fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role>, PlanError> {
+fn output_roles(
+    inputs: &[Media],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Role>, Vec<RoleEntries>), PlanError> {
     let first = &inputs[0];
     let mut roles = Vec::new();
+    let mut entries = Vec::new();
     for kind in [TrackKind::Video, TrackKind::Audio] {
         let n = inputs
             .iter()
@@ -253,15 +260,20 @@ fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role
                 TrackKind::Video => Role::Video(j),
                 _ => Role::Audio(j),
             };
-            let mut reference: Option<(&Media, &Track)> = None;
-            for m in inputs {
-                if let Some(ti) = role_track(m, role) {
-                    let t = &m.tracks[ti];
-                    match reference {
-                        None => reference = Some((m, t)),
-                        Some(r) => compat::check(r, (m, t), &role.label(t))?,
-                    }
-                }
+            // Checked in this order: display matrix, sample entries, timescale.
+            let tracks: Vec<(&Media, &Track)> = inputs
+                .iter()
+                .filter_map(|m| role_track(m, role).map(|ti| (m, &m.tracks[ti])))
+                .collect();
+            let Some((&reference, rest)) = tracks.split_first() else {
+                continue;
+            };
+            for &(m, t) in rest {
+                compat::check(reference, (m, t), &role.label(t))?;
+            }
+            entries.push(super::entries::role_entries(inputs, role, warnings)?);
+            for &(m, t) in rest {
+                compat::check_timescale(reference, (m, t), &role.label(t))?;
             }
             roles.push(role);
         }
@@ -292,7 +304,10 @@ fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role
                 role.label(t),
                 m.name()
             )),
-            None => roles.push(role),
+            None => {
+                roles.push(role);
+                entries.push(super::entries::single(inputs, role));
+            }
         }
     }
     for m in &inputs[1..] {
@@ -306,7 +321,7 @@ fn output_roles(inputs: &[Media], warnings: &mut Vec<String>) -> Result<Vec<Role
             }
         }
     }
-    Ok(roles)
+    Ok((roles, entries))
 }
 
 /// Timeline ticks to another scale, rounded to nearest.
@@ -324,6 +339,8 @@ pub(super) struct Placement<'a> {
     /// Ticks per second of the output track (see [`out_timescale`]).
     pub(super) timescale: u32,
     pub(super) spans: &'a [Option<Span>],
+    /// The output track's sample entries and each input's map to them.
+    pub(super) entries: &'a RoleEntries,
     pub(super) starts: &'a [i128],
     pub(super) tl: u64,
     pub(super) movie_timescale: u32,
@@ -334,6 +351,11 @@ pub(super) struct Placement<'a> {
 }
 
 impl Placement<'_> {
+    /// The output sample entry of a sample of input `input` using its entry `entry`.
+    pub(super) fn out_entry(&self, input: usize, entry: u16) -> u16 {
+        self.entries.out_entry(input, entry)
+    }
+
     /// Samples of this role's track over all inputs: the output track's size when nothing is
     /// dropped or generated, reserved once (a doubling vector would hold up to twice the plan).
     pub(super) fn input_samples(&self) -> usize {
@@ -391,7 +413,7 @@ impl Placement<'_> {
             header: t.header.clone(),
             hdlr: t.hdlr.clone(),
             media_header: t.media_header.clone(),
-            sample_entry: t.entry().map(|e| e.raw.clone()).unwrap_or_default(),
+            sample_entries: self.entries.entries.clone(),
             edits,
             samples,
             segments,

@@ -165,7 +165,14 @@ pub(super) fn place_plain(
             })?;
             let end = cts + r(i64::from(s.duration)).map_or(0, i128::from);
             media_end = Some(media_end.map_or(end, |e| e.max(end)));
-            samples.push(OutSample::copied(i, &s, dts, cts_offset, s.sync));
+            samples.push(OutSample::copied(
+                i,
+                &s,
+                dts,
+                cts_offset,
+                s.sync,
+                p.out_entry(i, s.entry),
+            ));
         }
         if squeezed > 0 {
             warnings.push(format!(

@@ -94,7 +94,7 @@ fn init_moov(plan: &StitchPlan) -> Result<Vec<u8>, MuxError> {
         media_header(&mut w, t);
         dinf(&mut w);
         w.start(b"stbl");
-        stsd(&mut w, t);
+        stsd(&mut w, t)?;
         for kind in [b"stts", b"stsc", b"stco"] {
             w.start_full(kind, 0, 0);
             w.u32(0);
@@ -176,8 +176,15 @@ fn fragment_ranges(plan: &StitchPlan, max_bytes: u64) -> Vec<FragmentRange> {
     let mut cuts: Vec<usize> = Vec::new();
     let mut next_time = i64::MIN; // audio lead: next one-second cut
     let mut bytes = take_others(0, &mut frontier); // fragment 0 holds what precedes lead sample 0
+    let mut entry = lt.samples.first().map_or(0, |s| s.entry);
     for (k, s) in lt.samples.iter().enumerate() {
-        let natural = if lt.kind == TrackKind::Video {
+        // A new sample description (parameter sets that change at a join, always a keyframe)
+        // starts a fragment, so a traf's samples share the tfhd's sample_description_index.
+        let switch = s.entry != entry;
+        entry = s.entry;
+        let natural = if switch {
+            true
+        } else if lt.kind == TrackKind::Video {
             s.sync || k == 0
         } else if s.dts >= next_time {
             next_time = s.dts.saturating_add(i64::from(lt.timescale));
@@ -307,16 +314,27 @@ fn build_moof(
     w.u32(seq);
     w.end();
     for (ti, (t, r)) in plan.tracks.iter().zip(fr).enumerate() {
-        if r.is_empty() {
-            continue;
+        // One traf per run of samples with one sample description (the tfhd names it, §8.8.7):
+        // the lead track's fragments are cut where its description changes, so only another
+        // track switching inside a fragment gets several trafs (allowed, §8.8.6), their data
+        // following each other in the mdat.
+        let mut data = data_offsets.get(ti).copied();
+        let mut start = r.start;
+        while start < r.end {
+            let entry = t.samples.get(start).map_or(0, |s| s.entry);
+            let mut end = start + 1;
+            let mut bytes = t.samples.get(start).map_or(0, |s| u64::from(s.size));
+            for x in t.samples.iter_range(end..r.end) {
+                if x.entry != entry {
+                    break;
+                }
+                bytes = bytes.saturating_add(u64::from(x.size));
+                end += 1;
+            }
+            traf(&mut w, t, track_id(ti)?, start..end, entry, data)?;
+            data = data.map(|d| d.saturating_add(bytes));
+            start = end;
         }
-        traf(
-            &mut w,
-            t,
-            track_id(ti)?,
-            r.clone(),
-            data_offsets.get(ti).copied(),
-        )?;
     }
     w.end();
     Ok(w.into_inner())
@@ -327,6 +345,7 @@ fn traf(
     t: &OutTrack,
     id: u32,
     r: std::ops::Range<usize>,
+    entry: u16,
     data: Option<u64>,
 ) -> Result<(), MuxError> {
     let s = || t.samples.iter_range(r.clone());
@@ -334,8 +353,16 @@ fn traf(
         return Ok(());
     };
     w.start(b"traf");
-    w.start_full(b"tfhd", 0, 0x02_0000); // default-base-is-moof
-    w.u32(id);
+    // default-base-is-moof; sample-description-index-present (0x02) when the samples use another
+    // description than trex's default, the first (§8.8.7).
+    if entry == 0 {
+        w.start_full(b"tfhd", 0, 0x02_0000);
+        w.u32(id);
+    } else {
+        w.start_full(b"tfhd", 0, 0x02_0002);
+        w.u32(id);
+        w.u32(u32::from(entry) + 1);
+    }
     w.end();
     w.start_full(b"tfdt", 1, 0);
     // Output tracks start at decode time 0 (plan::timeline::normalize); a negative one is a plan

@@ -1,6 +1,8 @@
 //! The movie box of a progressive output (ISO/IEC 14496-12 §8.2-§8.7), built from the plan.
 
 use super::boxes::{BoxWriter, IDENTITY};
+use bytes::Bytes;
+
 use crate::error::MuxError;
 use crate::model::{Edit, TrackKind};
 use crate::plan::{OutTrack, StitchPlan};
@@ -264,12 +266,19 @@ pub(crate) fn dinf(w: &mut BoxWriter) {
     w.end();
 }
 
-/// Sample description with the track's one entry (§8.5.2).
-pub(crate) fn stsd(w: &mut BoxWriter, t: &OutTrack) {
+/// Sample description with every entry of the track (§8.5.2.2: entry_count, then the entries;
+/// stsc and tfhd index them from 1).
+pub(crate) fn stsd(w: &mut BoxWriter, t: &OutTrack) -> Result<(), MuxError> {
     w.start_full(b"stsd", 0, 0);
-    w.u32(1);
-    w.bytes(&t.sample_entry);
+    w.u32(
+        u32::try_from(t.sample_entries.len())
+            .map_err(|_| MuxError::TooLarge("too many sample entries".into()))?,
+    );
+    for e in &t.sample_entries {
+        w.bytes(e);
+    }
     w.end();
+    Ok(())
 }
 
 fn trak(
@@ -291,7 +300,7 @@ fn trak(
     media_header(w, t);
     dinf(w);
     w.start(b"stbl");
-    stsd(w, t);
+    stsd(w, t)?;
     sample_tables(w, t, table, st, offset_fields, co64)?;
     if let (Some(enc), Some(at)) = (&t.encryption, aux) {
         // Sample auxiliary information (ISO/IEC 14496-12 §8.7.8, §8.7.9): every entry stored
@@ -350,7 +359,7 @@ impl TableStats {
     /// Bytes of the whole track box, about (headers estimated generously).
     fn bytes(&self, t: &OutTrack, table: &ChunkTable, co64: bool) -> usize {
         let mut n = 1024
-            + t.sample_entry.len()
+            + t.sample_entries.iter().map(Bytes::len).sum::<usize>()
             + t.hdlr.len()
             + 12 * t.edits.len()
             + super::cenc::stbl_bytes(t.encryption.as_ref());
@@ -434,17 +443,22 @@ fn sample_tables(
     }
     // stsc (§8.7.4)
     w.start_full(b"stsc", 0, 0);
-    let mut rows: Vec<(u32, u32)> = Vec::new();
+    // A row per run of chunks with the same sample count and sample description (the chunker never
+    // mixes descriptions in a chunk, so a chunk's first sample gives its description).
+    let mut rows: Vec<(u32, u32, u32)> = Vec::new();
+    let mut first_sample = 0usize;
     for (i, &c) in table.counts.iter().enumerate() {
-        if rows.last().map(|r| r.1) != Some(c) {
-            rows.push((i as u32 + 1, c));
+        let entry = s.get(first_sample).map_or(0, |x| u32::from(x.entry)) + 1;
+        if rows.last().map(|r| (r.1, r.2)) != Some((c, entry)) {
+            rows.push((i as u32 + 1, c, entry));
         }
+        first_sample = first_sample.saturating_add(c as usize);
     }
     w.u32(rows.len() as u32);
-    for (first, count) in rows {
+    for (first, count, entry) in rows {
         w.u32(first);
         w.u32(count);
-        w.u32(1);
+        w.u32(entry);
     }
     w.end();
     // stsz (§8.7.3)

@@ -159,8 +159,12 @@ fn make_chunks(plan: &StitchPlan) -> Result<Chunks, MuxError> {
             let (bytes, source) = match first.payload {
                 Payload::Input { input, offset } => {
                     let mut end = offset + u64::from(first.size);
+                    // A chunk has one sample description (stsc, ISO/IEC 14496-12 §8.7.4), so it
+                    // ends where the entry changes (a join whose parameter sets differ).
                     while let Some(x) = s.next_if(|x| {
-                        x.slot == slot && x.payload == Payload::Input { input, offset: end }
+                        x.slot == slot
+                            && x.entry == first.entry
+                            && x.payload == Payload::Input { input, offset: end }
                     }) {
                         end += u64::from(x.size);
                         k += 1;
@@ -170,9 +174,11 @@ fn make_chunks(plan: &StitchPlan) -> Result<Chunks, MuxError> {
                 Payload::Generated(g) => {
                     let mut data = Vec::new();
                     data.extend_from_slice(&plan.generated[g as usize]);
-                    while let Some(x) =
-                        s.next_if(|x| x.slot == slot && matches!(x.payload, Payload::Generated(_)))
-                    {
+                    while let Some(x) = s.next_if(|x| {
+                        x.slot == slot
+                            && x.entry == first.entry
+                            && matches!(x.payload, Payload::Generated(_))
+                    }) {
                         if let Payload::Generated(g) = x.payload {
                             data.extend_from_slice(&plan.generated[g as usize]);
                         }

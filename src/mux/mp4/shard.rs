@@ -298,7 +298,7 @@ fn sub_track(
         header: t.header.clone(),
         hdlr: t.hdlr.clone(),
         media_header: t.media_header.clone(),
-        sample_entry: t.sample_entry.clone(),
+        sample_entries: t.sample_entries.clone(),
         edits,
         samples,
         segments: Vec::new(),

@@ -94,7 +94,16 @@ fn child<'a>(entry: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
 
 /// The stream a track becomes, or why it cannot.
 pub fn carry(track: usize, t: &OutTrack, movie_timescale: u32) -> Result<Carried, NotCarried> {
-    let entry: &[u8] = &t.sample_entry;
+    // A track with several sample entries (H.264/H.265 parameter sets that change at a join) would
+    // need the writer to switch the parameter sets it inserts before keyframes at each change;
+    // until it does, such a track is refused rather than written with the wrong SPS/PPS.
+    if t.sample_entries.len() > 1 {
+        return Err(NotCarried::Entry(format!(
+            "{} sample entries (parameter sets change at a join): a transport stream output carries one set of parameter sets per stream; not supported yet, write MP4",
+            t.sample_entries.len()
+        )));
+    }
+    let entry: &[u8] = t.sample_entries.first().map_or(&[], |e| &e[..]);
     let format = entry.get(4..8).unwrap_or_default();
     let name = String::from_utf8_lossy(format).into_owned();
     let (stream, nal) = match format {
@@ -487,6 +496,7 @@ mod tests {
             cts_offset: 0,
             sync: true,
             slot: 0,
+            entry: 0,
         };
         assert_eq!(r.sample(&s(32_000)).map(|t| t.pts), Some(225_000));
         assert_eq!(r.sample(&s(25_600)).map(|t| t.pts), Some(180_000));
