@@ -66,10 +66,18 @@ pub fn plan(inputs: &[Media]) -> Result<StitchPlan, Error> {
 
 /// [`plan()`] with explicit limits (what the plan may generate).
 pub fn plan_with(inputs: &[Media], limits: &Limits) -> Result<StitchPlan, Error> {
-    let options = PlanOptions {
-        limits: limits.clone(),
-    };
-    Ok(crate::plan::plan(inputs, &options)?)
+    plan_with_options(
+        inputs,
+        &PlanOptions {
+            limits: limits.clone(),
+            sample_entries: false,
+        },
+    )
+}
+
+/// [`plan()`] with every planning option.
+pub fn plan_with_options(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, Error> {
+    Ok(crate::plan::plan(inputs, options)?)
 }
 
 /// How to stitch.
@@ -89,6 +97,9 @@ pub struct StitchOptions {
     /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
     /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
     pub segment_duration: Option<TargetDuration>,
+    /// Join H.264/H.265 inputs whose parameter sets differ under several sample entries
+    /// (`--parameter-sets entries`; see [`PlanOptions::sample_entries`]).
+    pub sample_entries: bool,
     /// HLS output: fragmented MP4 segments (an `#EXT-X-MAP` initialization section, `.m4s`
     /// segments of whole fragments) instead of MPEG-TS ones.
     pub hls_fmp4: bool,
@@ -278,9 +289,9 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
 /// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
     sources: Vec<Arc<dyn Source>>,
-    limits: &Limits,
-    best_effort: bool,
+    options: &StitchOptions,
 ) -> Result<StitchPlan, Error> {
+    let (limits, best_effort) = (&options.limits, options.best_effort);
     use crate::error::DemuxError;
     check_count(sources.len(), limits, |i| sources[i].name().to_string())?;
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
@@ -332,7 +343,13 @@ fn open_and_plan(
             return Err(e.into());
         }
     }
-    let mut plan = plan_with(&medias, limits)?;
+    let mut plan = plan_with_options(
+        &medias,
+        &PlanOptions {
+            limits: limits.clone(),
+            sample_entries: options.sample_entries,
+        },
+    )?;
     drop(medias);
     crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);
@@ -483,7 +500,7 @@ pub fn stitch_with_progress(
 pub(crate) fn open_paths(inputs: &[&Path], options: &StitchOptions) -> Result<StitchPlan, Error> {
     let mut notes = Vec::new();
     let sources = open_files(inputs, options, &mut notes)?;
-    let mut plan = open_and_plan(sources, &options.limits, options.best_effort)?;
+    let mut plan = open_and_plan(sources, options)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
@@ -541,7 +558,7 @@ pub fn plan_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<StitchPlan, Error> {
-    open_and_plan(sources, &options.limits, options.best_effort)
+    open_and_plan(sources, options)
 }
 
 /// Stitches sources into bytes in memory (tests, fuzzing, callers without files).

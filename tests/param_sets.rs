@@ -65,7 +65,12 @@ fn video_md5s(path: &Path, copy: bool) -> (Vec<String>, String) {
 
 /// Stitches `inputs` into `out` (fragmented or not); stderr.
 fn stitch(inputs: &[PathBuf], out: &Path, fragmented: bool) -> String {
-    let mut args: Vec<std::ffi::OsString> = vec!["stitch".into(), "-y".into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "-y".into(),
+        "--parameter-sets".into(),
+        "entries".into(),
+    ];
     if fragmented {
         args.push("--fragmented".into());
     }
@@ -218,6 +223,25 @@ fn another_resolution_is_still_refused() {
     assert!(!out.exists(), "nothing is left");
 }
 
+/// Without `--parameter-sets entries`, differing parameter sets are refused (ffmpeg 5.1 decodes
+/// the several-entry file right only on one thread), and the message says how to join them.
+#[test]
+fn parameter_set_changes_are_refused_by_default_with_the_way_out() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ins = inputs(dir.path());
+    let out = dir.path().join("x.mp4");
+    let mut args: Vec<std::ffi::OsString> = vec!["stitch".into(), "-o".into(), out.clone().into()];
+    args.extend(ins.iter().map(|p| p.into()));
+    let o = seam(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--parameter-sets entries"), "{err}");
+    assert!(!out.exists(), "nothing is left");
+}
+
 #[test]
 fn transport_stream_output_refuses_several_entries() {
     if !require_ffmpeg() {
@@ -226,7 +250,13 @@ fn transport_stream_output_refuses_several_entries() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ins = inputs(dir.path());
     let out = dir.path().join("x.ts");
-    let mut args: Vec<std::ffi::OsString> = vec!["stitch".into(), "-o".into(), out.clone().into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "--parameter-sets".into(),
+        "entries".into(),
+        "-o".into(),
+        out.clone().into(),
+    ];
     args.extend(ins.iter().map(|p| p.into()));
     let o = seam(&args);
     assert_ne!(o.status.code(), Some(0), "{}", describe(&o));

@@ -51,6 +51,11 @@ enum Command {
         /// HLS output: fragmented MP4 segments (with an EXT-X-MAP init section) instead of TS.
         #[arg(long)]
         hls_fmp4: bool,
+        /// H.264/H.265 inputs whose parameter sets differ (same picture size): `refuse` (default)
+        /// or `entries` (one sample entry per configuration in one track; GStreamer plays it,
+        /// ffmpeg 5.1 only single-threaded, see docs/ARCHITECTURE.md).
+        #[arg(long, value_enum, default_value = "refuse")]
+        parameter_sets: ParameterSets,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -83,6 +88,15 @@ enum Command {
     },
 }
 
+/// What to do with inputs whose H.264/H.265 parameter sets differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ParameterSets {
+    /// Refuse them, naming what differs.
+    Refuse,
+    /// Several sample entries in one track.
+    Entries,
+}
+
 /// Runs the CLI with the process arguments; returns the exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -103,6 +117,7 @@ pub fn main() -> ExitCode {
             fragmented,
             segment_duration,
             hls_fmp4,
+            parameter_sets,
             quiet,
             json,
             best_effort,
@@ -125,6 +140,7 @@ pub fn main() -> ExitCode {
                         best_effort,
                         segment_duration,
                         hls_fmp4,
+                        sample_entries: parameter_sets == ParameterSets::Entries,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,

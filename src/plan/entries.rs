@@ -125,6 +125,7 @@ fn used_entries(t: &Track) -> Vec<(u16, usize)> {
 pub(super) fn role_entries(
     inputs: &[Media],
     role: Role,
+    allow_new: bool,
     warnings: &mut Vec<String>,
 ) -> Result<RoleEntries, PlanError> {
     let mut out = RoleEntries {
@@ -171,7 +172,21 @@ pub(super) fn role_entries(
                     match classify(reference, e) {
                         // The first entry listed.
                         Class::Same => {}
-                        Class::NewEntry(_) if t.kind == TrackKind::Video => {}
+                        Class::NewEntry(_) if t.kind == TrackKind::Video && allow_new => {}
+                        Class::NewEntry(mut d) if t.kind == TrackKind::Video => {
+                            d.reference.push_str(
+                                " (the picture format is the same: `--parameter-sets entries` \
+                                 joins them losslessly under several sample entries)",
+                            );
+                            return Err(refusal(
+                                inputs,
+                                (ri, reference),
+                                (i, k, first_sample),
+                                d,
+                                &label,
+                                t,
+                            ));
+                        }
                         Class::NewEntry(d) | Class::Refused(d) => {
                             return Err(refusal(
                                 inputs,

@@ -291,6 +291,12 @@ pub struct PlanOptions {
     /// `limits.max_generated_samples` generated ones, so a tiny file claiming hours of gap cannot
     /// make seam allocate millions of silent frames beyond what the caller allows.
     pub limits: crate::Limits,
+    /// Join H.264/H.265 inputs whose parameter sets differ (same picture format) under several
+    /// sample entries of one track. Off by default: the files are valid ISO BMFF and GStreamer
+    /// plays them frame-exact, but ffmpeg 5.1 decodes them right only on one thread and not at
+    /// all when fragmented (docs/ARCHITECTURE.md, "Several sample entries per track"), so such
+    /// inputs are refused unless asked for (`--parameter-sets entries`).
+    pub sample_entries: bool,
 }
 
 /// Lays the inputs end to end on one timeline and decides every output sample.
@@ -298,7 +304,7 @@ pub fn plan(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, PlanE
     let mut warnings = Vec::new();
     let trimmed = trim::trim_past_edits(inputs, &mut warnings);
     let inputs = trimmed.as_deref().unwrap_or(inputs);
-    let mut plan = timeline::build(inputs, &options.limits)?;
+    let mut plan = timeline::build(inputs, &options.limits, options.sample_entries)?;
     encryption::attach(&mut plan, inputs)?;
     warnings.append(&mut plan.warnings);
     plan.warnings = warnings;

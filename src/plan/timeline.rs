@@ -66,7 +66,11 @@ fn single_entry(t: &Track) -> bool {
 }
 
 /// Builds the whole plan.
-pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPlan, PlanError> {
+pub(super) fn build(
+    inputs: &[Media],
+    limits: &crate::Limits,
+    sample_entries: bool,
+) -> Result<StitchPlan, PlanError> {
     let Some(first) = inputs.first() else {
         return Err(PlanError::NoInputs);
     };
@@ -83,7 +87,7 @@ pub(super) fn build(inputs: &[Media], limits: &crate::Limits) -> Result<StitchPl
         super::damage::check_jumps(m)?;
     }
     // The output tracks, and each one's sample entries with the one each input sample uses.
-    let (roles, role_entries) = output_roles(inputs, &mut warnings)?;
+    let (roles, role_entries) = output_roles(inputs, sample_entries, &mut warnings)?;
 
     // Each input's window on the timeline: its video presentation span when it has video (audio
     // outside it is cut at frame granularity, so joins leave no hole in the picture), else the span
@@ -244,6 +248,7 @@ fn out_timescale(inputs: &[Media], role: Role) -> u32 {
 /// matching one.
 fn output_roles(
     inputs: &[Media],
+    sample_entries: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Role>, Vec<RoleEntries>), PlanError> {
     let first = &inputs[0];
@@ -271,7 +276,12 @@ fn output_roles(
             for &(m, t) in rest {
                 compat::check(reference, (m, t), &role.label(t))?;
             }
-            entries.push(super::entries::role_entries(inputs, role, warnings)?);
+            entries.push(super::entries::role_entries(
+                inputs,
+                role,
+                sample_entries,
+                warnings,
+            )?);
             for &(m, t) in rest {
                 compat::check_timescale(reference, (m, t), &role.label(t))?;
             }
