@@ -208,16 +208,21 @@ static READERS: Mutex<Vec<(u64, ViewReader)>> = Mutex::new(Vec::new());
 /// Next [`TsView::id`].
 static NEXT_VIEW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Access units converted ahead of the reads, at most this many: the demuxing and conversion run
+/// on a thread of their own while the muxer copies what is ready (the two overlap on two cores).
+const PREFETCH: usize = 16;
+
 /// Where a [`TsView`]'s reading has got to.
 struct ViewReader {
-    pass: Pass,
+    /// Converted access units in view order, from the producer thread; closed at the end of the
+    /// stream (dropping the receiver stops the thread).
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
     /// Converted access units from view offset `start` on, each with its view offset (dropped
     /// from the front one by one, so keeping a window costs no copying).
     aus: VecDeque<(u64, Vec<u8>)>,
     start: u64,
     /// View offset just past the last access unit held.
     end: u64,
-    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for ViewReader {
@@ -232,12 +237,47 @@ impl std::fmt::Debug for ViewReader {
 
 impl TsView {
     fn fresh_reader(&self) -> ViewReader {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+        let (file, name, selection) = (self.file.clone(), self.name.clone(), self.selection.clone());
+        // The same decisions as at open (`open` below): access units of the selected streams
+        // with a PTS that convert, in the order the demuxer completes them.
+        std::thread::spawn(move || {
+            let mut pass = Pass::new(&name);
+            let mut scratch = Vec::new();
+            loop {
+                let ev = match pass.next(&*file) {
+                    Ok(Some(ev)) => ev,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(io::Error::other(e)));
+                        return;
+                    }
+                };
+                let Event::AccessUnit(au) = ev else { continue };
+                let Some(kind) = selection.kind(au.pid) else {
+                    continue;
+                };
+                if au.pts.is_none() {
+                    continue;
+                }
+                if let Err(e) = pass.gather(&*file, &au, &mut scratch) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                let mut converted = Vec::new();
+                if convert(kind, &scratch, Some(&mut converted)).is_err() {
+                    continue;
+                }
+                if tx.send(Ok(converted)).is_err() {
+                    return; // the reader was dropped
+                }
+            }
+        });
         ViewReader {
-            pass: Pass::new(&self.name),
+            rx,
             aus: VecDeque::new(),
             start: 0,
             end: 0,
-            scratch: Vec::new(),
         }
     }
 }
@@ -270,28 +310,18 @@ impl Source for TsView {
         let r = &mut readers[0].1;
         let end = offset + out.len() as u64;
         while r.end < end {
-            let ev = r.pass.next(&*self.file).map_err(io::Error::other)?;
-            let Some(ev) = ev else {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "{}: the stream ended early (changed during the run?)",
-                        self.name
-                    ),
-                ));
+            let converted = match r.rx.recv() {
+                Ok(c) => c?,
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "{}: the stream ended early (changed during the run?)",
+                            self.name
+                        ),
+                    ))
+                }
             };
-            let Event::AccessUnit(au) = ev else { continue };
-            let Some(kind) = self.selection.kind(au.pid) else {
-                continue;
-            };
-            if au.pts.is_none() {
-                continue;
-            }
-            r.pass.gather(&*self.file, &au, &mut r.scratch)?;
-            let mut converted = Vec::new();
-            if convert(kind, &r.scratch, Some(&mut converted)).is_err() {
-                continue;
-            }
             let at = r.end;
             r.end += converted.len() as u64;
             r.aus.push_back((at, converted));
