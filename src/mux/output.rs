@@ -38,6 +38,17 @@ impl OutputFile {
                     source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
                 });
             }
+            if !meta.is_file() {
+                // A device or FIFO (`-o /dev/null`): renaming the temporary file onto it would
+                // replace the device node with a regular file.
+                return Err(MuxError::Io {
+                    path: target.to_path_buf(),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "is not a regular file (seam writes a temporary file and renames it)",
+                    ),
+                });
+            }
         }
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

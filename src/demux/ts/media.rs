@@ -238,7 +238,8 @@ impl std::fmt::Debug for ViewReader {
 impl TsView {
     fn fresh_reader(&self) -> ViewReader {
         let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
-        let (file, name, selection) = (self.file.clone(), self.name.clone(), self.selection.clone());
+        let (file, name, selection) =
+            (self.file.clone(), self.name.clone(), self.selection.clone());
         // The same decisions as at open (`open` below): access units of the selected streams
         // with a PTS that convert, in the order the demuxer completes them.
         std::thread::spawn(move || {
