@@ -1597,3 +1597,24 @@ fn short_cut_of_a_long_gop_is_joined() {
     }
     fail_if_any("long GOP cut", &failures);
 }
+
+// ---------------------------------------------------------------------------------------------
+// FLV inputs (fixtures/mixed/c.flv: ffmpeg's flv muxer, milliseconds from 0 like an RTMP
+// recording): the same join rules as MP4.
+
+/// No video hole, audio contiguous, each input's A/V offset kept within half an AAC frame, packets
+/// bit-exact (FLV payloads are MP4 samples), clean decode; progressive and fragmented outputs.
+#[test]
+fn flv_inputs_follow_the_join_rules() {
+    if !require_ffmpeg() {
+        return;
+    }
+    fail_if_any(
+        "flv",
+        &check_set(
+            "flv_join",
+            &["mixed/c.flv", "mixed/c.flv", "mixed/c.flv"],
+            true,
+        ),
+    );
+}
