@@ -185,6 +185,13 @@ fn compatible_seeds_stitch() {
         "seed-frag+frag_noedts-thin",
         "seed-a+b-thin",
         "seed-timecode+timecode2-thin",
+        // Transport streams and FLV (truncated: a cut drops the access unit or tag it falls
+        // in), a TS followed by an FLV, a TS split by bytes (read as one stream), ADTS.
+        "seed-b.ts+b.ts",
+        "seed-c.flv+c.flv",
+        "seed-b.ts+c.flv",
+        "seed-cut_1.ts+cut_2.ts",
+        "seed-sine.aac+sine.aac",
     ] {
         let data = std::fs::read(Path::new(ROOT).join("fuzz/seeds/stitch_e2e").join(seed)).unwrap();
         let (a, b) = checks::split_input(&data).unwrap();
