@@ -88,6 +88,9 @@ pub fn open_all_with(
         let parsed = flv::open(&*source, limits)?;
         let mut notes = Vec::new();
         let mut media = flv::to_media(source, parsed, &mut notes)?;
+        for t in &media.tracks {
+            mp4::check_composition(t, media.source.name())?;
+        }
         compact(&mut media);
         return Ok((vec![media], notes));
     }
