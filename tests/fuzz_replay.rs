@@ -565,3 +565,26 @@ fn flv_metadata_nan_is_deterministic() {
         .any(|(k, v)| k == "videodatarate" && format!("{v:?}") == "Number(NaN)"));
     checks::flv_demux(&data);
 }
+
+// FOUND BY THE FUZZER (stitch_e2e, 29 November 2026): a transport stream whose third video access
+// unit has a PTS 2^30 ticks (3.3 hours) after its DTS, in a 1.3 s track. The TS demuxer kept it as
+// a composition offset; seam's MP4 demuxer refused the fragmented output ("puts the sample at
+// position 24 in presentation order"). TS tracks get the MP4 composition rules too, located at
+// the access unit's first transport packet in the file.
+#[test]
+fn ts_pts_far_after_dts_is_refused() {
+    let data = regression("stitch_e2e", "ts-pts-far-after-dts");
+    let (_, b) = checks::split_input(&data).unwrap();
+    let src: Arc<dyn Source> = Arc::new(MemSource::new("two.ts", b.to_vec()));
+    match seam::demux::open(src, &Limits::default()) {
+        Err(seam::error::DemuxError::Malformed { loc, rule }) => {
+            assert_eq!(loc.file, "two.ts", "{rule}");
+            assert_eq!(loc.path, "track 1 sample 3", "{rule}");
+            assert_eq!(loc.offset, 11776, "{rule}");
+            assert!(rule.contains("composition offset 1073745424"), "{rule}");
+        }
+        Err(e) => panic!("expected Malformed, got {e}"),
+        Ok(m) => panic!("demuxed {} tracks", m.tracks.len()),
+    }
+    checks::stitch_e2e(&data);
+}

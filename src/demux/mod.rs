@@ -89,7 +89,9 @@ pub fn open_all_with(
         let mut notes = Vec::new();
         let mut media = flv::to_media(source, parsed, &mut notes)?;
         for t in &media.tracks {
-            mp4::check_composition(t, media.source.name())?;
+            // FLV samples are byte ranges of the file.
+            let at = |k: usize| t.samples.get(k).map_or(0, |s| s.offset);
+            mp4::check_composition(t, media.source.name(), &at)?;
         }
         compact(&mut media);
         return Ok((vec![media], notes));
