@@ -491,7 +491,53 @@ def main():
             write("stitch_e2e", name, struct.pack(">H", len(a)) + a + b)
     flv_seeds(hvccs)
     ts_seeds()
+    container_seeds(thins)
     return 0
+
+
+def adts_sine():
+    """A 1 s ADTS file (ffmpeg's sine source, AAC-LC 44.1 kHz mono), made with ffmpeg when it is
+    installed; also an adts_demux seed."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "x.aac")
+        try:
+            subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                            "-i", "sine=d=1", "-c:a", "aac", "-f", "adts", out], check=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        with open(out, "rb") as f:
+            return f.read()
+
+
+def container_seeds(thins):
+    """stitch_e2e pairs with the containers seam reads besides MP4: MPEG-TS (fixtures/mixed/b.ts,
+    a timestamp jump in jump.ts, a recording split by bytes in cut_1.ts + cut_2.ts), FLV (c.flv),
+    ADTS. The first file must be under 64 KiB and a seed under 120 KB, so the TS and FLV files are
+    truncated: a cut only drops the access unit or tag it falls in, so these still stitch."""
+    mixed = {n: read(os.path.join("mixed", n)) for n in
+             ("a.mp4", "b.ts", "c.flv", "cut_1.ts", "cut_2.ts", "jump.ts")}
+    a_thin = thins.get("a.mp4") or thin(mixed["a.mp4"])
+    pairs = [
+        ("b.ts+b.ts", mixed["b.ts"][:50000], mixed["b.ts"][:60000]),
+        ("c.flv+c.flv", mixed["c.flv"][:50000], mixed["c.flv"][:60000]),
+        ("a-thin+b.ts", a_thin, mixed["b.ts"][:60000]),
+        ("b.ts+c.flv", mixed["b.ts"][:50000], mixed["c.flv"][:60000]),
+        ("cut_1.ts+cut_2.ts", mixed["cut_1.ts"], mixed["cut_2.ts"][:60000]),
+        ("jump.ts+a-thin", mixed["jump.ts"][:60000], a_thin),
+        ("c.flv+a-thin", mixed["c.flv"][:50000], a_thin),
+    ]
+    aac = adts_sine()
+    if aac:
+        write("adts_demux", "sine-1s.aac", aac)
+        pairs.append(("sine.aac+sine.aac", aac, aac))
+        pairs.append(("b.ts+sine.aac", mixed["b.ts"][:50000], aac))
+    for name, a, b in pairs:
+        assert len(a) < 65536, name
+        seed = struct.pack(">H", len(a)) + a + b
+        assert len(seed) < 120000, name
+        write("stitch_e2e", name, seed)
 
 
 def ts_seeds():

@@ -185,6 +185,13 @@ fn compatible_seeds_stitch() {
         "seed-frag+frag_noedts-thin",
         "seed-a+b-thin",
         "seed-timecode+timecode2-thin",
+        // Transport streams and FLV (truncated: a cut drops the access unit or tag it falls
+        // in), a TS followed by an FLV, a TS split by bytes (read as one stream), ADTS.
+        "seed-b.ts+b.ts",
+        "seed-c.flv+c.flv",
+        "seed-b.ts+c.flv",
+        "seed-cut_1.ts+cut_2.ts",
+        "seed-sine.aac+sine.aac",
     ] {
         let data = std::fs::read(Path::new(ROOT).join("fuzz/seeds/stitch_e2e").join(seed)).unwrap();
         let (a, b) = checks::split_input(&data).unwrap();
@@ -517,4 +524,67 @@ fn track_outlasting_its_window_is_cut_at_the_window() {
         .sum();
     assert_eq!(dropped as usize, 73 - t.samples.len());
     checks::stitch_e2e(&regression("stitch_e2e", file));
+}
+
+// FOUND BY THE FUZZER (stitch_e2e, 29 November 2026, after TS/FLV/ADTS seeds were added): an FLV
+// video tag whose CompositionTime says 458,912 ms, in a 640 ms track. The FLV demuxer kept it; the
+// fragmented output's trun carried it, and seam's MP4 demuxer refused its own output ("composition
+// offset ... larger than the track's whole duration"). FLV tracks now get the MP4 demuxer's
+// composition rules (`demux::mp4::check_composition`): the input is `Malformed`, located at the
+// tag's sample bytes.
+#[test]
+fn flv_composition_offset_beyond_the_track_is_refused() {
+    let data = regression("stitch_e2e", "flv-composition-offset-beyond-track");
+    let (a, _) = checks::split_input(&data).unwrap();
+    let src: Arc<dyn Source> = Arc::new(MemSource::new("one.flv", a.to_vec()));
+    match seam::demux::open(src, &Limits::default()) {
+        Err(seam::error::DemuxError::Malformed { loc, rule }) => {
+            assert_eq!(loc.file, "one.flv", "{rule}");
+            assert_eq!(loc.path, "track 1 sample 14", "{rule}");
+            assert_eq!(loc.offset, 24556, "{rule}");
+            assert!(rule.contains("composition offset 458912"), "{rule}");
+        }
+        Err(e) => panic!("expected Malformed, got {e}"),
+        Ok(m) => panic!("demuxed {} tracks", m.tracks.len()),
+    }
+    checks::stitch_e2e(&data);
+}
+
+// FOUND BY THE FUZZER (flv_demux, 29 November 2026): an `onMetaData` number that is NaN
+// (`videodatarate`). Both reads of the file agreed, but `FlvMedia`'s `==` is false for NaN, so the
+// determinism check failed. The check now compares the results' debug text; NaN metadata is kept
+// as read (seam only copies samples).
+#[test]
+fn flv_metadata_nan_is_deterministic() {
+    let data = regression("flv_demux", "metadata-nan");
+    let src = MemSource::new("fuzz.flv", data.clone());
+    let m = seam::demux::flv::open(&src, &Limits::default()).unwrap();
+    assert!(m
+        .metadata
+        .iter()
+        .any(|(k, v)| k == "videodatarate" && format!("{v:?}") == "Number(NaN)"));
+    checks::flv_demux(&data);
+}
+
+// FOUND BY THE FUZZER (stitch_e2e, 29 November 2026): a transport stream whose third video access
+// unit has a PTS 2^30 ticks (3.3 hours) after its DTS, in a 1.3 s track. The TS demuxer kept it as
+// a composition offset; seam's MP4 demuxer refused the fragmented output ("puts the sample at
+// position 24 in presentation order"). TS tracks get the MP4 composition rules too, located at
+// the access unit's first transport packet in the file.
+#[test]
+fn ts_pts_far_after_dts_is_refused() {
+    let data = regression("stitch_e2e", "ts-pts-far-after-dts");
+    let (_, b) = checks::split_input(&data).unwrap();
+    let src: Arc<dyn Source> = Arc::new(MemSource::new("two.ts", b.to_vec()));
+    match seam::demux::open(src, &Limits::default()) {
+        Err(seam::error::DemuxError::Malformed { loc, rule }) => {
+            assert_eq!(loc.file, "two.ts", "{rule}");
+            assert_eq!(loc.path, "track 1 sample 3", "{rule}");
+            assert_eq!(loc.offset, 11776, "{rule}");
+            assert!(rule.contains("composition offset 1073745424"), "{rule}");
+        }
+        Err(e) => panic!("expected Malformed, got {e}"),
+        Ok(m) => panic!("demuxed {} tracks", m.tracks.len()),
+    }
+    checks::stitch_e2e(&data);
 }

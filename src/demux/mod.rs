@@ -88,6 +88,11 @@ pub fn open_all_with(
         let parsed = flv::open(&*source, limits)?;
         let mut notes = Vec::new();
         let mut media = flv::to_media(source, parsed, &mut notes)?;
+        for t in &media.tracks {
+            // FLV samples are byte ranges of the file.
+            let at = |k: usize| t.samples.get(k).map_or(0, |s| s.offset);
+            mp4::check_composition(t, media.source.name(), &at)?;
+        }
         compact(&mut media);
         return Ok((vec![media], notes));
     }

@@ -410,3 +410,55 @@ pub fn top_level_boxes(src: &dyn Source) -> Result<Vec<(FourCC, u64, u64)>, Demu
     }
     Ok(out)
 }
+
+/// The composition rules the MP4 demuxer applies to every input, for a track built from another
+/// container (FLV, MPEG-TS): its timing goes into seam's MP4 output unchanged, and seam must be able
+/// to read its own output back. A composition offset larger than the track's whole duration
+/// ([`stbl::composition_bound`]), or one moving a sample further than a decoder can
+/// ([`stbl::reorder_violation`]), is damage (a fuzzed FLV `CompositionTime` of 458 s gave an output
+/// whose `trun` seam refused; a TS PTS 2^30 ticks after its DTS did the same). `file_offset`
+/// gives sample `k`'s position in the file, which locates the error (a TS sample's `offset` is a
+/// position in the converted view, not in the file). A lone sample is not checked: built from a
+/// container without durations it lasts 0 ticks, so any composition offset would exceed its
+/// "duration".
+pub(crate) fn check_composition(
+    track: &Track,
+    file: &str,
+    file_offset: &dyn Fn(usize) -> u64,
+) -> Result<(), DemuxError> {
+    if track.samples.len() < 2 {
+        return Ok(());
+    }
+    let at = |k: usize| Location {
+        file: file.to_string(),
+        path: format!("track {} sample {}", track.id, k + 1),
+        offset: file_offset(k),
+    };
+    let bound = stbl::composition_bound(&track.samples);
+    if let Some((k, s)) = track
+        .samples
+        .iter()
+        .enumerate()
+        .find(|(_, s)| i64::from(s.cts_offset).unsigned_abs() > bound)
+    {
+        return Err(DemuxError::Malformed {
+            loc: at(k),
+            rule: format!(
+                "composition offset {} of track {} is larger than the track's whole duration of {bound} ticks",
+                s.cts_offset, track.id
+            ),
+        });
+    }
+    if let Some((k, p)) = stbl::reorder_violation(&track.samples) {
+        let cts_offset = track.samples.get(k).map_or(0, |s| s.cts_offset);
+        return Err(DemuxError::Malformed {
+            loc: at(k),
+            rule: format!(
+                "composition offset {cts_offset} puts the sample at position {} in presentation order; a decoder moves a sample at most {} places",
+                p + 1,
+                stbl::MAX_REORDER
+            ),
+        });
+    }
+    Ok(())
+}

@@ -418,6 +418,10 @@ pub fn is_continuation(src: &dyn Source) -> bool {
 struct Part {
     video: Vec<(i64, i64, u64, u32, bool)>, // (dts, pts, view offset, size, key)
     audio: Vec<(i64, u64, u32)>,            // (pts, view offset, size)
+    /// File offset of each video and audio access unit's first packet, to locate errors found
+    /// once the tracks are built (freed with the part).
+    video_at: Vec<u64>,
+    audio_at: Vec<u64>,
 }
 
 /// Demuxes a transport stream into one [`Media`] per part between timestamp jumps, all reading
@@ -532,12 +536,14 @@ pub fn open(
                         parts[vpart]
                             .video
                             .push((dts, pts, view_len, size, au.random_access));
+                        parts[vpart].video_at.push(au.offset);
                     }
                     Kind::Aac => {
                         if audio_cfg.is_none() {
                             audio_cfg = aac_entry(&scratch);
                         }
                         parts[apart].audio.push((pts, view_len, size));
+                        parts[apart].audio_at.push(au.offset);
                     }
                 }
                 view_len += u64::from(size);
@@ -573,6 +579,14 @@ pub fn open(
             continue;
         }
         for t in &mut tracks {
+            // The composition rules of MP4 input (seam must read its own output back): a PTS
+            // far from its DTS is damage. Sample k of a track is access unit k of its part.
+            let at = if t.kind == crate::model::TrackKind::Video {
+                &part.video_at
+            } else {
+                &part.audio_at
+            };
+            crate::demux::mp4::check_composition(t, &name, &|k| at.get(k).copied().unwrap_or(0))?;
             t.samples.shrink_to_fit();
         }
         medias.push(Media {
