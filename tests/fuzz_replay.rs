@@ -386,6 +386,20 @@ fn video_samples_sharing_one_decode_time_are_a_stall() {
     }
 }
 
+// Found by stitch_e2e (from the cut_1.ts+cut_2.ts seed): the audio repeats one PTS (a jump
+// backwards) where the video jumps elsewhere. Video part k was paired with audio part k, so a part
+// held video at 3.36 s with audio at 2.08 s, and the output's audio edit presented under half its
+// media, which seam's demuxer refused. Audio runs now go to the video part they overlap in time.
+#[test]
+fn ts_audio_runs_pair_with_video_by_time() {
+    for name in [
+        "ts-parts-audio-edit-shorter-than-media",
+        "ts-parts-audio-edit-progressive",
+    ] {
+        checks::stitch_e2e(&regression("stitch_e2e", name));
+    }
+}
+
 #[test]
 fn length_prefixed_unit_holding_a_start_code_is_refused() {
     use seam::codec::framing::length_prefixed_units;

@@ -424,6 +424,58 @@ struct Part {
     audio_at: Vec<u64>,
 }
 
+/// Gives each audio run (audio between its own timestamp jumps) to the video part it overlaps
+/// most in time (90 kHz, one unwrapped timeline), or the nearest one within 10 s; runs near no
+/// video are left out and said. Without video, the audio runs are the parts. Runs given to one
+/// part are kept in order.
+fn pair_audio(parts: &mut Vec<Part>, runs: Vec<Part>, name: &str, notes: &mut Vec<String>) {
+    let runs: Vec<Part> = runs.into_iter().filter(|r| !r.audio.is_empty()).collect();
+    let ranges: Vec<Option<(i64, i64)>> = parts
+        .iter()
+        .map(|p| {
+            let lo = p.video.iter().map(|v| v.1).min()?;
+            let hi = p.video.iter().map(|v| v.1).max()?;
+            Some((lo, hi))
+        })
+        .collect();
+    if ranges.iter().all(Option::is_none) {
+        parts.retain(|p| !p.video.is_empty());
+        parts.extend(runs);
+        return;
+    }
+    for run in runs {
+        let (Some(lo), Some(hi)) = (
+            run.audio.iter().map(|a| a.0).min(),
+            run.audio.iter().map(|a| a.0).max(),
+        ) else {
+            continue;
+        };
+        let score = |r: &Option<(i64, i64)>| -> Option<(i64, i64)> {
+            let (a, b) = (*r)?;
+            let overlap = hi.min(b) - lo.max(a);
+            let distance = (a - hi).max(lo - b).max(0);
+            Some((overlap.max(0), -distance))
+        };
+        let best = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| score(r).map(|s| (s, k)))
+            .max();
+        match best {
+            Some(((overlap, neg_distance), k)) if overlap > 0 || -neg_distance <= 900_000 => {
+                let p = &mut parts[k];
+                p.audio.extend(run.audio);
+                p.audio_at.extend(run.audio_at);
+            }
+            _ => notes.push(format!(
+                "{name}: {} audio frames at {:.3} s are more than 10 s from any video; left out",
+                run.audio.len(),
+                lo as f64 / 90_000.0
+            )),
+        }
+    }
+}
+
 /// Demuxes a transport stream into one [`Media`] per part between timestamp jumps, all reading
 /// from one [`TsView`] of it.
 pub fn open(
@@ -434,7 +486,10 @@ pub fn open(
     let mut notes = Vec::new();
     let mut pass = Pass::new(&name);
     let mut sel = Selection::default();
+    // Video parts and audio runs are split at their own timestamp jumps and paired by time once
+    // all are known (a stream may jump where the other does not: a repeated audio time).
     let mut parts: Vec<Part> = vec![Part::default()];
+    let mut audio_runs: Vec<Part> = vec![Part::default()];
     let (mut vpart, mut apart) = (0usize, 0usize);
     let mut view_len = 0u64;
     let mut scratch = Vec::new();
@@ -477,13 +532,11 @@ pub fn open(
                     before as f64 / 90_000.0,
                     after as f64 / 90_000.0
                 ));
-                let p = if kind == Kind::Aac {
-                    &mut apart
+                if kind == Kind::Aac {
+                    apart += 1;
+                    audio_runs.push(Part::default());
                 } else {
-                    &mut vpart
-                };
-                *p += 1;
-                while parts.len() <= *p {
+                    vpart += 1;
                     parts.push(Part::default());
                 }
             }
@@ -542,8 +595,8 @@ pub fn open(
                         if audio_cfg.is_none() {
                             audio_cfg = aac_entry(&scratch);
                         }
-                        parts[apart].audio.push((pts, view_len, size));
-                        parts[apart].audio_at.push(au.offset);
+                        audio_runs[apart].audio.push((pts, view_len, size));
+                        audio_runs[apart].audio_at.push(au.offset);
                     }
                 }
                 view_len += u64::from(size);
@@ -557,6 +610,7 @@ pub fn open(
         len: view_len,
         id: NEXT_VIEW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     });
+    pair_audio(&mut parts, audio_runs, &name, &mut notes);
     let mut medias = Vec::new();
     for part in parts {
         let mut tracks = Vec::new();
