@@ -355,7 +355,11 @@ fn trims_by_input(
         let slot = k
             .checked_sub(1)
             .and_then(|i| out.get_mut(i))
-            .ok_or_else(|| bad(format!("--trim {k}: there are {n} inputs (K counts from 1)")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "--trim {k}: there are {n} inputs (K counts from 1)"
+                ))
+            })?;
         if slot.is_some() {
             return Err(bad(format!("--trim {k} given twice")));
         }
@@ -411,7 +415,13 @@ fn open_batch(
 fn group_continuations(
     sources: Vec<Arc<dyn Source>>,
     trims: &mut [Option<(usize, crate::plan::Trim)>],
-) -> Result<(Vec<Arc<dyn Source>>, Vec<Option<(usize, crate::plan::Trim)>>), Error> {
+) -> Result<
+    (
+        Vec<Arc<dyn Source>>,
+        Vec<Option<(usize, crate::plan::Trim)>>,
+    ),
+    Error,
+> {
     let mut groups: Vec<Vec<(Arc<dyn Source>, Option<(usize, crate::plan::Trim)>)>> =
         Vec::with_capacity(sources.len());
     for (i, src) in sources.into_iter().enumerate() {

@@ -40,9 +40,8 @@ impl Trim {
             None => (s, None),
         };
         let time = |x: &str| {
-            parse_seconds(x.trim()).ok_or_else(|| {
-                format!("bad time {x:?} (seconds like 12.5, or [hh:]mm:ss[.frac])")
-            })
+            parse_seconds(x.trim())
+                .ok_or_else(|| format!("bad time {x:?} (seconds like 12.5, or [hh:]mm:ss[.frac])"))
         };
         let start = time(a)?;
         let end = b.map(time).transpose()?;
@@ -114,7 +113,11 @@ pub fn parse_seconds(s: &str) -> Option<Ts> {
     secs = secs.checked_add(w)?;
     let decimals = u32::try_from(frac.len()).ok()?;
     let den = 10i64.checked_pow(decimals)?;
-    let f: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let value = secs.checked_mul(den)?.checked_add(f)?;
     Some(Ts::new(value, u32::try_from(den).ok()?))
 }
@@ -203,7 +206,10 @@ pub fn apply_trim(m: &mut Media, trim: &Trim) -> Result<(), PlanError> {
     let spans: Vec<Option<Placed>> = m.tracks.iter().map(|t| placed(m, t, d)).collect();
     let video = m.tracks.iter().position(|t| t.kind == TrackKind::Video);
     let window = match video {
-        Some(v) => spans.get(v).and_then(|s| s.as_ref()).map(|s| (s.start, s.end)),
+        Some(v) => spans
+            .get(v)
+            .and_then(|s| s.as_ref())
+            .map(|s| (s.start, s.end)),
         None => {
             let lo = spans.iter().flatten().map(|s| s.start).min();
             let hi = spans.iter().flatten().map(|s| s.end).max();
@@ -211,7 +217,14 @@ pub fn apply_trim(m: &mut Media, trim: &Trim) -> Result<(), PlanError> {
         }
     };
     let (origin, input_end) = window.ok_or_else(|| bad("the input has no samples".into()))?;
-    let to_d = |t: Ts| rescale_i128(i128::from(t.value), u64::from(t.timescale), d, Rounding::Nearest);
+    let to_d = |t: Ts| {
+        rescale_i128(
+            i128::from(t.value),
+            u64::from(t.timescale),
+            d,
+            Rounding::Nearest,
+        )
+    };
     let secs = |v: i128| v as f64 / d as f64;
     let start = origin + to_d(trim.start).ok_or_else(overflow)?;
     if start >= input_end {
@@ -242,9 +255,8 @@ pub fn apply_trim(m: &mut Media, trim: &Trim) -> Result<(), PlanError> {
             )));
         }
         let ts = u64::from(t.timescale);
-        let conv = |v: i128, to: u64, r| {
-            rescale_i128(v, d, to, r).and_then(|x| i64::try_from(x).ok())
-        };
+        let conv =
+            |v: i128, to: u64, r| rescale_i128(v, d, to, r).and_then(|x| i64::try_from(x).ok());
         let media_lo = conv(lo - span.start, ts, Rounding::Nearest)
             .and_then(|x| x.checked_add(span.media_time))
             .ok_or_else(overflow)?;
@@ -336,7 +348,17 @@ mod tests {
         assert_eq!(parse_seconds("3"), Some(Ts::new(3, 1)));
         assert_eq!(parse_seconds("01:02.5"), Some(Ts::new(625, 10)));
         assert_eq!(parse_seconds("1:00:01"), Some(Ts::new(3601, 1)));
-        for bad in ["", "a", "1:60", "1:2:3:4", "-1", "1.", ".5", "1.1234567890", "1:61:00"] {
+        for bad in [
+            "",
+            "a",
+            "1:60",
+            "1:2:3:4",
+            "-1",
+            "1.",
+            ".5",
+            "1.1234567890",
+            "1:61:00",
+        ] {
             assert_eq!(parse_seconds(bad), None, "{bad}");
         }
     }
