@@ -259,7 +259,7 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
 /// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
     sources: Vec<Arc<dyn Source>>,
-    mut trim_of: Vec<Option<(usize, crate::plan::Trim)>>,
+    mut trim_of: Vec<TrimOf>,
     limits: &Limits,
     best_effort: bool,
 ) -> Result<StitchPlan, Error> {
@@ -336,6 +336,9 @@ fn open_and_plan(
     Ok(plan)
 }
 
+/// A source's trim, with the number K of the input it was given for (for messages).
+type TrimOf = Option<(usize, crate::plan::Trim)>;
+
 /// `--trim` refused for the K-th input, naming why.
 fn cannot_trim(k: usize, why: &str) -> Error {
     crate::error::MuxError::BadOptions(format!(
@@ -345,10 +348,7 @@ fn cannot_trim(k: usize, why: &str) -> Error {
 }
 
 /// Each source's trim (with its 1-based number), checked: K within the inputs, once per input.
-fn trims_by_input(
-    trims: &[(usize, crate::plan::Trim)],
-    n: usize,
-) -> Result<Vec<Option<(usize, crate::plan::Trim)>>, Error> {
+fn trims_by_input(trims: &[(usize, crate::plan::Trim)], n: usize) -> Result<Vec<TrimOf>, Error> {
     let mut out = vec![None; n];
     for &(k, t) in trims {
         let bad = |m: String| Error::from(crate::error::MuxError::BadOptions(m));
@@ -411,19 +411,11 @@ fn open_batch(
 /// Transport streams that continue the one before them byte for byte (a recording split into
 /// files by size: [`demux::ts::is_continuation`]) are read with it as one stream. Gives each
 /// group's trim (`trims`: one per source); a trimmed source in a group is refused.
-#[allow(clippy::type_complexity)]
 fn group_continuations(
     sources: Vec<Arc<dyn Source>>,
-    trims: &mut [Option<(usize, crate::plan::Trim)>],
-) -> Result<
-    (
-        Vec<Arc<dyn Source>>,
-        Vec<Option<(usize, crate::plan::Trim)>>,
-    ),
-    Error,
-> {
-    let mut groups: Vec<Vec<(Arc<dyn Source>, Option<(usize, crate::plan::Trim)>)>> =
-        Vec::with_capacity(sources.len());
+    trims: &mut [TrimOf],
+) -> Result<(Vec<Arc<dyn Source>>, Vec<TrimOf>), Error> {
+    let mut groups: Vec<Vec<(Arc<dyn Source>, TrimOf)>> = Vec::with_capacity(sources.len());
     for (i, src) in sources.into_iter().enumerate() {
         let trim = trims.get_mut(i).and_then(Option::take);
         match groups.last_mut() {
@@ -508,10 +500,7 @@ fn open_files(
 }
 
 /// The sources of the inputs given, and each one's trim (with the input's number).
-type Opening = (
-    Vec<Arc<dyn Source>>,
-    Vec<Option<(usize, crate::plan::Trim)>>,
-);
+type Opening = (Vec<Arc<dyn Source>>, Vec<TrimOf>);
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
 pub fn stitch(

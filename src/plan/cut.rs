@@ -49,7 +49,9 @@ impl Trim {
         if let Some(end) = end {
             if !before(start, end) {
                 return Err(format!(
-                    "START {start} is not before END {end}: nothing would be kept"
+                    "START {} s is not before END {} s: nothing would be kept",
+                    seconds(start),
+                    seconds(end)
                 ));
             }
         }
@@ -69,6 +71,21 @@ pub fn parse_trim_arg(s: &str) -> Result<(usize, Trim), String> {
         .filter(|&k| k >= 1)
         .ok_or_else(|| format!("{k:?}: K is the input's number on the command line, from 1"))?;
     Ok((k, Trim::parse(rest)?))
+}
+
+/// A parsed time as it was written: exact decimals for a timescale that is a power of ten.
+fn seconds(t: Ts) -> String {
+    let den = i64::from(t.timescale);
+    let digits = t.timescale.checked_ilog10().unwrap_or(0);
+    if den == 0 || 10i64.pow(digits) != den || t.value < 0 {
+        return t.to_string();
+    }
+    let (whole, frac) = (t.value / den, t.value % den);
+    if digits == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:0width$}", width = digits as usize)
+    }
 }
 
 /// `a < b`, exactly.
@@ -229,8 +246,8 @@ pub fn apply_trim(m: &mut Media, trim: &Trim) -> Result<(), PlanError> {
     let start = origin + to_d(trim.start).ok_or_else(overflow)?;
     if start >= input_end {
         return Err(bad(format!(
-            "START {} is at or past the input's end ({:.3} s)",
-            trim.start,
+            "START {} s is at or past the input's end ({:.3} s)",
+            seconds(trim.start),
             secs(input_end - origin)
         )));
     }
@@ -240,8 +257,8 @@ pub fn apply_trim(m: &mut Media, trim: &Trim) -> Result<(), PlanError> {
     };
     if end <= start {
         return Err(bad(format!(
-            "START {} is not before END: nothing would be kept",
-            trim.start
+            "START {} s is not before END: nothing would be kept",
+            seconds(trim.start)
         )));
     }
     for (t, span) in m.tracks.iter_mut().zip(&spans) {
