@@ -414,7 +414,7 @@ fn open_batch(
 fn group_continuations(
     sources: Vec<Arc<dyn Source>>,
     trims: &mut [TrimOf],
-) -> Result<(Vec<Arc<dyn Source>>, Vec<TrimOf>), Error> {
+) -> Result<Opening, Error> {
     let mut groups: Vec<Vec<(Arc<dyn Source>, TrimOf)>> = Vec::with_capacity(sources.len());
     for (i, src) in sources.into_iter().enumerate() {
         let trim = trims.get_mut(i).and_then(Option::take);

@@ -324,10 +324,9 @@ fn video_range(t: &Track, lo: i64, hi: i64) -> std::ops::Range<usize> {
         .samples
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.sync && s.cts() <= lo)
-        .map(|(k, _)| k)
-        .last()
-        .unwrap_or(0);
+        .rev()
+        .find(|(_, s)| s.sync && s.cts() <= lo)
+        .map_or(0, |(k, _)| k);
     let mut last = t.samples.len();
     while last > first + 1 {
         match t.samples.get(last - 1) {
@@ -412,6 +411,36 @@ mod tests {
         assert_eq!(t.edits[0].media_time, 2500);
         assert_eq!(t.edits[0].segment_duration, 2500);
         assert_eq!(m.movie_duration, 2500);
+    }
+
+    #[test]
+    fn video_keeps_from_the_keyframe_to_the_last_frame_needed() {
+        use crate::model::Sample;
+        // Decode order I0 P3 B1 B2 | I4 P7 B5 B6 (presentation numbers), 10 ticks a frame, one
+        // frame of reorder delay.
+        let frames = [0, 3, 1, 2, 4, 7, 5, 6];
+        let mut t = track(1000, &[]);
+        t.kind = TrackKind::Video;
+        t.samples = frames
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| Sample {
+                offset: 10 * k as u64,
+                dts: 10 * k as i64,
+                size: 10,
+                duration: 10,
+                cts_offset: i32::try_from(10 * (n - k as i64) + 10).unwrap_or(0),
+                entry: 0,
+                sync: n % 4 == 0,
+            })
+            .collect();
+        // Show B5 only: from I4; B6 (the decode-order tail, shown from the end on) is left out,
+        // P7 stays (B5 needs it).
+        assert_eq!(video_range(&t, 60, 70), 4..7);
+        // Show frames 2 and 3: from I0; the second GOP is left out; P3 and B2 stay.
+        assert_eq!(video_range(&t, 30, 50), 0..4);
+        // Before the first frame: from the first sample.
+        assert_eq!(video_range(&t, 0, 30), 0..3);
     }
 
     #[test]

@@ -256,7 +256,8 @@ impl Leads {
             lead.push(
                 first
                     .and_then(|s| Some(r(lo)? - r(s.dts)?))
-                    .filter(|&l| l >= 0),
+                    // A lead of seconds is damaged timing, not a reorder delay: left alone.
+                    .filter(|&l| l >= 0 && l <= 10 * i128::from(ts)),
             );
         }
         let target = if several {
