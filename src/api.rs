@@ -103,6 +103,11 @@ pub struct StitchOptions {
     /// HLS output: fragmented MP4 segments (an `#EXT-X-MAP` initialization section, `.m4s`
     /// segments of whole fragments) instead of MPEG-TS ones.
     pub hls_fmp4: bool,
+    /// `--trim K=START,END`: the part of the K-th input (from 1, counted over the inputs given)
+    /// to keep, in its own presentation seconds (see `plan::apply_trim`). An input that expands
+    /// into several parts (an HLS playlist, a transport stream with a timestamp jump or continued
+    /// by the next file) cannot be trimmed.
+    pub trims: Vec<(usize, crate::plan::Trim)>,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
@@ -289,6 +294,7 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
 /// given back to the operating system before the writer allocates its tables.
 fn open_and_plan(
     sources: Vec<Arc<dyn Source>>,
+    mut trim_of: Vec<TrimOf>,
     options: &StitchOptions,
 ) -> Result<StitchPlan, Error> {
     let (limits, best_effort) = (&options.limits, options.best_effort);
@@ -297,7 +303,8 @@ fn open_and_plan(
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
-    let sources = group_continuations(sources);
+    let (sources, trim_of_group) = group_continuations(sources, &mut trim_of)?;
+    let mut trim_of_group = trim_of_group.into_iter();
     // Inputs are demuxed a few at a time on as many threads (a transport stream is read in full to
     // learn its access units, so this is where cores help), then taken in order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -314,6 +321,7 @@ fn open_and_plan(
         let Some(result) = opened.pop_front() else {
             break;
         };
+        let trim = trim_of_group.next().flatten();
         let (parts, n) = match result {
             Ok(v) => v,
             Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
@@ -326,7 +334,19 @@ fn open_and_plan(
             Err(e) => return Err(e.into()),
         };
         notes.extend(n);
+        if let (Some((k, _)), true) = (&trim, parts.len() > 1) {
+            return Err(cannot_trim(
+                *k,
+                &format!(
+                    "it reads as {} parts (timestamp jumps or discontinuities)",
+                    parts.len()
+                ),
+            ));
+        }
         for mut m in parts {
+            if let Some((_, t)) = &trim {
+                crate::plan::apply_trim(&mut m, t)?;
+            }
             check_count(medias.len() + 1, limits, |_| m.name().to_string())?;
             if let Some(prev) = medias.last() {
                 demux::share_headers(&mut m, prev);
@@ -355,6 +375,38 @@ fn open_and_plan(
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// A source's trim, with the number K of the input it was given for (for messages).
+type TrimOf = Option<(usize, crate::plan::Trim)>;
+
+/// `--trim` refused for the K-th input, naming why.
+fn cannot_trim(k: usize, why: &str) -> Error {
+    crate::error::MuxError::BadOptions(format!(
+        "--trim {k}: input {k} cannot be trimmed: {why}; trim is for one-part inputs"
+    ))
+    .into()
+}
+
+/// Each source's trim (with its 1-based number), checked: K within the inputs, once per input.
+fn trims_by_input(trims: &[(usize, crate::plan::Trim)], n: usize) -> Result<Vec<TrimOf>, Error> {
+    let mut out = vec![None; n];
+    for &(k, t) in trims {
+        let bad = |m: String| Error::from(crate::error::MuxError::BadOptions(m));
+        let slot = k
+            .checked_sub(1)
+            .and_then(|i| out.get_mut(i))
+            .ok_or_else(|| {
+                bad(format!(
+                    "--trim {k}: there are {n} inputs (K counts from 1)"
+                ))
+            })?;
+        if slot.is_some() {
+            return Err(bad(format!("--trim {k} given twice")));
+        }
+        *slot = Some((k, t));
+    }
+    Ok(out)
 }
 
 /// An input's parts and the notes its demuxer wrote.
@@ -398,30 +450,46 @@ fn open_batch(
 }
 
 /// Transport streams that continue the one before them byte for byte (a recording split into
-/// files by size: [`demux::ts::is_continuation`]) are read with it as one stream.
-fn group_continuations(sources: Vec<Arc<dyn Source>>) -> Vec<Arc<dyn Source>> {
-    let mut groups: Vec<Vec<Arc<dyn Source>>> = Vec::with_capacity(sources.len());
-    for src in sources {
+/// files by size: [`demux::ts::is_continuation`]) are read with it as one stream. Gives each
+/// group's trim (`trims`: one per source); a trimmed source in a group is refused.
+fn group_continuations(
+    sources: Vec<Arc<dyn Source>>,
+    trims: &mut [TrimOf],
+) -> Result<Opening, Error> {
+    let mut groups: Vec<Vec<(Arc<dyn Source>, TrimOf)>> = Vec::with_capacity(sources.len());
+    for (i, src) in sources.into_iter().enumerate() {
+        let trim = trims.get_mut(i).and_then(Option::take);
         match groups.last_mut() {
             Some(g)
                 if demux::ts::is_continuation(&*src)
-                    && g.first().is_some_and(|f| demux::ts::sniff(&**f)) =>
+                    && g.first().is_some_and(|(f, _)| demux::ts::sniff(&**f)) =>
             {
-                g.push(src)
+                g.push((src, trim))
             }
-            _ => groups.push(vec![src]),
+            _ => groups.push(vec![(src, trim)]),
         }
     }
-    groups
-        .into_iter()
-        .map(|mut g| {
-            if g.len() == 1 {
-                g.remove(0)
-            } else {
-                Arc::new(crate::source::ConcatSource::new(g)) as Arc<dyn Source>
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(groups.len());
+    let mut out_trims = Vec::with_capacity(groups.len());
+    for mut g in groups {
+        if g.len() == 1 {
+            let (src, trim) = g.remove(0);
+            out.push(src);
+            out_trims.push(trim);
+            continue;
+        }
+        if let Some((k, _)) = g.iter().find_map(|(_, t)| t.as_ref()) {
+            return Err(cannot_trim(
+                *k,
+                "it is one transport stream with the files beside it (byte-for-byte continuation)",
+            ));
+        }
+        out.push(Arc::new(crate::source::ConcatSource::new(
+            g.into_iter().map(|(s, _)| s).collect(),
+        )) as Arc<dyn Source>);
+        out_trims.push(None);
+    }
+    Ok((out, out_trims))
 }
 
 /// At most `limits.max_segments` inputs; the error names the first one past the limit.
@@ -444,14 +512,20 @@ fn open_files(
     inputs: &[&Path],
     options: &StitchOptions,
     notes: &mut Vec<String>,
-) -> Result<Vec<Arc<dyn Source>>, Error> {
+) -> Result<Opening, Error> {
     let limits = &options.limits;
     check_count(inputs.len(), limits, |i| inputs[i].display().to_string())?;
     let mut out: Vec<Arc<dyn Source>> = Vec::with_capacity(inputs.len());
-    for p in inputs {
+    let given = trims_by_input(&options.trims, inputs.len())?;
+    let mut trims = Vec::with_capacity(inputs.len());
+    for (p, trim) in inputs.iter().zip(given) {
         if demux::hls::is_playlist(p) {
+            if let Some((k, _)) = trim {
+                return Err(cannot_trim(k, "it is an HLS playlist"));
+            }
             let (runs, n) = demux::hls::expand(p, limits, &options.hls)?;
             notes.extend(n);
+            trims.extend(runs.iter().map(|_| None));
             out.extend(runs);
             check_count(out.len(), limits, |_| p.display().to_string())?;
             continue;
@@ -461,9 +535,13 @@ fn open_files(
             source: e,
         })?;
         out.push(Arc::new(src));
+        trims.push(trim);
     }
-    Ok(out)
+    Ok((out, trims))
 }
+
+/// The sources of the inputs given, and each one's trim (with the input's number).
+type Opening = (Vec<Arc<dyn Source>>, Vec<TrimOf>);
 
 /// Stitches files into `output`: written beside it under a temporary name and renamed on success.
 pub fn stitch(
@@ -499,8 +577,8 @@ pub fn stitch_with_progress(
 /// plan's warnings.
 pub(crate) fn open_paths(inputs: &[&Path], options: &StitchOptions) -> Result<StitchPlan, Error> {
     let mut notes = Vec::new();
-    let sources = open_files(inputs, options, &mut notes)?;
-    let mut plan = open_and_plan(sources, options)?;
+    let (sources, trims) = open_files(inputs, options, &mut notes)?;
+    let mut plan = open_and_plan(sources, trims, options)?;
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
@@ -558,7 +636,8 @@ pub fn plan_sources(
     sources: Vec<Arc<dyn Source>>,
     options: &StitchOptions,
 ) -> Result<StitchPlan, Error> {
-    open_and_plan(sources, options)
+    let trims = trims_by_input(&options.trims, sources.len())?;
+    open_and_plan(sources, trims, options)
 }
 
 /// Stitches sources into bytes in memory (tests, fuzzing, callers without files).

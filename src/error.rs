@@ -179,6 +179,15 @@ pub enum PlanError {
         /// What jumps, and by how much.
         what: String,
     },
+    /// A `--trim` that cannot apply to its input (START at or past the input's end, a track
+    /// with nothing to present between START and END).
+    #[error("{file}: --trim: {what}")]
+    Trim {
+        /// The input.
+        file: String,
+        /// Why.
+        what: String,
+    },
     /// Making a silent audio frame failed.
     #[error("{file}: audio: cannot make silence to fill the gap: {what}")]
     Silence {
@@ -322,6 +331,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Demux(DemuxError::Io { .. }) => 3,
+            // A trim that does not fit its input is a usage error.
+            Error::Plan(PlanError::Trim { .. }) => 2,
             Error::Demux(_) | Error::Plan(_) => 1,
             Error::Mux(
                 MuxError::Io { .. } | MuxError::Copy { .. } | MuxError::InputChanged { .. },

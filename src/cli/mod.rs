@@ -56,6 +56,13 @@ enum Command {
         /// ffmpeg 5.1 only single-threaded, see docs/ARCHITECTURE.md).
         #[arg(long, value_enum, default_value = "refuse")]
         parameter_sets: ParameterSets,
+        /// Keep only START..END seconds of the K-th input (from 1, counted over the inputs
+        /// given): `--trim 2=5,12.5`, `--trim 1=01:30` (to its end). Times are the input's own
+        /// presentation times ([hh:]mm:ss[.frac] or seconds, exact). The cut starts at the
+        /// keyframe at or before START; frames before START are decoded but hidden by the edit
+        /// list. Repeat for other inputs.
+        #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
+        trim: Vec<(usize, crate::plan::Trim)>,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -123,6 +130,7 @@ pub fn main() -> ExitCode {
             best_effort,
             variant,
             allow_any_path,
+            trim,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -141,6 +149,7 @@ pub fn main() -> ExitCode {
                         segment_duration,
                         hls_fmp4,
                         sample_entries: parameter_sets == ParameterSets::Entries,
+                        trims: trim,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,
@@ -170,6 +179,11 @@ pub fn main() -> ExitCode {
 /// `--segment-duration`: seconds as an exact decimal ([`crate::mux::hls::TargetDuration::parse`]).
 fn parse_segment_duration(s: &str) -> Result<crate::mux::hls::TargetDuration, String> {
     crate::mux::hls::TargetDuration::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--trim K=START[,END]` ([`crate::plan::parse_trim_arg`]).
+fn parse_trim(s: &str) -> Result<(usize, crate::plan::Trim), String> {
+    crate::plan::parse_trim_arg(s)
 }
 
 /// Input paths listed one per line (blank lines and lines starting with `#` skipped).

@@ -7,6 +7,7 @@
 
 mod audio;
 mod compat;
+mod cut;
 mod damage;
 mod encryption;
 mod entries;
@@ -23,6 +24,7 @@ use bytes::Bytes;
 
 pub use compat::describe_encrypted;
 pub use compat::difference;
+pub use cut::{apply_trim, parse_seconds, parse_trim_arg, Trim};
 pub use damage::close_jumps;
 pub use encryption::OutEncryption;
 pub use out_samples::OutSamples;

@@ -87,7 +87,7 @@ pub(super) fn overflow(m: &Media, track: &str, what: &str) -> PlanError {
 /// built on it) presents such a track later by the most negative offset (its `dts_shift`), so the
 /// first frame is shown at its decode time rather than before it. seam reads the file the same
 /// way, so each input's A/V offset is the one ffprobe reports.
-fn negative_cts_shift(t: &Track) -> i64 {
+pub(super) fn negative_cts_shift(t: &Track) -> i64 {
     let min = t.samples.iter().map(|s| s.cts_offset).min().unwrap_or(0);
     -i64::from(min.min(0))
 }

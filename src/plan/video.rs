@@ -49,6 +49,10 @@ pub(super) fn place_plain(
     let mut extra: i128 = 0;
     let mut media_end: Option<i128> = None;
     let mut prev_post_roll = false;
+    let leads = Leads::new(p, ts);
+    // The current edit segment's composition offset added to every sample's (see `Leads`).
+    let mut lead_pad: i128 = 0;
+    let mut last_dts: Option<i128> = None;
     for (i, m) in p.inputs.iter().enumerate() {
         let mut stats = JoinTrack::new(p.track_index + 1, rt.kind, ts);
         let (Some(ti), Some(sp)) = (role_track(m, p.role), p.spans[i]) else {
@@ -83,11 +87,24 @@ pub(super) fn place_plain(
         if let Some(end) = media_end.filter(|_| pre_roll > 0 || prev_post_roll) {
             // Under one edit these frames would show during the previous input: place this
             // input's media after what is placed, and start a new edit segment here.
-            let deficit = end - (i128::from(first_cts) + shift);
-            if deficit > 0 {
+            new_piece |= end - (i128::from(first_cts) + shift + lead_pad) > 0;
+        }
+        if new_piece {
+            lead_pad = leads.pad(i);
+            let first_dts = t.samples.first().and_then(|s| r(s.dts)).map(i128::from);
+            // Presented media after what is placed, and decode times after the last placed
+            // one (a squeezed decode time would move the segment's start for ffmpeg).
+            let deficit = [
+                media_end.map(|end| end - (i128::from(first_cts) + shift + lead_pad)),
+                last_dts.zip(first_dts).map(|(l, f)| l + 1 - (f + shift)),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+            if deficit > 0 && !pieces.is_empty() {
                 extra += deficit;
                 shift += deficit;
-                new_piece = true;
             }
         }
         prev_post_roll = post_roll > 0;
@@ -98,9 +115,9 @@ pub(super) fn place_plain(
         // The first segment presents exactly `out_media_time` at `out_start`, from which every
         // sample position was computed; later ones where their input's media lands.
         let media_at_start = if pieces.is_empty() {
-            i128::from(out_media_time)
+            i128::from(out_media_time) + lead_pad
         } else {
-            i128::from(mt) + shift + p.tl_to_track(piece_start - pres, ts)
+            i128::from(mt) + shift + lead_pad + p.tl_to_track(piece_start - pres, ts)
         };
         let media_time =
             i64::try_from(media_at_start).map_err(|_| overflow(m, &label, "edit media time"))?;
@@ -123,11 +140,12 @@ pub(super) fn place_plain(
         // timecode track outlasting the video, or frames after an edit's end) would show over the
         // next input: the decode-order suffix of them is left out (nothing kept depends on a
         // sample decoded after it) and counted.
-        let window_end_media = i128::from(mt) + shift + p.tl_to_track(window.1 - pres, ts);
+        let window_end_media =
+            i128::from(mt) + shift + lead_pad + p.tl_to_track(window.1 - pres, ts);
         let mut keep = t.samples.len();
         while let Some(s) = keep.checked_sub(1).and_then(|k| t.samples.get(k)) {
             match r(s.cts()) {
-                Some(c) if i128::from(c) + shift >= window_end_media => keep -= 1,
+                Some(c) if i128::from(c) + shift + lead_pad >= window_end_media => keep -= 1,
                 _ => break,
             }
         }
@@ -138,7 +156,7 @@ pub(super) fn place_plain(
         let mut squeezed = 0usize;
         for (k, s) in t.samples.iter().take(keep).enumerate() {
             let dts = r(s.dts).map(|v| i128::from(v) + shift);
-            let cts = r(s.cts()).map(|v| i128::from(v) + shift);
+            let cts = r(s.cts()).map(|v| i128::from(v) + shift + lead_pad);
             let (Some(dts), Some(cts)) = (dts, cts) else {
                 return Err(overflow_at(m, t, k, &label, "timestamp"));
             };
@@ -173,6 +191,7 @@ pub(super) fn place_plain(
                 s.sync,
                 p.out_entry(i, s.entry),
             ));
+            last_dts = Some(i128::from(dts));
         }
         if squeezed > 0 {
             warnings.push(format!(
@@ -198,4 +217,69 @@ pub(super) fn place_plain(
     finish_durations(&mut samples, last_duration)
         .map_err(|e| overflow(&p.inputs[ri], &p.role.label(rt), &e))?;
     p.out_track(samples, segments, pieces)
+}
+
+/// ffmpeg (5.1's `mov_fix_index`) times each media edit segment of a track from its decode
+/// times: the first sample in decode order that the segment presents is put at the segment's
+/// start plus its composition offset, and one correction for the whole track then makes the first
+/// segment start at 0. A later segment therefore shows at its place only when its lead (edit
+/// media time minus the decode time of that sample) equals the first segment's. A cut inside a
+/// GOP has a longer lead than a start at a keyframe (the B-frames presented first are decoded
+/// after the P-frame they need), so each segment's samples get a composition offset `pad` that
+/// brings every lead to the largest: presentation is unchanged (the edit's media time moves
+/// with it) and decode times do not move.
+struct Leads {
+    /// Per input: its lead in output ticks, when the input has samples the edit presents.
+    lead: Vec<Option<i128>>,
+    /// The largest lead; `None` when the track will have one edit segment (nothing to align).
+    target: Option<i128>,
+}
+
+impl Leads {
+    fn new(p: &Placement, ts: u32) -> Leads {
+        let mut lead = Vec::with_capacity(p.inputs.len());
+        let mut several = false;
+        let mut seen = false;
+        let mut prev_post_roll = false;
+        for (m, sp) in p.inputs.iter().zip(p.spans) {
+            let (Some(ti), Some(sp)) = (role_track(m, p.role), sp) else {
+                lead.push(None);
+                continue;
+            };
+            let t = &m.tracks[ti];
+            let r = |v: i64| {
+                rescale(v, u64::from(t.timescale), u64::from(ts), Rounding::Nearest).map(i128::from)
+            };
+            let lo = sp.media_time;
+            let hi = sp.media_time.saturating_add(
+                i64::try_from(sp.duration * i128::from(t.timescale) / i128::from(p.tl))
+                    .unwrap_or(i64::MAX),
+            );
+            let pre_roll = t.samples.iter().any(|s| s.cts() < lo);
+            several |= seen && (pre_roll || prev_post_roll);
+            prev_post_roll = t.samples.iter().any(|s| s.cts() >= hi);
+            seen = true;
+            let first = t.samples.iter().find(|s| s.cts() >= lo && s.cts() < hi);
+            lead.push(
+                first
+                    .and_then(|s| Some(r(lo)? - r(s.dts)?))
+                    // A lead of seconds is damaged timing, not a reorder delay: left alone.
+                    .filter(|&l| l >= 0 && l <= 10 * i128::from(ts)),
+            );
+        }
+        let target = if several {
+            lead.iter().flatten().copied().max()
+        } else {
+            None
+        };
+        Leads { lead, target }
+    }
+
+    /// The composition offset added to the samples of a segment starting with input `i`.
+    fn pad(&self, i: usize) -> i128 {
+        match (self.target, self.lead.get(i).copied().flatten()) {
+            (Some(t), Some(l)) => t - l,
+            _ => 0,
+        }
+    }
 }
