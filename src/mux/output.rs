@@ -122,37 +122,47 @@ impl Sink for OutputFile {
     }
 
     fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()> {
-        let out = self.tmp.as_file_mut();
-        match src.open_file()? {
-            Some(file) => {
-                // std's io::copy between files uses copy_file_range(2), then sendfile(2): the data
-                // never enters user space. The handle comes from the input pool and is dropped
-                // after this run, so the pool may close it again.
-                let mut reader: &File = &file;
-                reader.seek(SeekFrom::Start(offset))?;
-                let n = io::copy(&mut reader.take(len), out)?;
-                if n != len {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "{}: input ended early (changed during the run?)",
-                            src.name()
-                        ),
-                    ));
-                }
-                Ok(())
+        copy_into_file(self.tmp.as_file_mut(), src, offset, len)
+    }
+}
+
+/// Appends `len` bytes of `src` from `offset` to the file `out`: by the kernel (copy_file_range,
+/// sendfile) when `src` is a file, else through a 1 MiB buffer. Shared by every file sink.
+pub(crate) fn copy_into_file(
+    out: &mut File,
+    src: &dyn Source,
+    offset: u64,
+    len: u64,
+) -> io::Result<()> {
+    match src.open_file()? {
+        Some(file) => {
+            // std's io::copy between files uses copy_file_range(2), then sendfile(2): the data
+            // never enters user space. The handle comes from the input pool and is dropped
+            // after this run, so the pool may close it again.
+            let mut reader: &File = &file;
+            reader.seek(SeekFrom::Start(offset))?;
+            let n = io::copy(&mut reader.take(len), out)?;
+            if n != len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "{}: input ended early (changed during the run?)",
+                        src.name()
+                    ),
+                ));
             }
-            None => {
-                let mut buf = vec![0u8; 1 << 20];
-                let mut at = 0;
-                while at < len {
-                    let n = (len - at).min(buf.len() as u64) as usize;
-                    src.read_at(offset + at, &mut buf[..n])?;
-                    out.write_all(&buf[..n])?;
-                    at += n as u64;
-                }
-                Ok(())
+            Ok(())
+        }
+        None => {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut at = 0;
+            while at < len {
+                let n = (len - at).min(buf.len() as u64) as usize;
+                src.read_at(offset + at, &mut buf[..n])?;
+                out.write_all(&buf[..n])?;
+                at += n as u64;
             }
+            Ok(())
         }
     }
 }

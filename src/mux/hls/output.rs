@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -277,36 +277,6 @@ impl Sink for SegmentFile<'_> {
     fn copy_from(&mut self, src: &dyn Source, offset: u64, len: u64) -> io::Result<()> {
         // What was buffered goes first; then the copy writes to the file itself.
         self.out.flush()?;
-        let out = self.out.get_mut();
-        match src.open_file()? {
-            Some(file) => {
-                // As in `OutputFile`: std's io::copy between files lets the kernel move the data.
-                let mut reader: &File = &file;
-                reader.seek(SeekFrom::Start(offset))?;
-                let n = io::copy(&mut reader.take(len), out)?;
-                if n != len {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "{}: input ended early (changed during the run?)",
-                            src.name()
-                        ),
-                    ));
-                }
-                Ok(())
-            }
-            None => {
-                let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 20)];
-                let mut at = 0;
-                while at < len {
-                    // At most the buffer's length, so it fits a usize.
-                    let n = (len - at).min(buf.len() as u64) as usize;
-                    src.read_at(offset + at, &mut buf[..n])?;
-                    out.write_all(&buf[..n])?;
-                    at += n as u64;
-                }
-                Ok(())
-            }
-        }
+        crate::mux::output::copy_into_file(self.out.get_mut(), src, offset, len)
     }
 }
