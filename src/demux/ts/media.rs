@@ -391,7 +391,8 @@ fn first_packet(src: &dyn Source) -> Option<(usize, usize)> {
     None
 }
 
-/// True when the source looks like a transport stream (see [`first_packet`]).
+/// True when the source looks like a transport stream: three sync bytes 188 (or 192, M2TS) bytes
+/// apart within its first 192 bytes.
 pub fn sniff(src: &dyn Source) -> bool {
     first_packet(src).is_some()
 }

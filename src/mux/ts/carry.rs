@@ -1,4 +1,4 @@
-//! How one output track of a [`StitchPlan`] is carried in a transport stream: its [`TsStream`]
+//! How one output track of a [`StitchPlan`](crate::plan::StitchPlan) is carried in a transport stream: its [`TsStream`]
 //! (from the MP4 sample entry kept verbatim in the plan) and the map from its track ticks to the
 //! 90 kHz clock of PES timestamps.
 //!
