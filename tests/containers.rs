@@ -20,23 +20,14 @@ fn mixed(name: &str) -> PathBuf {
 /// ffmpeg's framemd5 hashes (the sixth column; side data may follow it) of `stream` of `path`, decoded (`copy` false) or as
 /// packets (`copy` true).
 fn hashes(path: &Path, stream: &str, copy: bool) -> Vec<String> {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", stream]);
-    if copy {
-        cmd.args(["-c", "copy"]);
-    }
-    let o = cmd
-        .args(["-f", "framemd5", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
-        .collect()
+    let copy: &[&str] = if copy { &["-c", "copy"] } else { &[] };
+    let args: Vec<&str> = ["-map", stream]
+        .iter()
+        .chain(copy)
+        .chain(&["-f", "framemd5"])
+        .copied()
+        .collect();
+    common::frame_hashes(path, &args)
 }
 
 fn decode_errors(path: &Path) -> String {

@@ -246,23 +246,17 @@ fn md5s(path: &Path, index: usize) -> Arc<Vec<String>> {
 /// framemd5 of the *decoded* video frames (every frame the decoder outputs, `-fps_mode
 /// passthrough`): what a player presents.
 fn decoded_video_md5s(path: &Path) -> Vec<String> {
-    let o = run(Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
+    common::frame_hashes(
+        path,
+        &[
             "-map",
             "0:v:0",
             "-fps_mode",
             "passthrough",
             "-f",
             "framemd5",
-            "-",
-        ]));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split(',').nth(5).map(|s| s.trim().to_string()))
-        .collect()
+        ],
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -64,31 +64,17 @@ fn stitch(name: &str, args: &[&str]) -> PathBuf {
 
 /// Decoded pictures' md5s, every frame as decoded (no frame rate conversion).
 fn decoded(path: &Path) -> Vec<String> {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
+    common::frame_hashes(
+        path,
+        &[
             "-map",
             "0:v:0",
             "-fps_mode",
             "passthrough",
             "-f",
             "framemd5",
-            "-",
-        ])
-        .output()
-        .expect("cannot run ffmpeg");
-    assert!(
-        o.status.success(),
-        "decoding {}: {}",
-        path.display(),
-        describe(&o)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
-        .collect()
+        ],
+    )
 }
 
 /// `ffmpeg -v error -i F -f null -` prints nothing.

@@ -63,13 +63,9 @@ fn ffprobe_packets(path: &str) -> BTreeMap<u16, Vec<Probed>> {
 
 /// `ffmpeg -map 0:K -c copy -f framehash -hash sha256`: the hash of every copied packet.
 fn ffmpeg_hashes(path: &str, map: &str) -> Vec<String> {
-    let text = tool(
-        "ffmpeg",
+    common::frame_hashes(
+        std::path::Path::new(path),
         &[
-            "-v",
-            "error",
-            "-i",
-            path,
             "-map",
             map,
             "-c",
@@ -78,13 +74,8 @@ fn ffmpeg_hashes(path: &str, map: &str) -> Vec<String> {
             "framehash",
             "-hash",
             "sha256",
-            "-",
         ],
-    );
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').nth(5).expect("hash field").trim().to_string())
-        .collect()
+    )
 }
 
 #[test]

@@ -363,13 +363,9 @@ fn ffprobe_packets(path: &str) -> BTreeMap<i64, Vec<(i64, i64, u64, bool)>> {
 
 /// `ffmpeg -map M -c copy -f framehash -hash sha256`, hashes only.
 fn framehash(path: &str, map: &str) -> Vec<String> {
-    let text = tool(
-        "ffmpeg",
+    common::frame_hashes(
+        std::path::Path::new(path),
         &[
-            "-v",
-            "error",
-            "-i",
-            path,
             "-map",
             map,
             "-c",
@@ -378,13 +374,8 @@ fn framehash(path: &str, map: &str) -> Vec<String> {
             "framehash",
             "-hash",
             "sha256",
-            "-",
         ],
-    );
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').nth(5).expect("hash field").trim().to_string())
-        .collect()
+    )
 }
 
 /// `ffmpeg -map M -f framemd5`: the md5 of every decoded frame.

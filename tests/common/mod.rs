@@ -798,3 +798,26 @@ pub fn top_level_boxes(data: &[u8]) -> Vec<Mp4Box> {
 pub fn children(data: &[u8], b: &Mp4Box) -> Vec<Mp4Box> {
     walk_boxes(data, b.offset + b.header, b.offset + b.size)
 }
+
+/// `ffmpeg -v error -i PATH ARGS... -` with a framemd5/framehash muxer in `args`: the hash column
+/// of every line (the sixth field; side data may follow it). Panics when ffmpeg fails.
+pub fn frame_hashes(path: &Path, args: &[&str]) -> Vec<String> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(args)
+        .arg("-")
+        .output()
+        .expect("cannot run ffmpeg");
+    assert!(
+        o.status.success(),
+        "ffmpeg {}: {}",
+        path.display(),
+        describe(&o)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
+        .collect()
+}
