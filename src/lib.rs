@@ -23,6 +23,7 @@ mod mem;
 pub mod model;
 pub mod mux;
 pub mod plan;
+pub mod session;
 pub mod source;
 pub mod time;
 pub mod transcode;
