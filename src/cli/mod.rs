@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 bad or incompatible input, 2 usage error, 3 I/O error,
 //! 130 interrupted (Ctrl-C / SIGTERM; nothing is left behind).
 
+mod plan;
 mod probe;
 
 use std::io::IsTerminal;
@@ -93,6 +94,16 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         boxes: bool,
     },
+    /// Say, per input and track, whether it is copied or must be re-encoded and why, and the
+    /// output format chosen (the first input with each track sets it).
+    Plan {
+        /// Input files, in playback order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What to do with inputs whose H.264/H.265 parameter sets differ.
@@ -172,6 +183,7 @@ pub fn main() -> ExitCode {
                 probe::run(&inputs, json)
             }
         }
+        Command::Plan { inputs, json } => plan::run(&inputs, json),
     };
     ExitCode::from(code)
 }
