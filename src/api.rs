@@ -108,6 +108,8 @@ pub struct StitchOptions {
     /// into several parts (an HLS playlist, a transport stream with a timestamp jump or continued
     /// by the next file) cannot be trimmed.
     pub trims: Vec<(usize, crate::plan::Trim)>,
+    /// Refuse inputs that would need re-encoding instead of re-encoding them (`--copy-only`).
+    pub copy_only: bool,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
@@ -147,6 +149,10 @@ pub struct StitchReport {
     pub copied_samples: u64,
     /// Samples seam generated (silence).
     pub generated_samples: u64,
+    /// Samples re-encoded (their input tracks are listed in `transcoded`).
+    pub reencoded_samples: u64,
+    /// The input tracks that were re-encoded, and why.
+    pub transcoded: Vec<crate::transcode::realize::Transcoded>,
     /// Input samples left out (priming, overlaps, audio outside an input's video, padding).
     pub dropped_samples: u64,
     /// Output duration in seconds (for display).
@@ -268,11 +274,24 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
         .flat_map(|j| &j.tracks)
         .map(|t| u64::from(t.dropped()))
         .sum();
+    let reencoded: u64 = plan
+        .joins
+        .iter()
+        .flat_map(|j| j.tracks.iter().map(move |t| (j.input, t)))
+        .filter(|(input, t)| {
+            plan.transcoded
+                .iter()
+                .any(|x| x.input == *input && x.output_track + 1 == t.track)
+        })
+        .map(|(_, t)| u64::from(t.copied))
+        .sum();
     StitchReport {
         bytes,
         samples,
-        copied_samples: samples - generated,
+        copied_samples: samples - generated - reencoded,
         generated_samples: generated,
+        reencoded_samples: reencoded,
+        transcoded: plan.transcoded.clone(),
         dropped_samples: dropped,
         duration_seconds: secs(plan.duration as f64, plan.movie_timescale),
         copy_runs,
@@ -363,6 +382,8 @@ fn open_and_plan(
             return Err(e.into());
         }
     }
+    // Fragments whose audio format differs are re-encoded to the output's before planning.
+    let transcoded = crate::transcode::realize::realize(&mut medias, options.copy_only)?;
     let mut plan = plan_with_options(
         &medias,
         &PlanOptions {
@@ -370,6 +391,7 @@ fn open_and_plan(
             sample_entries: options.sample_entries,
         },
     )?;
+    plan.transcoded = transcoded;
     drop(medias);
     crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);

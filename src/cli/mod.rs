@@ -64,6 +64,10 @@ enum Command {
         /// list. Repeat for other inputs.
         #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
         trim: Vec<(usize, crate::plan::Trim)>,
+        /// Refuse inputs that would need re-encoding (another audio sample rate or channel
+        /// count) instead of re-encoding them; `seam plan` says which those are.
+        #[arg(long)]
+        copy_only: bool,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -142,6 +146,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
+            copy_only,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -161,6 +166,7 @@ pub fn main() -> ExitCode {
                         hls_fmp4,
                         sample_entries: parameter_sets == ParameterSets::Entries,
                         trims: trim,
+                        copy_only,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,
@@ -276,17 +282,24 @@ fn run_stitch(
                 println!("{v}");
             } else if !quiet {
                 eprintln!(
-                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated, {} dropped) in {:.2} s",
+                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} re-encoded, {} generated, {} dropped) in {:.2} s",
                     output.display(),
                     r.bytes,
                     r.duration_seconds,
                     r.copied_samples,
+                    r.reencoded_samples,
                     r.generated_samples,
                     r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
                 if let (Some(first), Some(last)) = (r.files.first(), r.files.last()) {
                     eprintln!("seam:   {} files: {first} .. {last}", r.files.len());
+                }
+                for t in &r.transcoded {
+                    eprintln!(
+                        "seam:   re-encoded {} {}: {} samples into {} ({}) in {:.2} s",
+                        t.file, t.track, t.input_samples, t.output_samples, t.reason, t.seconds
+                    );
                 }
                 for line in join_lines(&r) {
                     eprintln!("seam:   {line}");

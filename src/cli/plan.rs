@@ -30,6 +30,8 @@ struct Summary {
     new_parameter_sets: usize,
     /// Fragment tracks that must be decoded and re-encoded.
     reencode: usize,
+    /// Of those, video tracks (`seam stitch` cannot re-encode video yet).
+    reencode_video: usize,
     /// Fragment tracks that cannot be joined at all.
     refused: usize,
 }
@@ -60,7 +62,13 @@ pub fn run(inputs: &[PathBuf], json: bool) -> u8 {
             .filter(|t| t.decision == d)
             .count()
     };
+    let reencode_video = fragments
+        .iter()
+        .flat_map(|f| &f.tracks)
+        .filter(|t| t.decision == Decision::Reencode && t.kind == "video")
+        .count();
     let summary = Summary {
+        reencode_video,
         copy_only: count(Decision::Reencode) == 0 && count(Decision::Refuse) == 0,
         new_parameter_sets: count(Decision::CopyNewParameterSets),
         reencode: count(Decision::Reencode),
@@ -138,11 +146,17 @@ fn print_text(output: &[OutputTrack], fragments: &[FragmentDecisions], summary: 
              (`seam stitch --parameter-sets entries`)",
             summary.new_parameter_sets
         );
+    } else if summary.refused > 0 || summary.reencode_video > 0 {
+        println!(
+            "plan: {} fragment track(s) need re-encoding ({} video) and {} cannot be joined; \
+             `seam stitch` re-encodes audio only so far and refuses these inputs",
+            summary.reencode, summary.reencode_video, summary.refused
+        );
     } else {
         println!(
-            "plan: {} fragment track(s) need re-encoding and {} cannot be joined; \
-             `seam stitch` cannot re-encode yet and refuses these inputs",
-            summary.reencode, summary.refused
+            "plan: {} audio fragment track(s) are re-encoded to the output's format \
+             (`--copy-only` refuses them instead); everything else is copied",
+            summary.reencode
         );
     }
 }

@@ -38,6 +38,8 @@ pub enum Decision {
 pub struct TrackDecision {
     /// The output track, as messages name it: `video`, `audio`, `audio track 2`...
     pub track: String,
+    /// `video`, `audio` or `other`.
+    pub kind: &'static str,
     /// Index of the input track playing it (in the input's track list), if the input has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_track: Option<usize>,
@@ -99,7 +101,13 @@ pub fn decide(inputs: &[Media]) -> Vec<FragmentDecisions> {
         .map(|(i, m)| FragmentDecisions {
             input: i,
             file: m.name().to_string(),
-            tracks: roles.iter().map(|&r| decide_track(inputs, i, r)).collect(),
+            tracks: roles
+                .iter()
+                .map(|&r| TrackDecision {
+                    kind: r.kind().0.as_str(),
+                    ..decide_track(inputs, i, r)
+                })
+                .collect(),
         })
         .collect()
 }
@@ -108,6 +116,7 @@ fn decide_track(inputs: &[Media], input: usize, role: Role) -> TrackDecision {
     let m = &inputs[input];
     let plain = |label: String, decision, reason: &str| TrackDecision {
         track: label,
+        kind: "",
         input_track: None,
         sets_format: false,
         decision,
@@ -156,6 +165,7 @@ fn decide_present(
     let m = &inputs[input];
     let plain = |label: String, decision, reason: &str| TrackDecision {
         track: label,
+        kind: "",
         input_track: None,
         sets_format: false,
         decision,
@@ -193,10 +203,18 @@ fn decide_present(
     };
     // The entries this input's samples use: the worst verdict among them decides.
     let mut verdict = plain(label.clone(), Decision::Copy, "identical format");
-    let mut used: Vec<u16> = t.samples.iter().map(|s| s.entry).collect();
-    used.dedup();
-    used.sort_unstable();
-    used.dedup();
+    // One description (the usual case) needs no pass over the samples.
+    let mut used: Vec<u16> = if t.sample_entries.len() > 1 {
+        let mut u: Vec<u16> = Vec::new();
+        for e in t.samples.iter().map(|s| s.entry) {
+            if !u.contains(&e) {
+                u.push(e);
+            }
+        }
+        u
+    } else {
+        Vec::new()
+    };
     if used.is_empty() {
         used.push(0);
     }
@@ -265,6 +283,7 @@ fn other_track(inputs: &[Media], input: usize, role: Role, label: String) -> Tra
     let ti = role_track(&inputs[input], role);
     TrackDecision {
         track: label,
+        kind: "",
         input_track: ti,
         sets_format: input == 0 && ti.is_some(),
         decision,
@@ -304,6 +323,7 @@ fn refused(label: String, kind: TrackKind, d: Difference) -> TrackDecision {
 fn differing(label: String, decision: Decision, why: &str, d: Difference) -> TrackDecision {
     TrackDecision {
         track: label,
+        kind: "",
         input_track: None,
         sets_format: false,
         decision,

@@ -61,6 +61,9 @@ pub struct StitchPlan {
     pub warnings: Vec<String>,
     /// One entry per join, for reports and tests.
     pub joins: Vec<Join>,
+    /// The input tracks re-encoded before planning (their samples are counted as copied in
+    /// `joins`: they are copied from the re-encoded bytes).
+    pub transcoded: Vec<crate::transcode::realize::Transcoded>,
 }
 
 /// One output track.

@@ -215,6 +215,7 @@ pub(super) fn build(
         pssh: Vec::new(),
         warnings,
         joins,
+        transcoded: Vec::new(),
     })
 }
 
