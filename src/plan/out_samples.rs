@@ -347,6 +347,59 @@ mod tests {
     }
 
     #[test]
+    fn spliced_samples_come_back_with_their_insertion() {
+        let s = |k: i64, payload| OutSample {
+            payload,
+            size: 10,
+            dts: k * 10,
+            duration: 0,
+            cts_offset: 0,
+            sync: k % 4 == 0,
+            slot: 0,
+            entry: 0,
+        };
+        let mut o = OutSamples::new();
+        for k in 0..12i64 {
+            let offset = 100 + 10 * k as u64;
+            o.push(s(
+                k,
+                if k % 4 == 0 {
+                    Payload::Spliced {
+                        input: 0,
+                        offset,
+                        generated: k as u32 / 4,
+                        at: k as u32,
+                    }
+                } else {
+                    Payload::Input { input: 0, offset }
+                },
+            ));
+        }
+        o.finish(10).expect("fits");
+        let v: Vec<OutSample> = o.iter().collect();
+        for (k, x) in v.iter().enumerate() {
+            let offset = 100 + 10 * k as u64;
+            let want = if k % 4 == 0 {
+                Payload::Spliced {
+                    input: 0,
+                    offset,
+                    generated: k as u32 / 4,
+                    at: k as u32,
+                }
+            } else {
+                Payload::Input { input: 0, offset }
+            };
+            assert_eq!(x.payload, want, "sample {k}");
+            assert_eq!(o.get(k), Some(*x), "get({k})");
+        }
+        assert_eq!(
+            o.iter_range(8..12).next().map(|x| x.payload),
+            Some(v[8].payload)
+        );
+        assert_eq!(o.iter().next_back(), o.last());
+    }
+
+    #[test]
     fn backwards_decode_time_is_a_fault() {
         let s = |dts| OutSample {
             payload: Payload::Generated(0),
