@@ -124,6 +124,48 @@ fn insertion_point(src: &dyn Source, offset: u64, size: u32, c: &Config) -> std:
     })
 }
 
+/// Bytes of a visual sample entry before its child boxes: the box header and the
+/// VisualSampleEntry fields (ISO/IEC 14496-12 §12.1.3).
+const VISUAL_HEADER: usize = 8 + 78;
+
+/// Clears `array_completeness` in every NAL unit array of the entry's `hvcC` (ISO/IEC 14496-15
+/// §8.3.3.1: 1 says no NAL unit of that type is in the stream, which the inserted parameter sets
+/// would contradict; `hev1` allows 0). Leaves the entry as it is where the record does not parse.
+fn clear_completeness(entry: &mut [u8]) {
+    let mut at = VISUAL_HEADER;
+    while let Some(h) = entry.get(at..at + 8) {
+        let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        if len < 8 || at + len > entry.len() {
+            return;
+        }
+        if &h[4..8] == b"hvcC" {
+            // 22 bytes of fields, then numOfArrays; each array: completeness and type, count,
+            // then (length, unit) pairs.
+            let record = &mut entry[at + 8..at + len];
+            let Some(&arrays) = record.get(22) else {
+                return;
+            };
+            let mut p = 23;
+            for _ in 0..arrays {
+                let Some(head) = record.get(p..p + 3) else {
+                    return;
+                };
+                let count = u16::from_be_bytes([head[1], head[2]]);
+                record[p] &= 0x7f;
+                p += 3;
+                for _ in 0..count {
+                    let Some(l) = record.get(p..p + 2) else {
+                        return;
+                    };
+                    p += 2 + usize::from(u16::from_be_bytes([l[0], l[1]]));
+                }
+            }
+            return;
+        }
+        at += len;
+    }
+}
+
 /// Rewrites every video track of `plan` with several H.264/H.265 sample entries to one in-band
 /// entry (see the module documentation).
 pub(super) fn apply(plan: &mut StitchPlan) -> Result<(), PlanError> {
@@ -262,6 +304,9 @@ fn rewrite(plan: &mut StitchPlan, ti: usize) -> Result<OutTrack, PlanError> {
     if let Some(k) = entry.get_mut(4..8) {
         k.copy_from_slice(kind);
     }
+    if first.hevc {
+        clear_completeness(&mut entry);
+    }
     let mut out = t.clone();
     out.samples = samples;
     out.sample_entries = vec![Bytes::from(entry)];
@@ -303,6 +348,35 @@ mod tests {
             length_prefixed(&one).is_none(),
             "300 bytes need more than one length byte"
         );
+    }
+
+    #[test]
+    fn hev1_entries_say_parameter_sets_may_be_in_band() {
+        let src = crate::source::FileSource::open(std::path::Path::new(
+            "fixtures/param_sets/ff_hevc_a.mp4",
+        ))
+        .expect("fixture");
+        let m =
+            crate::demux::open(std::sync::Arc::new(src), &crate::Limits::default()).expect("demux");
+        let e = m.video().and_then(|t| t.entry()).expect("entry");
+        let mut raw = e.raw.to_vec();
+        let parse = |raw: &[u8]| {
+            HevcDecoderConfig::parse(child(raw, b"hvcC").expect("hvcC")).expect("parses")
+        };
+        assert!(
+            parse(&raw).arrays.iter().any(|a| a.complete),
+            "x265 marks them complete"
+        );
+        clear_completeness(&mut raw);
+        let after = parse(&raw);
+        assert!(after.arrays.iter().all(|a| !a.complete));
+        // Nothing else changed.
+        let before = parse(&e.raw);
+        assert_eq!(after.arrays.len(), before.arrays.len());
+        for (a, b) in after.arrays.iter().zip(&before.arrays) {
+            assert_eq!((a.nal_type, &a.units), (b.nal_type, &b.units));
+        }
+        assert_eq!(raw.len(), e.raw.len());
     }
 
     #[test]
