@@ -70,7 +70,7 @@ pub fn plan_with(inputs: &[Media], limits: &Limits) -> Result<StitchPlan, Error>
         inputs,
         &PlanOptions {
             limits: limits.clone(),
-            sample_entries: false,
+            parameter_sets: crate::plan::ParameterSets::default(),
         },
     )
 }
@@ -97,9 +97,10 @@ pub struct StitchOptions {
     /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
     /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
     pub segment_duration: Option<TargetDuration>,
-    /// Join H.264/H.265 inputs whose parameter sets differ under several sample entries
-    /// (`--parameter-sets entries`; see [`PlanOptions::sample_entries`]).
-    pub sample_entries: bool,
+    /// H.264/H.265 inputs whose parameter sets differ (same picture format): in band at the
+    /// switch (the default), under several sample entries, or refused (`--parameter-sets`; see
+    /// [`crate::plan::ParameterSets`]).
+    pub parameter_sets: crate::plan::ParameterSets,
     /// HLS output: fragmented MP4 segments (an `#EXT-X-MAP` initialization section, `.m4s`
     /// segments of whole fragments) instead of MPEG-TS ones.
     pub hls_fmp4: bool,
@@ -388,7 +389,7 @@ fn open_and_plan(
         &medias,
         &PlanOptions {
             limits: limits.clone(),
-            sample_entries: options.sample_entries,
+            parameter_sets: options.parameter_sets,
         },
     )?;
     plan.transcoded = transcoded;

@@ -52,10 +52,11 @@ enum Command {
         /// HLS output: fragmented MP4 segments (with an EXT-X-MAP init section) instead of TS.
         #[arg(long)]
         hls_fmp4: bool,
-        /// H.264/H.265 inputs whose parameter sets differ (same picture size): `refuse` (default)
-        /// or `entries` (one sample entry per configuration in one track; GStreamer plays it,
-        /// ffmpeg 5.1 only single-threaded, see docs/ARCHITECTURE.md).
-        #[arg(long, value_enum, default_value = "refuse")]
+        /// H.264/H.265 inputs whose parameter sets differ (same picture size, other profile,
+        /// level, entropy coder...): `inband` (default: one avc3/hev1 sample entry, the new
+        /// SPS/PPS carried in the keyframes), `entries` (one sample entry per configuration) or
+        /// `refuse`. Measured in ffmpeg, GStreamer and Chromium: docs/PARAMETER_SETS.md.
+        #[arg(long, value_enum, default_value = "inband")]
         parameter_sets: ParameterSets,
         /// Keep only START..END seconds of the K-th input (from 1, counted over the inputs
         /// given): `--trim 2=5,12.5`, `--trim 1=01:30` (to its end). Times are the input's own
@@ -117,6 +118,8 @@ enum ParameterSets {
     Refuse,
     /// Several sample entries in one track.
     Entries,
+    /// One avc3/hev1 sample entry, parameter sets in band.
+    Inband,
 }
 
 /// Runs the CLI with the process arguments; returns the exit code.
@@ -164,7 +167,11 @@ pub fn main() -> ExitCode {
                         best_effort,
                         segment_duration,
                         hls_fmp4,
-                        sample_entries: parameter_sets == ParameterSets::Entries,
+                        parameter_sets: match parameter_sets {
+                            ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,
+                            ParameterSets::Entries => crate::plan::ParameterSets::Entries,
+                            ParameterSets::Inband => crate::plan::ParameterSets::Inband,
+                        },
                         trims: trim,
                         copy_only,
                         limits: Limits::default(),
