@@ -142,8 +142,8 @@ fn print_text(output: &[OutputTrack], fragments: &[FragmentDecisions], summary: 
         println!("plan: every sample is copied");
     } else if summary.copy_only {
         println!(
-            "plan: every sample is copied; {} join(s) hand the decoder new parameter sets \
-             (`seam stitch --parameter-sets entries`)",
+            "plan: every sample is copied; {} fragment(s) hand the decoder new parameter sets \
+             (in band by default; `--parameter-sets entries` for sample entries)",
             summary.new_parameter_sets
         );
     } else if summary.refused > 0 || summary.reencode_video > 0 {
