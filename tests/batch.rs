@@ -355,6 +355,34 @@ fn shards_cover_every_output_exactly_once() {
     let mut files: Vec<String> = (0..n).map(|k| format!("{k}.mp4")).collect();
     files.sort();
     assert_eq!(dir_entries(&t.path().join("out")), files);
+    // A retried shard: without --skip-existing its outputs exist and fail; with it, only the
+    // output that is missing is written again.
+    let o = batch_in(t.path(), &["job.json", "--shard", "0/3"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists"));
+    let out3 = t.path().join("out/3.mp4");
+    let before = std::fs::read(&out3).expect("out/3.mp4");
+    std::fs::remove_file(&out3).expect("rm");
+    let o = batch_in(
+        t.path(),
+        &["job.json", "--shard", "0/3", "--skip-existing", "--json"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", describe(&o));
+    let v = summary(&o);
+    assert_eq!(
+        (v["skipped"].as_u64(), v["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let redone: Vec<&str> = v["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .filter(|o| o["skipped"] == false)
+        .filter_map(|o| o["output"].as_str())
+        .collect();
+    assert_eq!(redone, ["out/3.mp4"]);
+    assert_eq!(std::fs::read(&out3).expect("out/3.mp4"), before);
     // The same shard twice is the same share (deterministic); a bad index is a usage error.
     let a = batch_in(
         t.path(),
@@ -393,6 +421,9 @@ fn folder_grouped_by_uid_and_sorted_by_start() {
         ("100_20190611073246073.mp4", "a.mp4"),
         ("100_20190611073400000.mp4", "c.mp4"),
         ("7_20190611080000000.mp4", "c.mp4"),
+        // User 8's second file names no real date: user 8 fails, the others do not.
+        ("8_20190611080000000.mp4", "c.mp4"),
+        ("8_20191399080000000.mp4", "c.mp4"),
     ] {
         copy(&fixture(src), &rec.join(name));
     }
@@ -411,6 +442,15 @@ fn folder_grouped_by_uid_and_sorted_by_start() {
     assert!(o.status.success(), "{}", describe(&o));
     let v = summary(&o);
     let outputs = v["outputs"].as_array().expect("outputs");
+    assert_eq!(outputs.len(), 3);
+    let refused = outputs[1]["refused"].as_str().unwrap_or("");
+    assert!(
+        refused.contains("8_20191399080000000.mp4") && refused.contains("no such date"),
+        "{refused}"
+    );
+    assert_eq!(outputs[0]["refused"], Value::Null);
+    assert_eq!(outputs[2]["refused"], Value::Null);
+    let outputs = [&outputs[0], &outputs[2]];
     let listed: Vec<(String, Vec<(String, String)>)> = outputs
         .iter()
         .map(|o| {
@@ -452,15 +492,17 @@ fn folder_grouped_by_uid_and_sorted_by_start() {
     // batch reports one entry per user, each either written (and decodable) or failed with
     // nothing left behind, and the exit code says whether all succeeded.
     let o = batch_in(t.path(), &args, &[]);
-    let s = by_output(&summary(&o));
+    let mut s = by_output(&summary(&o));
     assert_eq!(
         s.keys().collect::<Vec<_>>(),
-        ["out/100.mp4", "out/7.mp4"],
+        ["out/100.mp4", "out/7.mp4", "out/8.mp4"],
         "{}",
         describe(&o)
     );
-    let all_ok = s.values().all(|(ok, _)| *ok);
-    assert_eq!(o.status.success(), all_ok, "{}", describe(&o));
+    let (ok, error) = s.remove("out/8.mp4").expect("out/8.mp4");
+    assert!(!ok && error.is_some_and(|e| e.contains("no such date")));
+    assert!(!t.path().join("out/8.mp4").exists());
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
     for (out, (ok, error)) in &s {
         let p = t.path().join(out);
         assert_eq!(p.exists(), *ok, "{out}: {error:?}");

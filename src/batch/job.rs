@@ -158,6 +158,7 @@ fn parse_output(
         inputs,
         session,
         options,
+        refused: None,
     })
 }
 

@@ -31,6 +31,9 @@ pub struct OutputJob {
     pub session: SessionOptions,
     /// Stitch options.
     pub options: StitchOptions,
+    /// Known to fail before it runs, and why (a file of a recorder's folder whose name gives no
+    /// start time): it is reported as failed without stopping the other outputs.
+    pub refused: Option<String>,
 }
 
 /// Options every output of a batch starts from (the command line's); a job file's per-output
@@ -191,6 +194,7 @@ pub fn from_dir(
                 .collect(),
             session: defaults.session.clone(),
             options: defaults.options.clone(),
+            refused: u.bad.map(|e| e.to_string()),
         })
         .collect();
     check_paths(&jobs).map_err(|(at, why)| BatchError::Dir(format!("{at}: {why}")))?;
@@ -267,6 +271,8 @@ pub struct Outcome {
     pub started: Duration,
     /// How long it took.
     pub elapsed: Duration,
+    /// Not run: the output existed and `skip_existing` was asked (a retried shard).
+    pub skipped: bool,
 }
 
 impl Outcome {
@@ -281,10 +287,14 @@ impl Outcome {
 
 /// Runs `jobs` (given with their positions in the batch) on `threads` threads and returns their
 /// outcomes in the order given; `on_done` sees each as it finishes. Once an interrupt is requested
-/// (Ctrl-C), outputs not yet started fail as interrupted instead of starting.
+/// (Ctrl-C), outputs not yet started fail as interrupted instead of starting. With
+/// `skip_existing`, an output whose file exists is not run again: outputs appear only whole
+/// (renamed on success), so an existing one is a finished one, and a retried shard redoes only
+/// what failed or never ran.
 pub fn run(
     jobs: &[(usize, OutputJob)],
     threads: usize,
+    skip_existing: bool,
     on_done: &(dyn Fn(&Outcome) + Sync),
 ) -> Vec<Outcome> {
     let batch_start = Instant::now();
@@ -297,7 +307,10 @@ pub fn run(
         };
         let started = batch_start.elapsed();
         let t = Instant::now();
-        let result = if crate::mux::interrupted() {
+        let skipped = skip_existing && job.output.is_file();
+        let result = if skipped {
+            Ok(Vec::new())
+        } else if crate::mux::interrupted() {
             Err(crate::error::MuxError::Interrupted.into())
         } else {
             run_one(job)
@@ -308,6 +321,7 @@ pub fn run(
             result,
             started,
             elapsed: t.elapsed(),
+            skipped,
         };
         on_done(&outcome);
         // A poisoned lock only means another worker panicked in `on_done`; the slots stay valid.
@@ -334,6 +348,9 @@ pub fn run(
 /// One session; a panic (a bug, never expected) becomes this output's failure instead of ending
 /// the batch.
 fn run_one(job: &OutputJob) -> Result<Vec<StitchReport>, Error> {
+    if let Some(why) = &job.refused {
+        return Err(crate::error::MuxError::BadOptions(why.clone()).into());
+    }
     // Thousands of outputs are usually spread over folders: make the output's folder (an empty
     // folder may stay behind when the output then fails; never a file).
     if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -410,13 +427,14 @@ mod tests {
                         }],
                         session: SessionOptions::default(),
                         options: StitchOptions::default(),
+                        refused: None,
                     },
                 )
             })
             .collect();
         for threads in [1, 3, 64] {
             let done = AtomicUsize::new(0);
-            let out = run(&jobs, threads, &|_| {
+            let out = run(&jobs, threads, false, &|_| {
                 done.fetch_add(1, Ordering::SeqCst);
             });
             assert_eq!(done.load(Ordering::SeqCst), 23);
@@ -424,6 +442,6 @@ mod tests {
             assert_eq!(positions, (0..23).map(|k| k * 2).collect::<Vec<_>>());
             assert!(out.iter().all(|o| o.result.is_err()));
         }
-        assert!(run(&[], 4, &|_| {}).is_empty());
+        assert!(run(&[], 4, false, &|_| {}).is_empty());
     }
 }

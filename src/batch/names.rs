@@ -27,7 +27,7 @@ pub const MAX_DIR_ENTRIES: usize = 1_000_000;
 const MAX_PATTERN_LEN: usize = 4096;
 
 /// A problem with a name pattern or with what it matched.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum NameError {
     /// The pattern is not a valid regular expression, or lacks a group the caller needs.
     #[error("--name-pattern {pattern:?}: {why}")]
@@ -42,6 +42,8 @@ pub enum NameError {
     BadStart {
         /// The file name.
         file: String,
+        /// The file's `uid` group, when the pattern has one (whose output the file belongs to).
+        uid: Option<String>,
         /// The text the `start` group matched.
         value: String,
         /// Why.
@@ -117,6 +119,7 @@ impl NamePattern {
                 Err(why) => {
                     return Some(Err(NameError::BadStart {
                         file: file_name.to_string(),
+                        uid,
                         value: m.as_str().to_string(),
                         why,
                     }))
@@ -245,6 +248,9 @@ pub struct UserFiles {
     pub uid: String,
     /// The user's files, sorted by [`sort_by_start`].
     pub files: Vec<NamedFile>,
+    /// The first of the user's files whose start could not be read: the user's output cannot be
+    /// made (a segment would be misplaced or left out), but the other users' can.
+    pub bad: Option<NameError>,
 }
 
 /// A folder grouped by user.
@@ -256,19 +262,50 @@ pub struct Grouped {
     pub unmatched: Vec<String>,
 }
 
-/// Groups file names (not paths) of `dir` by the pattern's `uid`; directories are skipped.
+/// Groups file names (not paths) of `dir` by the pattern's `uid`. A name whose start cannot be
+/// read marks its user's group bad ([`UserFiles::bad`]); a `uid` that cannot name a file, or a
+/// match without `uid`, fails the whole grouping.
 pub fn group_names(
     dir: &Path,
     names: impl IntoIterator<Item = String>,
     pattern: &NamePattern,
 ) -> Result<Grouped, NameError> {
     let mut by_uid: std::collections::BTreeMap<String, Vec<NamedFile>> = Default::default();
+    let mut bad: std::collections::BTreeMap<String, NameError> = Default::default();
     let mut unmatched = Vec::new();
     for name in names {
         match pattern.read(&name) {
             None => unmatched.push(name),
             Some(m) => {
-                let m = m?;
+                let m = match m {
+                    Err(NameError::BadStart {
+                        uid: Some(uid),
+                        file,
+                        value,
+                        why,
+                    }) => {
+                        by_uid.entry(uid.clone()).or_default();
+                        let e = NameError::BadStart {
+                            uid: Some(uid.clone()),
+                            file,
+                            value,
+                            why,
+                        };
+                        // The first bad name in name order, whatever order the folder lists.
+                        match bad.entry(uid) {
+                            std::collections::btree_map::Entry::Vacant(v) => {
+                                v.insert(e);
+                            }
+                            std::collections::btree_map::Entry::Occupied(mut o) => {
+                                if bad_file(&e) < bad_file(o.get()) {
+                                    o.insert(e);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    m => m?,
+                };
                 let Some(uid) = m.uid.clone() else {
                     return Err(NameError::BadPattern {
                         pattern: pattern.re.as_str().to_string(),
@@ -286,12 +323,20 @@ pub fn group_names(
         .into_iter()
         .map(|(uid, mut files)| {
             sort_by_start(&mut files);
-            UserFiles { uid, files }
+            let bad = bad.remove(&uid);
+            UserFiles { uid, files, bad }
         })
         .collect();
     users.sort_by(|a, b| cmp_uid(&a.uid, &b.uid));
     unmatched.sort();
     Ok(Grouped { users, unmatched })
+}
+
+fn bad_file(e: &NameError) -> &str {
+    match e {
+        NameError::BadStart { file, .. } | NameError::BadUid { file, .. } => file,
+        NameError::BadPattern { .. } => "",
+    }
 }
 
 /// Numbers by value (`9` before `10`), then anything else by text.
@@ -418,6 +463,28 @@ mod tests {
                 "d/100_20190611073300000.mp4"
             ]
         );
+    }
+
+    #[test]
+    fn a_bad_start_fails_its_user_only() {
+        let p = NamePattern::new(AGORA, &["uid", "start"]).unwrap();
+        let names = [
+            "5_20191399000000000.mp4",
+            "5_20190611073246073.aac",
+            "5_20190229000000000.mp4",
+            "6_20190611073246073.aac",
+        ]
+        .map(String::from);
+        let g = group_names(Path::new("d"), names, &p).unwrap();
+        assert_eq!(g.users.len(), 2);
+        let e = g.users[0].bad.as_ref().expect("user 5 is bad");
+        // The first bad name by name, not by listing order.
+        assert!(
+            e.to_string().starts_with("5_20190229000000000.mp4: start"),
+            "{e}"
+        );
+        assert_eq!(g.users[0].files.len(), 1);
+        assert_eq!(g.users[1].bad, None);
     }
 
     #[test]

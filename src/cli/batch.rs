@@ -68,8 +68,12 @@ pub struct BatchArgs {
     #[arg(long)]
     chapters: bool,
     /// Overwrite outputs that exist.
-    #[arg(short = 'y', long = "overwrite")]
+    #[arg(short = 'y', long = "overwrite", conflicts_with = "skip_existing")]
     overwrite: bool,
+    /// Leave outputs that exist alone and count them as done (outputs appear only whole, so a
+    /// retried shard redoes only what failed or never ran).
+    #[arg(long)]
+    skip_existing: bool,
     /// Fragmented MP4 outputs.
     #[arg(long)]
     fragmented: bool,
@@ -201,6 +205,9 @@ fn execute(
         } else {
             for (k, j) in &jobs {
                 println!("{k}\t{}", j.output.display());
+                if let Some(why) = &j.refused {
+                    println!("\trefused: {why}");
+                }
                 for i in &j.inputs {
                     let start = i.start.map(ts_text).unwrap_or_else(|| "-".into());
                     println!("\t{start}\t{}", i.path.display());
@@ -216,12 +223,13 @@ fn execute(
     });
     let started = Instant::now();
     let quiet = a.quiet;
-    let outcomes = batch::run(&jobs, threads, &|o: &Outcome| {
+    let outcomes = batch::run(&jobs, threads, a.skip_existing, &|o: &Outcome| {
         if !quiet || o.result.is_err() {
             eprintln!("seam: {}", summary_line(o));
         }
     });
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let skipped = outcomes.iter().filter(|o| o.skipped).count();
     let interrupted = outcomes.iter().any(|o| {
         matches!(
             o.result,
@@ -234,9 +242,14 @@ fn execute(
         None => String::new(),
     };
     eprintln!(
-        "seam: batch: {} outputs{share}, {} ok, {failed} failed, {:.2} s with {} threads",
+        "seam: batch: {} outputs{share}, {} ok, {failed} failed{}, {:.2} s with {} threads",
         outcomes.len(),
         outcomes.len() - failed,
+        if skipped > 0 {
+            format!(" ({skipped} skipped: they exist)")
+        } else {
+            String::new()
+        },
         seconds,
         threads.clamp(1, jobs.len().max(1))
     );
@@ -246,6 +259,7 @@ fn execute(
             "ok": failed == 0,
             "succeeded": outcomes.len() - failed,
             "failed": failed,
+            "skipped": skipped,
             "total_in_job": total,
             "shard": shard_json,
             "threads": threads,
@@ -267,6 +281,7 @@ fn execute(
 fn summary_line(o: &Outcome) -> String {
     let secs = o.elapsed.as_secs_f64();
     match &o.result {
+        Ok(_) if o.skipped => format!("skip   {}  exists", o.output.display()),
         Ok(r) => {
             let extra = if r.len() > 1 {
                 format!(" in {} files", r.len())
@@ -292,12 +307,13 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
         "position": o.position,
         "output": o.output.display().to_string(),
         "ok": o.result.is_ok(),
+        "skipped": o.skipped,
         "error": error,
         "exit_code": exit_code,
         "bytes": o.bytes(),
         "started_seconds": o.started.as_secs_f64(),
         "seconds": o.elapsed.as_secs_f64(),
-        "duration_seconds": o.result.is_ok().then(|| reports.iter().map(|r| r.duration_seconds).sum::<f64>()),
+        "duration_seconds": (o.result.is_ok() && !o.skipped).then(|| reports.iter().map(|r| r.duration_seconds).sum::<f64>()),
         "files": reports.iter().flat_map(|r| r.files.iter()).collect::<Vec<_>>(),
         "warnings": reports.iter().flat_map(|r| r.warnings.iter()).collect::<Vec<_>>(),
     })
@@ -318,6 +334,7 @@ fn dry_json(position: usize, j: &batch::OutputJob) -> serde_json::Value {
         "position": position,
         "output": j.output.display().to_string(),
         "inputs": inputs,
+        "refused": j.refused,
     })
 }
 
