@@ -578,3 +578,82 @@ fn json_summary_shape() {
     assert_eq!(bad["exit_code"], 3);
     assert_only(t.path(), &["c.mp4", "job.json", "ok.mp4"]);
 }
+
+#[test]
+fn an_interrupted_batch_leaves_only_whole_outputs() {
+    // Ctrl-C (SIGINT) in the middle of a batch: outputs being written stop and vanish, outputs
+    // not started are reported as interrupted, finished ones stay whole. This is the path where
+    // a temporary output file exists when the failure comes (a broken input fails earlier).
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    for n in ["a.mp4", "b.mp4", "c.mp4"] {
+        copy(&fixture(n), &d.join(n));
+    }
+    let n = 400;
+    let job = serde_json::json!({"outputs": (0..n).map(|k| serde_json::json!({
+        "output": format!("out/{k}.mp4"),
+        "inputs": [{"path": "a.mp4"}, {"path": "b.mp4"}, {"path": "c.mp4"}, {"path": "a.mp4"}],
+    })).collect::<Vec<_>>()});
+    write_job(&d.join("job.json"), &job);
+    let mut child = Command::new(common::SEAM)
+        .current_dir(d)
+        .args(["batch", "job.json", "--jobs", "2", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn seam");
+    // Wait for the first finished output, then interrupt.
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut err, &mut first).expect("read stderr");
+    assert!(first.starts_with("seam: ok "), "{first}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    // The rest of stderr on its own thread: the JSON summary may fill the stdout pipe first.
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut err, &mut rest).map(|_| rest)
+    });
+    let o = child.wait_with_output().expect("wait seam");
+    let rest = rest.join().expect("stderr thread").expect("read stderr");
+    assert_eq!(o.status.code(), Some(130), "{first}{rest}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("summary");
+    let s = by_output(&v);
+    assert_eq!(s.len(), n, "every output is in the summary");
+    let written: Vec<&String> = s
+        .iter()
+        .filter(|(_, (ok, _))| *ok)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        !written.is_empty() && written.len() < n,
+        "{} written",
+        written.len()
+    );
+    for (out, (ok, error)) in &s {
+        assert_eq!(d.join(out).exists(), *ok, "{out}: {error:?}");
+        if !ok {
+            assert_eq!(
+                error.as_deref(),
+                Some("interrupted; no output written"),
+                "{out}"
+            );
+        }
+    }
+    // Nothing half-written: no temporary file, and every output there is whole.
+    let entries = dir_entries(&d.join("out"));
+    assert!(
+        entries.iter().all(|e| !e.contains("seam-tmp")),
+        "{entries:?}"
+    );
+    assert_eq!(entries.len(), written.len());
+    if require_ffmpeg() {
+        for out in written {
+            let (clean, ferr) = decode_null(&d.join(out));
+            assert!(clean && ferr.is_empty(), "{out}: {ferr}");
+        }
+    }
+}
