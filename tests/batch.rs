@@ -620,6 +620,9 @@ fn an_interrupted_batch_leaves_only_whole_outputs() {
     let o = child.wait_with_output().expect("wait seam");
     let rest = rest.join().expect("stderr thread").expect("read stderr");
     assert_eq!(o.status.code(), Some(130), "{first}{rest}");
+    // Outputs the interrupt kept from starting are counted, not listed one by one.
+    assert!(rest.contains("not started: interrupted)"), "{rest}");
+    assert!(rest.lines().count() < n / 2, "{rest}");
     let v: Value = serde_json::from_slice(&o.stdout).expect("summary");
     let s = by_output(&v);
     assert_eq!(s.len(), n, "every output is in the summary");

@@ -273,6 +273,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Not run: the output existed and `skip_existing` was asked (a retried shard).
     pub skipped: bool,
+    /// Whether the session was started (false when skipped, or interrupted before its turn).
+    pub ran: bool,
 }
 
 impl Outcome {
@@ -308,9 +310,10 @@ pub fn run(
         let started = batch_start.elapsed();
         let t = Instant::now();
         let skipped = skip_existing && job.output.is_file();
+        let ran = !skipped && !crate::mux::interrupted();
         let result = if skipped {
             Ok(Vec::new())
-        } else if crate::mux::interrupted() {
+        } else if !ran {
             Err(crate::error::MuxError::Interrupted.into())
         } else {
             run_one(job)
@@ -322,6 +325,7 @@ pub fn run(
             started,
             elapsed: t.elapsed(),
             skipped,
+            ran,
         };
         on_done(&outcome);
         // A poisoned lock only means another worker panicked in `on_done`; the slots stay valid.

@@ -24,7 +24,7 @@ pub struct BatchArgs {
     dir: Option<PathBuf>,
     /// With --dir: a regular expression with named groups `uid` (whose output a file belongs
     /// to) and optionally `start` (17 digits yyyyMMddHHmmssSSS in UTC, or seconds), searched in
-    /// each file name; e.g. '(?P<uid>\d+)_(?P<start>\d{17})' for 100_20190611073246073.aac.
+    /// each file name; e.g. `(?P<uid>\d+)_(?P<start>\d{17})` for 100_20190611073246073.aac.
     /// Inputs are sorted by start (then name); files that do not match are skipped.
     #[arg(long, value_name = "RE", requires = "dir")]
     name_pattern: Option<String>,
@@ -224,12 +224,14 @@ fn execute(
     let started = Instant::now();
     let quiet = a.quiet;
     let outcomes = batch::run(&jobs, threads, a.skip_existing, &|o: &Outcome| {
-        if !quiet || o.result.is_err() {
+        // Outputs an interrupt kept from starting are counted in the total, not listed.
+        if (!quiet || o.result.is_err()) && (o.ran || o.skipped) {
             eprintln!("seam: {}", summary_line(o));
         }
     });
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     let skipped = outcomes.iter().filter(|o| o.skipped).count();
+    let not_started = outcomes.iter().filter(|o| !o.ran && !o.skipped).count();
     let interrupted = outcomes.iter().any(|o| {
         matches!(
             o.result,
@@ -245,11 +247,14 @@ fn execute(
         "seam: batch: {} outputs{share}, {} ok, {failed} failed{}, {:.2} s with {} threads",
         outcomes.len(),
         outcomes.len() - failed,
-        if skipped > 0 {
-            format!(" ({skipped} skipped: they exist)")
-        } else {
-            String::new()
-        },
+        [
+            (skipped, "skipped: they exist"),
+            (not_started, "not started: interrupted")
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(" ({n} {what})"))
+        .collect::<String>(),
         seconds,
         threads.clamp(1, jobs.len().max(1))
     );
