@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 bad or incompatible input, 2 usage error, 3 I/O error,
 //! 130 interrupted (Ctrl-C / SIGTERM; nothing is left behind).
 
+mod batch;
 mod plan;
 mod probe;
 
@@ -87,6 +88,9 @@ enum Command {
         #[arg(long)]
         allow_any_path: bool,
     },
+    /// Write many sessions, one output each, in parallel: from a JSON job file, or from a
+    /// recorder's folder grouped by user (--dir with --name-pattern).
+    Batch(batch::BatchArgs),
     /// Describe inputs and whether they can be joined without re-encoding.
     Probe {
         /// Input files.
@@ -185,6 +189,7 @@ pub fn main() -> ExitCode {
                 )
             }
         },
+        Command::Batch(args) => batch::run(args),
         Command::Probe {
             inputs,
             json,
