@@ -109,8 +109,20 @@ pub struct StitchOptions {
     /// into several parts (an HLS playlist, a transport stream with a timestamp jump or continued
     /// by the next file) cannot be trimmed.
     pub trims: Vec<(usize, crate::plan::Trim)>,
-    /// Refuse inputs that would need re-encoding instead of re-encoding them (`--copy-only`).
-    pub copy_only: bool,
+    /// What to do with a fragment whose format the output cannot copy (`--on-mismatch`).
+    pub on_mismatch: OnMismatch,
+}
+
+/// What to do with a fragment that cannot be copied into the output (another sample rate,
+/// resolution, orientation or codec): issue 8 item 7.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMismatch {
+    /// Re-encode it to the output's format (what `seam plan` lists as re-encode).
+    #[default]
+    Transcode,
+    /// Refuse the job, naming the fragment and what differs.
+    Error,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
@@ -384,7 +396,8 @@ fn open_and_plan(
         }
     }
     // Fragments whose audio format differs are re-encoded to the output's before planning.
-    let transcoded = crate::transcode::realize::realize(&mut medias, options.copy_only)?;
+    let transcoded =
+        crate::transcode::realize::realize(&mut medias, options.on_mismatch == OnMismatch::Error)?;
     let mut plan = plan_with_options(
         &medias,
         &PlanOptions {

@@ -197,12 +197,15 @@ fn incompatible_resolution_is_refused_and_leaves_nothing() {
     }
 }
 
-/// (6.) An audio format change under `--copy-only` is refused (not re-encoded), naming the file
+/// (6.) An audio format change under `--on-mismatch error` is refused (not re-encoded), naming the file
 /// and the parameter, and nothing is left.
 #[test]
-fn incompatible_audio_is_refused_under_copy_only_and_leaves_nothing() {
-    let (code, err) =
-        failing_stitch_with(&paths(&["a.mp4", "mono44k.mp4"]), "x.mp4", &["--copy-only"]);
+fn incompatible_audio_is_refused_under_on_mismatch_error_and_leaves_nothing() {
+    let (code, err) = failing_stitch_with(
+        &paths(&["a.mp4", "mono44k.mp4"]),
+        "x.mp4",
+        &["--on-mismatch", "error"],
+    );
     assert_eq!(code, Some(1), "exit code; stderr: {err}");
     assert!(err.contains("mono44k.mp4"), "stderr lacks the file: {err}");
     assert!(

@@ -182,7 +182,7 @@ fn a_fragment_at_another_rate_and_layout_is_reencoded_in_place() {
 }
 
 #[test]
-fn copy_only_refuses_instead() {
+fn on_mismatch_error_refuses_instead() {
     if !require_ffmpeg() {
         return;
     }
@@ -192,7 +192,8 @@ fn copy_only_refuses_instead() {
     let out = dir.path().join("out.mp4");
     let o = seam([
         "stitch".as_ref(),
-        "--copy-only".as_ref(),
+        "--on-mismatch".as_ref(),
+        "error".as_ref(),
         "-o".as_ref(),
         out.as_os_str(),
         a.as_os_str(),

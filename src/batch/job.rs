@@ -57,6 +57,7 @@ struct RawOutput<'a> {
     fragmented: Option<bool>,
     best_effort: Option<bool>,
     parameter_sets: Option<ParameterSets>,
+    on_mismatch: Option<crate::api::OnMismatch>,
     #[serde(borrow)]
     segment_duration: Option<&'a RawValue>,
 }
@@ -139,6 +140,7 @@ fn parse_output(
     set(&mut options.overwrite, o.overwrite);
     set(&mut options.fragmented, o.fragmented);
     set(&mut options.best_effort, o.best_effort);
+    options.on_mismatch = o.on_mismatch.unwrap_or(options.on_mismatch);
     if let Some(p) = o.parameter_sets {
         options.parameter_sets = match p {
             ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,

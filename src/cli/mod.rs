@@ -66,10 +66,11 @@ enum Command {
         /// list. Repeat for other inputs.
         #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
         trim: Vec<(usize, crate::plan::Trim)>,
-        /// Refuse inputs that would need re-encoding (another audio sample rate or channel
-        /// count) instead of re-encoding them; `seam plan` says which those are.
-        #[arg(long)]
-        copy_only: bool,
+        /// A fragment the output cannot copy (another audio sample rate or channel count):
+        /// `transcode` re-encodes it to the output's format (default), `error` refuses the job.
+        /// `seam plan` lists those fragments and why.
+        #[arg(long, value_enum, default_value = "transcode")]
+        on_mismatch: OnMismatchArg,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -115,6 +116,15 @@ enum Command {
     },
 }
 
+/// `--on-mismatch` ([`crate::api::OnMismatch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnMismatchArg {
+    /// Re-encode the fragment to the output's format.
+    Transcode,
+    /// Refuse the job.
+    Error,
+}
+
 /// What to do with inputs whose H.264/H.265 parameter sets differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ParameterSets {
@@ -153,7 +163,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
-            copy_only,
+            on_mismatch,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -177,7 +187,10 @@ pub fn main() -> ExitCode {
                             ParameterSets::Inband => crate::plan::ParameterSets::Inband,
                         },
                         trims: trim,
-                        copy_only,
+                        on_mismatch: match on_mismatch {
+                            OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
+                            OnMismatchArg::Error => crate::api::OnMismatch::Error,
+                        },
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,

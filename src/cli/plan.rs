@@ -155,7 +155,7 @@ fn print_text(output: &[OutputTrack], fragments: &[FragmentDecisions], summary: 
     } else {
         println!(
             "plan: {} audio fragment track(s) are re-encoded to the output's format \
-             (`--copy-only` refuses them instead); everything else is copied",
+             (`--on-mismatch error` refuses them instead); everything else is copied",
             summary.reencode
         );
     }

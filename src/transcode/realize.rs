@@ -43,9 +43,9 @@ pub struct Transcoded {
 /// Re-encodes what the inputs need so that every track joins: today, audio whose sample rate,
 /// channel count or object type differs from the output track's. Does nothing when something
 /// else stops the join (video to re-encode, a refusal: the planner then names it) or when
-/// `copy_only`.
-pub fn realize(medias: &mut [Media], copy_only: bool) -> Result<Vec<Transcoded>, AudioError> {
-    if copy_only || medias.len() < 2 {
+/// `refuse` (`--on-mismatch error`).
+pub fn realize(medias: &mut [Media], refuse: bool) -> Result<Vec<Transcoded>, AudioError> {
+    if refuse || medias.len() < 2 {
         return Ok(Vec::new());
     }
     let decisions = decide(medias);
