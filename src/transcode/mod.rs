@@ -1,6 +1,7 @@
 //! The side path for bytes that cannot be copied: the plan calls it for individual segments.
 //!
-//! Today it makes silent AAC frames (fdk-aac) for spans where an input has no audio. Re-encoding of
-//! video segments whose parameters differ (openh264) will live here too.
+//! `silence` makes silent AAC frames (fdk-aac) for spans where an input has no audio; `video`
+//! re-encodes a span of H.264 video to another picture format (OpenH264, fast_image_resize).
 
 pub mod silence;
+pub mod video;
