@@ -111,6 +111,14 @@ pub struct StitchOptions {
     pub trims: Vec<(usize, crate::plan::Trim)>,
     /// What to do with a fragment whose format the output cannot copy (`--on-mismatch`).
     pub on_mismatch: OnMismatch,
+    /// Threads for re-encoding video (0: all cores); the output is the same for any count.
+    pub threads: usize,
+    /// How a re-encoded picture of another shape fills the output's (`--fit`, `--fill`,
+    /// `--stretch`).
+    pub fit: crate::transcode::video::Fit,
+    /// Where re-encoded video waits for the muxer (an unnamed temporary file); the output's
+    /// folder when `None` (the stitch functions fill it in), memory for in-memory stitches.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 /// What to do with a fragment that cannot be copied into the output (another sample rate,
@@ -396,8 +404,15 @@ fn open_and_plan(
         }
     }
     // Fragments whose audio format differs are re-encoded to the output's before planning.
-    let transcoded =
-        crate::transcode::realize::realize(&mut medias, options.on_mismatch == OnMismatch::Error)?;
+    let transcoded = crate::transcode::realize::realize(
+        &mut medias,
+        &crate::transcode::realize::RealizeOptions {
+            refuse: options.on_mismatch == OnMismatch::Error,
+            threads: options.threads,
+            fit: options.fit,
+            spool_dir: options.spool_dir.as_deref(),
+        },
+    )?;
     let mut plan = plan_with_options(
         &medias,
         &PlanOptions {
@@ -595,6 +610,13 @@ pub fn stitch_with_progress(
     options: &StitchOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StitchReport, Error> {
+    // Re-encoded video waits beside the output (same file system, cleaned up with the process).
+    let mut options = options.clone();
+    if options.spool_dir.is_none() {
+        let dir = output.parent().filter(|d| !d.as_os_str().is_empty());
+        options.spool_dir = Some(dir.unwrap_or(Path::new(".")).to_path_buf());
+    }
+    let options = &options;
     let format = OutputFormat::from_path(output);
     check_options(format, options)?;
     if format != OutputFormat::Mp4 || options.segment_duration.is_some() {

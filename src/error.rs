@@ -324,9 +324,12 @@ pub enum Error {
     /// Writing the output.
     #[error(transparent)]
     Mux(#[from] MuxError),
-    /// Re-encoding a fragment whose format differs.
+    /// Re-encoding the audio of a fragment whose format differs.
     #[error(transparent)]
     Audio(#[from] crate::transcode::audio::AudioError),
+    /// Re-encoding the video of a fragment whose picture differs.
+    #[error(transparent)]
+    Video(#[from] crate::transcode::video::TranscodeError),
 }
 
 impl Error {
@@ -345,6 +348,11 @@ impl Error {
             Error::Mux(_) => 1,
             Error::Audio(crate::transcode::audio::AudioError::Io { .. }) => 3,
             Error::Audio(_) => 1,
+            Error::Video(
+                crate::transcode::video::TranscodeError::Read { .. }
+                | crate::transcode::video::TranscodeError::Spool { .. },
+            ) => 3,
+            Error::Video(_) => 1,
         }
     }
 }

@@ -166,11 +166,6 @@ fn fragmented_output_is_moov_then_one_moof_per_gop() {
 
 /// Runs a stitch that must fail into an empty directory; returns (exit code, stderr) and checks
 /// that the directory is still empty (no output, no temporary file).
-fn failing_stitch(inputs: &[PathBuf], name: &str) -> (Option<i32>, String) {
-    failing_stitch_with(inputs, name, &[])
-}
-
-/// [`failing_stitch`] with more arguments.
 fn failing_stitch_with(inputs: &[PathBuf], name: &str, extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join(name);
@@ -187,10 +182,15 @@ fn failing_stitch_with(inputs: &[PathBuf], name: &str, extra: &[&str]) -> (Optio
     )
 }
 
-/// 6. A resolution change is refused, naming both files and both sizes, and nothing is left.
+/// (6.) A resolution change under `--on-mismatch error` is refused, naming both files and both
+/// sizes, and nothing is left (by default it is re-encoded: tests/reencode_video.rs).
 #[test]
-fn incompatible_resolution_is_refused_and_leaves_nothing() {
-    let (code, err) = failing_stitch(&paths(&["a.mp4", "portrait.mp4"]), "x.mp4");
+fn incompatible_resolution_is_refused_under_on_mismatch_error_and_leaves_nothing() {
+    let (code, err) = failing_stitch_with(
+        &paths(&["a.mp4", "portrait.mp4"]),
+        "x.mp4",
+        &["--on-mismatch", "error"],
+    );
     assert_eq!(code, Some(1), "exit code; stderr: {err}");
     for s in ["portrait.mp4", "a.mp4", "320x240", "240x320"] {
         assert!(err.contains(s), "stderr lacks {s:?}: {err}");

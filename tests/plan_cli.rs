@@ -25,10 +25,11 @@ fn decision<'a>(v: &'a Value, k: usize, track: &str) -> &'a Value {
 }
 
 /// `seam stitch` of the same inputs into a temporary folder: whether it succeeded, and stderr.
-fn stitch(inputs: &[&str]) -> (bool, String) {
+fn stitch(inputs: &[&str], extra: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.mp4");
     let mut args = vec!["stitch".to_string(), "-o".into(), out.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(inputs.iter().map(|i| fixture(i).display().to_string()));
     let o = seam(&args);
     (
@@ -55,7 +56,10 @@ fn identical_fragments_are_copied_and_stitch_agrees() {
     assert_eq!(out[0]["track"], "video");
     assert_eq!(out[0]["format"]["width"], 320);
     assert_eq!(out[1]["format"]["sample_rate"], 48000);
-    assert!(stitch(&inputs).0, "plan says copy, stitch must succeed");
+    assert!(
+        stitch(&inputs, &[]).0,
+        "plan says copy, stitch must succeed"
+    );
 }
 
 #[test]
@@ -79,17 +83,20 @@ fn picture_orientation_and_audio_format_changes_are_reencoded_with_their_reason(
     assert_eq!(v["summary"]["copy_only"], false);
     assert_eq!(audio["kind"], "audio");
     assert_eq!(video["kind"], "video");
-    // Video re-encoding is not in `seam stitch` yet: these joins are refused, naming the same
-    // parameter; the audio one is re-encoded.
+    // `seam stitch` re-encodes each of these; with `--on-mismatch error` it refuses, naming the
+    // same parameter.
     for (pair, parameter) in [
         (["a.mp4", "portrait.mp4"], "resolution"),
         (["a.mp4", "rotated.mp4"], "display rotation"),
+        (["a.mp4", "mono44k.mp4"], "sample rate"),
     ] {
-        let (ok, err) = stitch(&pair);
-        assert!(!ok, "{pair:?}: stitch must refuse");
+        let (ok, err) = stitch(&pair, &["--on-mismatch", "error"]);
+        assert!(!ok, "{pair:?}: stitch --on-mismatch error must refuse");
         assert!(err.contains(parameter), "{pair:?}: {err}");
+        let (ok, err) = stitch(&pair, &[]);
+        assert!(ok, "{pair:?}: re-encoded by default: {err}");
     }
-    let (ok, err) = stitch(&["a.mp4", "mono44k.mp4"]);
+    let (ok, err) = stitch(&["a.mp4", "mono44k.mp4"], &[]);
     assert!(ok, "audio is re-encoded: {err}");
     assert!(err.contains("re-encoded"), "{err}");
 }
@@ -124,7 +131,7 @@ fn text_output_names_the_output_format_and_each_decision() {
         text.contains("video: re-encode (other picture format: resolution 320x240 -> 240x320)"),
         "{text}"
     );
-    assert!(text.contains("need re-encoding"), "{text}");
+    assert!(text.contains("are re-encoded"), "{text}");
 }
 
 #[test]

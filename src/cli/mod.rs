@@ -71,6 +71,20 @@ enum Command {
         /// `seam plan` lists those fragments and why.
         #[arg(long, value_enum, default_value = "transcode")]
         on_mismatch: OnMismatchArg,
+        /// Threads for re-encoding video (default: all cores); the output is the same for any
+        /// count.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        /// A re-encoded picture of another shape is scaled to fit inside the output's, with
+        /// black bars (default).
+        #[arg(long, conflicts_with_all = ["fill", "stretch"])]
+        fit: bool,
+        /// ... scaled to cover the output's, the overflow cropped.
+        #[arg(long, conflicts_with = "stretch")]
+        fill: bool,
+        /// ... scaled to the output's size, ignoring its aspect ratio.
+        #[arg(long)]
+        stretch: bool,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -164,6 +178,10 @@ pub fn main() -> ExitCode {
             allow_any_path,
             trim,
             on_mismatch,
+            threads,
+            fit: _,
+            fill,
+            stretch,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -191,6 +209,15 @@ pub fn main() -> ExitCode {
                             OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
                             OnMismatchArg::Error => crate::api::OnMismatch::Error,
                         },
+                        threads,
+                        fit: if fill {
+                            crate::transcode::video::Fit::Fill
+                        } else if stretch {
+                            crate::transcode::video::Fit::Stretch
+                        } else {
+                            crate::transcode::video::Fit::Fit
+                        },
+                        spool_dir: None,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,

@@ -30,7 +30,7 @@ struct Summary {
     new_parameter_sets: usize,
     /// Fragment tracks that must be decoded and re-encoded.
     reencode: usize,
-    /// Of those, video tracks (`seam stitch` cannot re-encode video yet).
+    /// Of those, video tracks.
     reencode_video: usize,
     /// Fragment tracks that cannot be joined at all.
     refused: usize,
@@ -146,17 +146,16 @@ fn print_text(output: &[OutputTrack], fragments: &[FragmentDecisions], summary: 
              (in band by default; `--parameter-sets entries` for sample entries)",
             summary.new_parameter_sets
         );
-    } else if summary.refused > 0 || summary.reencode_video > 0 {
+    } else if summary.refused > 0 {
         println!(
-            "plan: {} fragment track(s) need re-encoding ({} video) and {} cannot be joined; \
-             `seam stitch` re-encodes audio only so far and refuses these inputs",
-            summary.reencode, summary.reencode_video, summary.refused
+            "plan: {} fragment track(s) cannot be joined; `seam stitch` refuses these inputs",
+            summary.refused
         );
     } else {
         println!(
-            "plan: {} audio fragment track(s) are re-encoded to the output's format \
-             (`--on-mismatch error` refuses them instead); everything else is copied",
-            summary.reencode
+            "plan: {} fragment track(s) are re-encoded to the output's format ({} video), \
+             everything else is copied (`--on-mismatch error` refuses instead)",
+            summary.reencode, summary.reencode_video
         );
     }
 }

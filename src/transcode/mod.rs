@@ -1,10 +1,12 @@
 //! The side path for bytes that cannot be copied: the plan calls it for individual segments.
 //!
-//! It makes silent AAC frames (fdk-aac) for spans where an input has no audio (`silence`), and
-//! re-encodes audio whose format differs from the output track's (`audio`, called by `realize`
-//! between demuxing and planning). Re-encoding of video segments (openh264) lives here too.
+//! `silence` makes silent AAC frames (fdk-aac) for spans where an input has no audio; `audio`
+//! re-encodes audio whose format differs from the output track's (fdk-aac, rubato); `video`
+//! re-encodes a span of H.264 video to another picture format (OpenH264, fast_image_resize);
+//! `realize` runs them between demuxing and planning, for the fragments `plan::decide` marks.
 
 pub mod audio;
 mod fdk;
 pub mod realize;
 pub mod silence;
+pub mod video;

@@ -14,7 +14,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::audio::{reencode_track, AudioError, AudioTarget, ReencodedAudio};
-use crate::model::{CodecConfig, Edit, Media, Sample, SampleTable, Track, TrackKind};
+use super::video::{self, Encoded, Fit, VideoSpan, VideoTarget};
+use crate::model::{CodecConfig, Edit, Media, Sample, SampleEntry, SampleTable, Track, TrackKind};
 use crate::plan::{decide, Decision, FragmentDecisions};
 use crate::source::{ConcatSource, MemSource, Source};
 use crate::time::{rescale, Rounding};
@@ -40,26 +41,66 @@ pub struct Transcoded {
     pub seconds: f64,
 }
 
-/// Re-encodes what the inputs need so that every track joins: today, audio whose sample rate,
-/// channel count or object type differs from the output track's. Does nothing when something
-/// else stops the join (video to re-encode, a refusal: the planner then names it) or when
-/// `refuse` (`--on-mismatch error`).
-pub fn realize(medias: &mut [Media], refuse: bool) -> Result<Vec<Transcoded>, AudioError> {
-    if refuse || medias.len() < 2 {
+/// How [`realize`] runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealizeOptions<'a> {
+    /// Re-encode nothing (`--on-mismatch error`): the planner then refuses what differs.
+    pub refuse: bool,
+    /// Threads for video re-encoding (0: all cores).
+    pub threads: usize,
+    /// How a picture of another shape fills the output's.
+    pub fit: Fit,
+    /// Where re-encoded video waits for the muxer (beside the output); memory when `None`.
+    pub spool_dir: Option<&'a std::path::Path>,
+}
+
+/// Re-encodes what the inputs need so that every track joins: audio whose sample rate, channel
+/// count or object type differs from the output track's, and H.264 video of another picture
+/// size or orientation (to the output's size and upright, OpenH264). Does nothing when something
+/// else stops the join (a refusal: the planner then names it) or when `options.refuse`.
+pub fn realize(
+    medias: &mut [Media],
+    options: &RealizeOptions<'_>,
+) -> Result<Vec<Transcoded>, crate::Error> {
+    if options.refuse || medias.len() < 2 {
         return Ok(Vec::new());
     }
     let decisions = decide(medias);
-    let blocked = decisions.iter().any(|f| {
-        f.tracks.iter().enumerate().any(|(k, t)| {
-            t.decision == Decision::Refuse
-                || (t.decision == Decision::Reencode
-                    && kind_of(medias, &decisions, k) != Some(TrackKind::Audio))
-        })
-    });
-    if blocked {
+    if decisions
+        .iter()
+        .any(|f| f.tracks.iter().any(|t| t.decision == Decision::Refuse))
+    {
         return Ok(Vec::new());
     }
-    let jobs = audio_jobs(medias, &decisions);
+    let video = video_jobs(medias, &decisions)?;
+    let mut out = Vec::new();
+    for job in &video {
+        let started = Instant::now();
+        let encoded = run_video(medias, job, options)?;
+        let m = &mut medias[job.input];
+        let input_samples = m.tracks[job.track].samples.len();
+        let output_samples = encoded.samples.len();
+        replace_video(m, job, encoded)?;
+        out.push(Transcoded {
+            input: job.input,
+            file: m.name().to_string(),
+            track: job.label.clone(),
+            output_track: job.output_track,
+            reason: job.reason.clone(),
+            input_samples,
+            output_samples,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    out.extend(realize_audio(medias, &decisions)?);
+    Ok(out)
+}
+
+fn realize_audio(
+    medias: &mut [Media],
+    decisions: &[FragmentDecisions],
+) -> Result<Vec<Transcoded>, AudioError> {
+    let jobs = audio_jobs(medias, decisions);
     let done = run_parallel(medias, &jobs);
     let mut out = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.iter().zip(done) {
@@ -94,12 +135,263 @@ struct Job {
     reference: (crate::model::SampleEntry, u32),
 }
 
-/// The kind of output track `k` (from the fragment that sets its format).
-fn kind_of(medias: &[Media], decisions: &[FragmentDecisions], k: usize) -> Option<TrackKind> {
-    decisions.iter().find_map(|f| {
-        let d = f.tracks.get(k)?;
-        let t = medias.get(f.input)?.tracks.get(d.input_track?)?;
-        Some(t.kind)
+/// One video track to re-encode to the output track's picture format.
+struct VideoJob {
+    input: usize,
+    track: usize,
+    label: String,
+    output_track: usize,
+    reason: String,
+    target: VideoTarget,
+    /// The output track's sample description (its avcC is replaced by the encoder's).
+    reference_entry: SampleEntry,
+    /// The output track's display matrix and tkhd size: the re-encoded pictures are upright in
+    /// the output's frame.
+    reference_header: crate::model::TrackHeader,
+}
+
+/// The output track that `k` names, from the fragment that sets its format.
+fn reference_track<'a>(
+    medias: &'a [Media],
+    decisions: &[FragmentDecisions],
+    k: usize,
+) -> Option<&'a Track> {
+    decisions.iter().find_map(|g| {
+        let r = g.tracks.get(k)?;
+        r.sets_format
+            .then(|| medias[g.input].tracks.get(r.input_track?))
+            .flatten()
+    })
+}
+
+/// The video tracks to re-encode. H.264 to H.264 only: another codec on either side is an error
+/// naming the fragment (OpenH264 decodes and encodes H.264).
+fn video_jobs(
+    medias: &[Media],
+    decisions: &[FragmentDecisions],
+) -> Result<Vec<VideoJob>, crate::Error> {
+    let mut jobs = Vec::new();
+    for f in decisions {
+        for (k, d) in f.tracks.iter().enumerate() {
+            if d.decision != Decision::Reencode || d.kind != "video" {
+                continue;
+            }
+            let Some(ti) = d.input_track else { continue };
+            let m = &medias[f.input];
+            let cannot = |what: String| {
+                crate::Error::from(video::TranscodeError::In {
+                    file: m.name().to_string(),
+                    source: Box::new(video::TranscodeError::Unsupported { what }),
+                })
+            };
+            let Some(rt) = reference_track(medias, decisions, k) else {
+                continue;
+            };
+            let (Some(re), Some(e)) = (rt.entry(), m.tracks[ti].entry()) else {
+                continue;
+            };
+            let CodecConfig::H264 {
+                config: Some(rc), ..
+            } = &re.codec
+            else {
+                return Err(cannot(format!(
+                    "{} ({}): the output's video is {}, and seam re-encodes to H.264 only",
+                    d.track,
+                    d.reason,
+                    re.codec.name(re.format)
+                )));
+            };
+            if !matches!(
+                e.codec,
+                CodecConfig::H264 {
+                    config: Some(_),
+                    ..
+                }
+            ) {
+                return Err(cannot(format!(
+                    "{} ({}): seam decodes H.264 (with avcC) only, this fragment is {}",
+                    d.track,
+                    d.reason,
+                    e.codec.name(e.format)
+                )));
+            }
+            if m.tracks[ti].sample_entries.len() > 1 {
+                return Err(cannot(format!(
+                    "{}: re-encoding a track with {} sample descriptions is not supported",
+                    d.track,
+                    m.tracks[ti].sample_entries.len()
+                )));
+            }
+            let sps = rc
+                .first_sps()
+                .map_err(|e| cannot(format!("output avcC: {e}")))?;
+            jobs.push(VideoJob {
+                input: f.input,
+                track: ti,
+                label: d.track.clone(),
+                output_track: k,
+                reason: d.reason.clone(),
+                target: VideoTarget {
+                    width: sps.width,
+                    height: sps.height,
+                    fit: Fit::default(),
+                    bitrate: video_bitrate(rt),
+                    gop: longest_gop(rt),
+                    fps: None,
+                },
+                reference_entry: re.clone(),
+                reference_header: rt.header.clone(),
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// The bit rate of the copied track, so quality does not jump at the join (at least 100 kb/s).
+fn video_bitrate(t: &Track) -> u32 {
+    let bytes: u64 = t.samples.iter().map(|s| u64::from(s.size)).sum();
+    let ticks = u64::try_from(t.media_duration()).unwrap_or(0).max(1);
+    let bits = u128::from(bytes) * 8 * u128::from(t.timescale) / u128::from(ticks);
+    u32::try_from(bits.max(100_000)).unwrap_or(u32::MAX)
+}
+
+/// The copied track's longest keyframe interval in frames: the re-encoded fragment seeks alike.
+fn longest_gop(t: &Track) -> u32 {
+    let (mut longest, mut run) = (0u32, 0u32);
+    for s in t.samples.iter() {
+        if s.sync && run > 0 {
+            longest = longest.max(run);
+            run = 0;
+        }
+        run = run.saturating_add(1);
+    }
+    longest.max(run)
+}
+
+fn run_video(
+    medias: &[Media],
+    job: &VideoJob,
+    options: &RealizeOptions<'_>,
+) -> Result<Encoded, crate::Error> {
+    let m = &medias[job.input];
+    let t = &m.tracks[job.track];
+    let Some(CodecConfig::H264 {
+        config: Some(avcc), ..
+    }) = t.entry().map(|e| &e.codec)
+    else {
+        return Err(video::TranscodeError::Unsupported {
+            what: "not H.264".into(),
+        }
+        .into());
+    };
+    let samples: Vec<Sample> = t.samples.iter().collect();
+    let span = VideoSpan {
+        source: &*m.source,
+        avcc,
+        timescale: t.timescale,
+        matrix: t.header.matrix,
+        samples: &samples,
+        preroll: 0,
+    };
+    let target = VideoTarget {
+        fit: options.fit,
+        ..job.target
+    };
+    let run = video::Options {
+        threads: options.threads,
+        spool_dir: options.spool_dir,
+        progress: None,
+    };
+    Ok(video::reencode(&span, &target, &run)?)
+}
+
+/// Replaces the job's track of `m` by the re-encoded pictures, appended to its source. Every
+/// picture keeps its presentation time (the encoder does not reorder: decode time = presentation
+/// time), so the input's edit list still applies.
+fn replace_video(m: &mut Media, job: &VideoJob, e: Encoded) -> Result<(), crate::Error> {
+    let name = m.name().to_string();
+    let fail = |what: String| {
+        crate::Error::from(video::TranscodeError::In {
+            file: name.clone(),
+            source: Box::new(video::TranscodeError::Target { what }),
+        })
+    };
+    let base = m.source.len();
+    let source: Arc<dyn Source> = Arc::new(ConcatSource::named(
+        vec![m.source.clone(), e.data.clone()],
+        name.clone(),
+    ));
+    let entry = entry_with_avcc(&job.reference_entry, &e.avcc)
+        .ok_or_else(|| fail("cannot build the re-encoded sample description".into()))?;
+    let mut samples = SampleTable::new();
+    samples.reserve(e.samples.len());
+    for s in &e.samples {
+        samples
+            .push(Sample {
+                offset: base + s.offset,
+                dts: s.dts,
+                size: s.size,
+                duration: s.duration,
+                cts_offset: s.cts_offset,
+                entry: 0,
+                sync: s.sync,
+            })
+            .map_err(|err| fail(err.to_string()))?;
+    }
+    let old = &m.tracks[job.track];
+    let track = Track {
+        id: old.id,
+        kind: old.kind,
+        handler: old.handler,
+        timescale: e.timescale,
+        language: old.language,
+        header: job.reference_header.clone(),
+        hdlr: old.hdlr.clone(),
+        media_header: old.media_header.clone(),
+        sample_entries: vec![entry],
+        edits: old.edits.clone(),
+        samples,
+    };
+    m.tracks[job.track] = track;
+    m.source = source;
+    Ok(())
+}
+
+/// The output's sample description with its `avcC` replaced by `avcc`: the other boxes (`pasp`,
+/// `colr`...) describe the output picture, which the re-encoded one now is.
+fn entry_with_avcc(reference: &SampleEntry, avcc: &Bytes) -> Option<SampleEntry> {
+    let parts = crate::demux::mp4::entry::split_entry(&reference.raw)?;
+    let mut body = Vec::with_capacity(reference.raw.len() + avcc.len());
+    body.extend_from_slice(&reference.raw[4..8]);
+    body.extend_from_slice(parts.fields);
+    let mut replaced = false;
+    for (kind, bytes) in &parts.children {
+        if &kind.0 == b"avcC" {
+            body.extend_from_slice(&u32::try_from(avcc.len() + 8).ok()?.to_be_bytes());
+            body.extend_from_slice(b"avcC");
+            body.extend_from_slice(avcc);
+            replaced = true;
+        } else {
+            body.extend_from_slice(bytes);
+        }
+    }
+    if !replaced {
+        return None;
+    }
+    let mut raw = u32::try_from(body.len() + 4).ok()?.to_be_bytes().to_vec();
+    raw.extend_from_slice(&body);
+    let config = crate::codec::h264::AvcDecoderConfig::parse(avcc).ok()?;
+    let CodecConfig::H264 { width, height, .. } = reference.codec else {
+        return None;
+    };
+    Some(SampleEntry {
+        raw: Bytes::from(raw),
+        format: reference.format,
+        codec: CodecConfig::H264 {
+            width,
+            height,
+            config: Some(config),
+        },
     })
 }
 
@@ -107,7 +399,7 @@ fn audio_jobs(medias: &[Media], decisions: &[FragmentDecisions]) -> Vec<Job> {
     let mut jobs = Vec::new();
     for f in decisions {
         for (k, d) in f.tracks.iter().enumerate() {
-            if d.decision != Decision::Reencode {
+            if d.decision != Decision::Reencode || d.kind != "audio" {
                 continue;
             }
             let Some(ti) = d.input_track else { continue };
