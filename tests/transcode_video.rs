@@ -444,3 +444,28 @@ fn interlaced_input_is_refused_with_a_reason() {
     .unwrap_err();
     assert!(err.to_string().contains("interlaced"), "{err}");
 }
+
+#[test]
+fn hostile_sizes_are_refused_before_allocating() {
+    let mut input = Input::open(&fixture("a.mp4"));
+    // An output larger than OpenH264 can encode.
+    let err = video::reencode(
+        &input.span(),
+        &target(8192, 8192, Fit::Fit),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, TranscodeError::Target { .. }), "{err}");
+    // A sample claiming 4 GiB.
+    input.samples[3].size = u32::MAX;
+    let err = video::reencode(
+        &input.span(),
+        &target(320, 240, Fit::Fit),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TranscodeError::Read { sample: 3, .. }),
+        "{err}"
+    );
+}

@@ -28,6 +28,13 @@ use crate::model::Sample;
 use crate::source::Source;
 
 pub use encode::EncoderSettings;
+
+/// Largest sample read (an H.264 access unit at level 6.2 is at most 30 MB, MaxCPB 800 Mbit/s
+/// over a second is 100 MB): a hostile size never turns into a huge allocation.
+const MAX_SAMPLE: u32 = 128 << 20;
+
+/// Largest output picture in macroblocks (level 5.2, the most OpenH264 encodes: 4096x2304).
+const MAX_OUTPUT_MBS: u64 = 36_864;
 pub use frame::{Frame, Rotation};
 pub use scale::Fit;
 
@@ -133,6 +140,22 @@ impl VideoSpan<'_> {
     /// Reads sample `idx` into `buf`.
     fn read_sample(&self, idx: usize, buf: &mut Vec<u8>) -> Result<(), TranscodeError> {
         let s = self.samples[idx];
+        let end = s.offset.checked_add(u64::from(s.size));
+        if s.size > MAX_SAMPLE || end.map_or(true, |e| e > self.source.len()) {
+            return Err(TranscodeError::Read {
+                file: self.source.name().to_string(),
+                sample: idx,
+                offset: s.offset,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "sample of {} bytes is larger than {MAX_SAMPLE} or runs past the end of the file ({} bytes)",
+                        s.size,
+                        self.source.len()
+                    ),
+                ),
+            });
+        }
         buf.resize(s.size as usize, 0);
         self.source
             .read_at(s.offset, buf)
@@ -281,6 +304,15 @@ pub fn reencode(
     options: &Options<'_>,
 ) -> Result<Encoded, TranscodeError> {
     let rotation = span.check()?;
+    let mbs = u64::from(target.width.div_ceil(16)) * u64::from(target.height.div_ceil(16));
+    if target.width > 4096 || target.height > 4096 || mbs > MAX_OUTPUT_MBS || target.bitrate == 0 {
+        return Err(TranscodeError::Target {
+            what: format!(
+                "{}x{} at {} bit/s: OpenH264 encodes up to 4096 on a side and {MAX_OUTPUT_MBS} macroblocks (level 5.2) at a non-zero bitrate",
+                target.width, target.height, target.bitrate
+            ),
+        });
+    }
     let wrap = |e: TranscodeError| match e {
         e @ (TranscodeError::Read { .. } | TranscodeError::Spool { .. }) => e,
         e => TranscodeError::In {
