@@ -770,7 +770,7 @@ pub fn m3u8(data: &[u8]) {
                 if let Some(r) = s.byte_range {
                     assert!(r.offset.checked_add(r.len).is_some(), "segment {i}: range");
                 }
-                assert!(s.map.map_or(true, |k| k < m.maps.len()), "segment {i}: map");
+                assert!(s.map.is_none_or(|k| k < m.maps.len()), "segment {i}: map");
                 let _ = (
                     s.duration.nanos(),
                     s.duration.millis(),

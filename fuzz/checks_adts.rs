@@ -95,7 +95,7 @@ pub fn adts_demux(data: &[u8]) {
             "tag {t:?} outside"
         );
         assert!(
-            t.timestamp.map_or(true, |v| v < 1 << 33),
+            t.timestamp.is_none_or(|v| v < 1 << 33),
             "tag {t:?}: timestamp beyond 33 bits"
         );
     }

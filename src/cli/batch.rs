@@ -185,7 +185,7 @@ fn setup(a: &BatchArgs) -> Result<Setup, BatchError> {
     let jobs = jobs
         .into_iter()
         .enumerate()
-        .filter(|(k, _)| shard.map_or(true, |s| s.contains(*k)))
+        .filter(|(k, _)| shard.is_none_or(|s| s.contains(*k)))
         .collect();
     Ok((jobs, shard, total))
 }

@@ -172,7 +172,7 @@ fn malformed_annexb_is_refused() {
     assert_eq!(scan_annexb(&[]).expect("empty"), AnnexBLayout::default());
     // A unit too long for a 1-byte length: refused by the size function before writing.
     let mut x = vec![0, 0, 1, 0x65];
-    x.extend(std::iter::repeat(0x11).take(300));
+    x.extend(std::iter::repeat_n(0x11, 300));
     let layout = scan_annexb(&x).expect("scan");
     let opts = Mp4Nals {
         length_size: 1,

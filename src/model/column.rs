@@ -90,7 +90,7 @@ impl U32Column {
                     *self = U32Column::Dense(dense);
                 }
             }
-            U32Column::Dense(v) => v.extend(std::iter::repeat(value).take(count as usize)),
+            U32Column::Dense(v) => v.extend(std::iter::repeat_n(value, count as usize)),
         }
     }
 

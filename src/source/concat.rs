@@ -75,7 +75,7 @@ impl RangeSource {
 
 /// True when `end` (a `checked_add` result) overflowed or lies past `len`.
 fn past(end: Option<u64>, len: u64) -> bool {
-    !end.is_some_and(|end| end <= len)
+    end.is_none_or(|end| end > len)
 }
 
 impl Source for RangeSource {

@@ -466,7 +466,7 @@ impl Demuxer<'_> {
                 return Ok(At::Invalid);
             }
         }
-        let same = self.first.map_or(true, |f| config_change(&f, &h).is_none());
+        let same = self.first.is_none_or(|f| config_change(&f, &h).is_none());
         if (chained && same) || self.ends_well(pos, end, self.audio_end)? {
             Ok(At::Frame(h))
         } else {

@@ -64,7 +64,7 @@ fn id3(len: u32, footer: bool) -> Vec<u8> {
     let mut t = b"ID3\x04\x00".to_vec();
     t.push(if footer { 0x10 } else { 0 });
     t.extend((0..4).rev().map(|i| ((len >> (7 * i)) & 0x7f) as u8));
-    t.extend(std::iter::repeat(0x20).take(len as usize));
+    t.extend(std::iter::repeat_n(0x20, len as usize));
     if footer {
         t.extend_from_slice(b"3DI\x04\x00\x10");
         t.extend((0..4).rev().map(|i| ((len >> (7 * i)) & 0x7f) as u8));

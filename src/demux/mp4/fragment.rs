@@ -418,9 +418,9 @@ fn parse_traf(
                 // Version 1 offsets are signed: the same bits read as i32.
                 let v = v as i32;
                 let magnitude = i64::from(v).unsigned_abs();
-                if !state.largest_cts[ti]
+                if state.largest_cts[ti]
                     .as_ref()
-                    .is_some_and(|(m, _)| magnitude <= *m)
+                    .is_none_or(|(m, _)| magnitude > *m)
                 {
                     state.largest_cts[ti] = Some((magnitude, c.loc(at)));
                 }

@@ -40,7 +40,7 @@ fn tone_track(
         let pcm: Vec<i16> = (t..t + 1024)
             .flat_map(|i| {
                 let v = sweep(i as f64 / f64::from(rate));
-                std::iter::repeat((v * 32767.0) as i16).take(channels as usize)
+                std::iter::repeat_n((v * 32767.0) as i16, channels as usize)
             })
             .collect();
         t += 1024;

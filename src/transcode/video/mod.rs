@@ -141,7 +141,7 @@ impl VideoSpan<'_> {
     fn read_sample(&self, idx: usize, buf: &mut Vec<u8>) -> Result<(), TranscodeError> {
         let s = self.samples[idx];
         let end = s.offset.checked_add(u64::from(s.size));
-        if s.size > MAX_SAMPLE || end.map_or(true, |e| e > self.source.len()) {
+        if s.size > MAX_SAMPLE || end.is_none_or(|e| e > self.source.len()) {
             return Err(TranscodeError::Read {
                 file: self.source.name().to_string(),
                 sample: idx,
