@@ -119,6 +119,18 @@ pub struct StitchOptions {
     /// Where re-encoded video waits for the muxer (an unnamed temporary file); the output's
     /// folder when `None` (the stitch functions fill it in), memory for in-memory stitches.
     pub spool_dir: Option<std::path::PathBuf>,
+    /// Called with the number of video frames re-encoded so far (the CLI's progress bar).
+    pub reencode_progress: Option<FramesProgress>,
+}
+
+/// A callback counting re-encoded frames, shared with the worker threads.
+#[derive(Clone)]
+pub struct FramesProgress(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for FramesProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FramesProgress(..)")
+    }
 }
 
 /// What to do with a fragment that cannot be copied into the output (another sample rate,
@@ -403,7 +415,8 @@ fn open_and_plan(
             return Err(e.into());
         }
     }
-    // Fragments whose audio format differs are re-encoded to the output's before planning.
+    // Fragments whose picture or audio format differs are re-encoded to the output's before
+    // planning (`plan::decide` says which).
     let transcoded = crate::transcode::realize::realize(
         &mut medias,
         &crate::transcode::realize::RealizeOptions {
@@ -411,6 +424,7 @@ fn open_and_plan(
             threads: options.threads,
             fit: options.fit,
             spool_dir: options.spool_dir.as_deref(),
+            progress: options.reencode_progress.as_ref().map(|p| &*p.0),
         },
     )?;
     let mut plan = plan_with_options(

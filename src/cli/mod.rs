@@ -218,6 +218,7 @@ pub fn main() -> ExitCode {
                             crate::transcode::video::Fit::Fit
                         },
                         spool_dir: None,
+                        reencode_progress: None,
                         limits: Limits::default(),
                         hls: crate::demux::hls::HlsOptions {
                             variant,
@@ -312,10 +313,32 @@ fn run_stitch(
             b.set_position(done);
         }
     };
+    // Re-encoding comes before writing: its own counter of frames.
+    let frames = show_bar.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} re-encoding: {pos} frames {per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let mut options = options;
+    if let Some(f) = &frames {
+        let f = f.clone();
+        options.reencode_progress =
+            Some(crate::api::FramesProgress(std::sync::Arc::new(move |n| {
+                f.set_position(n)
+            })));
+    }
     let started = std::time::Instant::now();
     let result = crate::stitch_with_progress(&paths, output, &options, &mut progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if let Some(f) = &frames {
+        f.finish_and_clear();
     }
     match result {
         Ok(r) => {

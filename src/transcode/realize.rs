@@ -42,7 +42,7 @@ pub struct Transcoded {
 }
 
 /// How [`realize`] runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct RealizeOptions<'a> {
     /// Re-encode nothing (`--on-mismatch error`): the planner then refuses what differs.
     pub refuse: bool,
@@ -52,6 +52,8 @@ pub struct RealizeOptions<'a> {
     pub fit: Fit,
     /// Where re-encoded video waits for the muxer (beside the output); memory when `None`.
     pub spool_dir: Option<&'a std::path::Path>,
+    /// Called with the number of video frames re-encoded so far, across fragments.
+    pub progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
 
 /// Re-encodes what the inputs need so that every track joins: audio whose sample rate, channel
@@ -74,9 +76,11 @@ pub fn realize(
     }
     let video = video_jobs(medias, &decisions)?;
     let mut out = Vec::new();
+    let mut done_before = 0u64;
     for job in &video {
         let started = Instant::now();
-        let encoded = run_video(medias, job, options)?;
+        let encoded = run_video(medias, job, options, done_before)?;
+        done_before += encoded.samples.len() as u64;
         let m = &mut medias[job.input];
         let input_samples = m.tracks[job.track].samples.len();
         let output_samples = encoded.samples.len();
@@ -272,6 +276,7 @@ fn run_video(
     medias: &[Media],
     job: &VideoJob,
     options: &RealizeOptions<'_>,
+    done_before: u64,
 ) -> Result<Encoded, crate::Error> {
     let m = &medias[job.input];
     let t = &m.tracks[job.track];
@@ -297,10 +302,11 @@ fn run_video(
         fit: options.fit,
         ..job.target
     };
+    let progress = options.progress.map(|p| move |n: u64| p(done_before + n));
     let run = video::Options {
         threads: options.threads,
         spool_dir: options.spool_dir,
-        progress: None,
+        progress: progress.as_ref().map(|p| p as &(dyn Fn(u64) + Sync)),
     };
     Ok(video::reencode(&span, &target, &run)?)
 }
