@@ -309,7 +309,11 @@ fn run_stitch(
     });
     let mut progress = |done: u64, total: u64| {
         if let Some(b) = &bar {
-            b.set_length(total);
+            if b.length() != Some(total) {
+                // Writing starts (after any re-encoding): rate and eta count from here.
+                b.reset();
+                b.set_length(total);
+            }
             b.set_position(done);
         }
     };
