@@ -217,3 +217,65 @@ fn another_codec_is_an_error_naming_the_fragment() {
     assert!(err.contains("hevc_a.mp4") && err.contains("h265"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_frame_rate_change_alone_is_copied_without_reencoding() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let make = |name: &str, rate: u32| {
+        let out = dir.path().join(name);
+        let o = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size=320x240:rate={rate}"))
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args([
+                "-t", "2", "-c:v", "libx264", "-g", "25", "-pix_fmt", "yuv420p",
+            ])
+            .args(["-c:a", "aac", "-ac", "2"])
+            .arg(&out)
+            .output()
+            .expect("cannot run ffmpeg");
+        assert!(o.status.success(), "ffmpeg: {}", describe(&o));
+        out
+    };
+    let inputs = vec![
+        make("p25.mp4", 25),
+        make("p30.mp4", 30),
+        make("p25b.mp4", 25),
+    ];
+    let out = dir.path().join("out.mp4");
+    let r = stitch(&out, &inputs, &[]);
+    assert_eq!(r["transcoded"].as_array().map(Vec::len), Some(0), "{r}");
+    assert_eq!(r["reencoded_samples"], 0);
+    // Variable frame rate: ffmpeg's null muxer, by default constant-rate in the first fragment's
+    // 1/25 s time base, complains about the 30 fps part's timestamps (as for ffmpeg's own
+    // `-f concat -c copy` of these files). At the file's own times and time base it is silent
+    // here (ffmpeg's concat output still shows decode times going backwards there).
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-enc_time_base",
+            "-1",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .expect("cannot run ffmpeg");
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "ffmpeg decode: {}",
+        describe(&o)
+    );
+    let v = ffprobe(&out);
+    let v = v.expect(Kind::Video, &out.display());
+    for w in v.packets.windows(2) {
+        assert!(w[1].dts > w[0].dts, "decode times not increasing: {w:?}");
+    }
+    assert_eq!(v.nb_frames, Some(50 + 60 + 50));
+}
