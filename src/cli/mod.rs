@@ -4,6 +4,9 @@
 //! 130 interrupted (Ctrl-C / SIGTERM; nothing is left behind).
 
 mod probe;
+mod session_cli;
+
+use session_cli::SessionArgs;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -31,7 +34,7 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
-        #[arg(required_unless_present = "inputs_from")]
+        #[arg(required_unless_present_any = ["inputs_from", "start_times"])]
         inputs: Vec<PathBuf>,
         /// Read more input paths, one per line, from this file (`-` for standard input), after
         /// those on the command line: a week of HLS segments does not fit in a command line.
@@ -80,6 +83,8 @@ enum Command {
         /// Let HLS playlists name segments outside their folder (absolute paths, `..`, links out).
         #[arg(long)]
         allow_any_path: bool,
+        #[command(flatten)]
+        session: SessionArgs,
     },
     /// Describe inputs and whether they can be joined without re-encoding.
     Probe {
@@ -131,6 +136,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
+            session,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -139,26 +145,25 @@ pub fn main() -> ExitCode {
             }
             listed => {
                 inputs.extend(listed.and_then(Result::ok).unwrap_or_default());
-                run_stitch(
-                    &output,
-                    &inputs,
-                    StitchOptions {
-                        overwrite,
-                        fragmented,
-                        best_effort,
-                        segment_duration,
-                        hls_fmp4,
-                        sample_entries: parameter_sets == ParameterSets::Entries,
-                        trims: trim,
-                        limits: Limits::default(),
-                        hls: crate::demux::hls::HlsOptions {
-                            variant,
-                            allow_any_path,
-                        },
+                let options = StitchOptions {
+                    overwrite,
+                    fragmented,
+                    best_effort,
+                    segment_duration,
+                    hls_fmp4,
+                    sample_entries: parameter_sets == ParameterSets::Entries,
+                    trims: trim,
+                    limits: Limits::default(),
+                    hls: crate::demux::hls::HlsOptions {
+                        variant,
+                        allow_any_path,
                     },
-                    quiet,
-                    json,
-                )
+                };
+                if session.any() {
+                    session_cli::run(&output, &inputs, &session, options, quiet, json)
+                } else {
+                    run_stitch(&output, &inputs, options, quiet, json)
+                }
             }
         },
         Command::Probe {

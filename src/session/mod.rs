@@ -1,15 +1,31 @@
 //! Recording sessions: inputs laid on a wall-clock timeline by their start times, audio-only and
 //! video-only files paired, absences held or skipped (issue 9).
 //!
-//! INTERFACE SCAFFOLD: the types below are the seam shared by `seam stitch` and `seam batch`.
-//! `run` only handles inputs without start times so far; the session planner replaces it.
+//! A session is built as a layer over the planner: (1) each input's start time is read
+//! ([`times`]: `--start-times` lists, or an ADTS file's own timestamp), (2) inputs are grouped by
+//! their wall-clock spans into segments and the audio and video files of one segment made one
+//! planner input ([`segments`]), (3) the planner places those with
+//! [`crate::plan::TimelineOptions`]: each window spanning all its tracks, at its own time when
+//! gaps are held (the last frame lasts until the next, silence fills the audio), back to back
+//! when they are skipped. Outputs are MP4 (M4A for `--audio-only`), one merged or one per
+//! segment ([`segment_path`]), optionally with chapters ([`chapters`]).
+
+pub mod chapters;
+mod segments;
+pub mod times;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::api::{StitchOptions, StitchReport};
-use crate::error::{Error, MuxError};
-use crate::plan::Trim;
-use crate::time::Ts;
+use crate::api::{OutputFormat, StitchOptions, StitchReport};
+use crate::error::{DemuxError, Error, MuxError, PlanError};
+use crate::model::{Media, TrackKind};
+use crate::plan::{PlanOptions, StitchPlan, TimelineOptions, Trim};
+use crate::source::{FileSource, Source};
+use crate::time::{lcm, rescale_i128, Rounding, Ts};
+
+pub use segments::PAIR_OVERLAP;
+pub use times::{container_start, match_inputs, read_start_times};
 
 /// One input of a session: a file, its wall-clock start time when known, and its trim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,26 +65,362 @@ pub struct SessionOptions {
     pub chapters: bool,
 }
 
-/// Writes `inputs` as one session into `output` (or one output per segment). Returns one report
-/// per file written.
+/// The file written for segment `k` (from 0) with `per_segment`: `dir/out.mp4` gives
+/// `dir/out_00000.mp4`, `dir/out_00001.mp4`... (the MP4 shards' scheme).
+pub fn segment_path(output: &Path, k: usize) -> PathBuf {
+    crate::api_out::shard_path(output, k)
+}
+
+/// Session ticks per second when the start times' timescales have no common multiple that fits.
+const FLICKS: u64 = 705_600_000;
+
+/// Writes `inputs` as one session into `output` (or one output per segment, see
+/// [`segment_path`]). Returns one report per file written, in order.
+///
+/// Start times: every input needs one, or none does. An input's start is the wall-clock time of
+/// its presentation time 0 (the first presented instant of its earliest track; for ADTS audio the
+/// first decoded sample, priming included); a trimmed input starts `trim.start` later. Inputs
+/// without `start` take their container's time ([`container_start`]) when every input has one;
+/// when no input has a time, each input is its own segment, back to back, in the order given.
 pub fn run(
     inputs: &[InputSpec],
     output: &Path,
     session: &SessionOptions,
     options: &StitchOptions,
 ) -> Result<Vec<StitchReport>, Error> {
-    if inputs.iter().any(|i| i.start.is_some()) || *session != SessionOptions::default() {
-        return Err(MuxError::BadOptions(
-            "start times and session modes are not implemented yet".into(),
-        )
-        .into());
-    }
-    let mut options = options.clone();
-    for (k, i) in inputs.iter().enumerate() {
-        if let Some(t) = i.trim {
-            options.trims.push((k + 1, t));
+    if inputs.iter().all(|i| i.start.is_none()) && *session == SessionOptions::default() {
+        let mut options = options.clone();
+        for (k, i) in inputs.iter().enumerate() {
+            if let Some(t) = i.trim {
+                options.trims.push((k + 1, t));
+            }
         }
+        let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
+        return Ok(vec![crate::api::stitch(&paths, output, &options)?]);
+    }
+    check_options(output, session, options)?;
+    if inputs.is_empty() {
+        return Err(PlanError::NoInputs.into());
+    }
+    let mut warnings = Vec::new();
+    let (opened, clock) = open_inputs(inputs, session, options, &mut warnings)?;
+    let (scale, mut opened) = opened;
+    let groups = if clock {
+        segments::group(&opened, scale)?
+    } else {
+        (0..opened.len()).map(|i| vec![i]).collect()
+    };
+    let mut slots: Vec<(Media, i128, String)> = Vec::with_capacity(groups.len());
+    let mut taken: Vec<Option<segments::Opened>> = opened.drain(..).map(Some).collect();
+    for g in &groups {
+        let title = g
+            .iter()
+            .filter_map(|&i| taken[i].as_ref())
+            .map(|o| file_name(&o.path))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let (m, origin) = segments::merge(&mut taken, g, scale)?;
+        slots.push((m, origin, title));
     }
     let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
-    Ok(vec![crate::api::stitch(&paths, output, &options)?])
+    let plan_options = PlanOptions {
+        limits: options.limits.clone(),
+        sample_entries: options.sample_entries,
+    };
+    let origin_ts = |o: i128| {
+        i64::try_from(o)
+            .map(|v| Ts::new(v, scale as u32))
+            .map_err(|_| MuxError::BadOptions("start times too far apart".into()))
+    };
+    let mut plans: Vec<(PathBuf, StitchPlan)> = Vec::new();
+    if session.per_segment {
+        for (k, (m, _, title)) in slots.into_iter().enumerate() {
+            let timeline = TimelineOptions {
+                whole_inputs: clock,
+                origins: None,
+            };
+            let mut plan = crate::plan::plan_timeline(&[m], &plan_options, &timeline)?;
+            if session.chapters {
+                add_chapters(&mut plan, &[title])?;
+            }
+            plans.push((segment_path(output, k), plan));
+        }
+    } else {
+        let timeline = TimelineOptions {
+            whole_inputs: clock,
+            origins: if clock && session.gaps == Gaps::Hold {
+                Some(
+                    slots
+                        .iter()
+                        .map(|s| origin_ts(s.1))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                None
+            },
+        };
+        let titles: Vec<String> = slots.iter().map(|s| s.2.clone()).collect();
+        let medias: Vec<Media> = slots.into_iter().map(|s| s.0).collect();
+        let mut plan = crate::plan::plan_timeline(&medias, &plan_options, &timeline)?;
+        drop(medias);
+        if session.chapters {
+            add_chapters(&mut plan, &titles)?;
+        }
+        plans.push((output.to_path_buf(), plan));
+    }
+    crate::mem::release_free_heap();
+    if let Some((_, p)) = plans.first_mut() {
+        let mut w = std::mem::take(&mut warnings);
+        w.append(&mut p.warnings);
+        p.warnings = w;
+    }
+    write_all(plans, &paths, options)
+}
+
+/// Session modes apply to MP4 output.
+fn check_options(
+    output: &Path,
+    session: &SessionOptions,
+    options: &StitchOptions,
+) -> Result<(), Error> {
+    let bad = |m: &str| Err(MuxError::BadOptions(m.into()).into());
+    if session.audio_only && session.video_only {
+        return bad("--audio-only and --video-only exclude each other");
+    }
+    if OutputFormat::from_path(output) != OutputFormat::Mp4 || options.segment_duration.is_some() {
+        return bad("recording sessions (start times, --gaps, --per-segment, --audio-only, --video-only, --chapters) write MP4 or M4A files, not MPEG-TS, HLS or shards");
+    }
+    if !options.trims.is_empty() {
+        return bad("a session's trims are given per input (InputSpec::trim), not with --trim");
+    }
+    Ok(())
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The opened inputs with the session's ticks per second, and whether they have start times.
+type OpenedInputs = ((u64, Vec<segments::Opened>), bool);
+
+/// Opens, trims and limits every input, and places it on the session's clock.
+fn open_inputs(
+    inputs: &[InputSpec],
+    session: &SessionOptions,
+    options: &StitchOptions,
+    warnings: &mut Vec<String>,
+) -> Result<OpenedInputs, Error> {
+    let limits = &options.limits;
+    let mut medias = Vec::with_capacity(inputs.len());
+    for spec in inputs {
+        let src: Arc<dyn Source> =
+            Arc::new(FileSource::open(&spec.path).map_err(|e| DemuxError::Io {
+                file: spec.path.display().to_string(),
+                source: e,
+            })?);
+        let (mut parts, notes) =
+            crate::demux::open_all_with(src.clone(), limits, options.best_effort)?;
+        warnings.extend(notes);
+        if parts.len() != 1 {
+            return Err(PlanError::Unsupported {
+                file: spec.path.display().to_string(),
+                track: "session".into(),
+                what: format!("it reads as {} parts (timestamp jumps); give each part its own start time as a separate file", parts.len()),
+            }
+            .into());
+        }
+        let mut m = parts.remove(0);
+        if let Some(t) = &spec.trim {
+            crate::plan::apply_trim(&mut m, t)?;
+        }
+        if options.best_effort {
+            warnings.extend(crate::plan::close_jumps(&mut m));
+        }
+        let container = if spec.start.is_none() {
+            container_start(&*src, limits)
+        } else {
+            None
+        };
+        medias.push((m, spec.start, container));
+    }
+    // One clock: the inputs' own times, else every container's, else none.
+    let explicit = medias.iter().filter(|m| m.1.is_some()).count();
+    let starts: Vec<Option<Ts>> = if explicit > 0 {
+        medias.iter().map(|m| m.1).collect()
+    } else if medias.iter().all(|m| m.2.is_some()) {
+        medias.iter().map(|m| m.2).collect()
+    } else {
+        vec![None; medias.len()]
+    };
+    let clock = starts.iter().any(Option::is_some);
+    if let Some(k) = starts.iter().position(Option::is_none).filter(|_| clock) {
+        return Err(MuxError::BadOptions(format!(
+            "{}: no start time, while other inputs have one (give every input a time, or none)",
+            inputs[k].path.display()
+        ))
+        .into());
+    }
+    let scale = starts
+        .iter()
+        .flatten()
+        .map(|t| u64::from(t.timescale))
+        .chain(
+            inputs
+                .iter()
+                .filter_map(|i| i.trim)
+                .map(|t| u64::from(t.start.timescale)),
+        )
+        .try_fold(90_000u64, |l, s| {
+            lcm(l, s).filter(|&v| v <= u64::from(u32::MAX))
+        })
+        .unwrap_or(FLICKS);
+    let mut out = Vec::with_capacity(medias.len());
+    for ((mut m, _, _), (spec, start)) in medias.into_iter().zip(inputs.iter().zip(&starts)) {
+        let name = spec.path.display().to_string();
+        let overflow = || PlanError::Overflow {
+            file: name.clone(),
+            track: "session".into(),
+            at: None,
+            what: "start time".into(),
+        };
+        let at = |t: Ts| {
+            rescale_i128(
+                i128::from(t.value),
+                u64::from(t.timescale),
+                scale,
+                Rounding::Nearest,
+            )
+        };
+        let mut origin = match start {
+            Some(t) => at(*t).ok_or_else(overflow)?,
+            None => 0,
+        };
+        if let Some(t) = spec.trim {
+            origin += at(t.start).ok_or_else(overflow)?;
+        }
+        if session.audio_only || session.video_only {
+            let keep = if session.audio_only {
+                TrackKind::Audio
+            } else {
+                TrackKind::Video
+            };
+            m.tracks.retain(|t| t.kind == keep);
+        }
+        let Some(extent) = crate::plan::presentation_extent(&m, scale) else {
+            if session.audio_only || session.video_only {
+                warnings.push(format!(
+                    "{name}: no {} track; left out",
+                    if session.audio_only { "audio" } else { "video" }
+                ));
+                continue;
+            }
+            return Err(PlanError::NoSamples {
+                file: name,
+                moov: None,
+                what: "no video or audio samples".into(),
+            }
+            .into());
+        };
+        out.push(segments::Opened {
+            path: spec.path.clone(),
+            media: m,
+            origin,
+            extent,
+        });
+    }
+    if out.is_empty() {
+        return Err(PlanError::NoInputs.into());
+    }
+    // Session ticks count from the earliest input's start.
+    let zero = out.iter().map(|o| o.origin + o.extent.0).min().unwrap_or(0);
+    for o in &mut out {
+        o.origin -= zero;
+    }
+    Ok(((scale, out), clock))
+}
+
+/// One chapter per planner input, named `titles[i]`, starting where that input starts.
+fn add_chapters(plan: &mut StitchPlan, titles: &[String]) -> Result<(), Error> {
+    if titles.len() > chapters::MAX_CHAPTERS {
+        return Err(MuxError::BadOptions(format!(
+            "--chapters: {} segments, more than the {} chapters a chpl box holds",
+            titles.len(),
+            chapters::MAX_CHAPTERS
+        ))
+        .into());
+    }
+    let list: Vec<chapters::Chapter> = plan
+        .joins
+        .iter()
+        .zip(titles)
+        .map(|(j, title)| chapters::Chapter {
+            start: rescale_i128(
+                i128::from(j.start),
+                u64::from(plan.movie_timescale),
+                10_000_000,
+                Rounding::Nearest,
+            )
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0),
+            title: title.clone(),
+        })
+        .collect();
+    plan.udta = Some(chapters::udta_with_chapters(plan.udta.as_ref(), &list));
+    Ok(())
+}
+
+/// Writes every plan (progressive or fragmented MP4) through a temporary file renamed on
+/// success; if one fails, the files this run already put in place are removed again.
+fn write_all(
+    plans: Vec<(PathBuf, StitchPlan)>,
+    inputs: &[&Path],
+    options: &StitchOptions,
+) -> Result<Vec<StitchReport>, Error> {
+    for (path, _) in &plans {
+        if !options.overwrite && path.exists() {
+            return Err(MuxError::OutputExists(path.clone()).into());
+        }
+    }
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut reports = Vec::with_capacity(plans.len());
+    for (path, mut plan) in plans {
+        match write_one(&mut plan, &path, inputs, options) {
+            Ok(r) => {
+                written.push(path);
+                reports.push(r);
+            }
+            Err(e) => {
+                for p in &written {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(reports)
+}
+
+fn write_one(
+    plan: &mut StitchPlan,
+    output: &Path,
+    inputs: &[&Path],
+    options: &StitchOptions,
+) -> Result<StitchReport, Error> {
+    let mut out = crate::mux::output::OutputFile::create(output, inputs, options.overwrite)?;
+    let layout = if options.fragmented {
+        crate::mux::mp4::layout_fragmented(plan)?
+    } else {
+        crate::mux::mp4::layout_progressive(plan, crate::mux::mp4::ProgressiveOptions::default())?
+    };
+    crate::api::check_unchanged(plan)?;
+    crate::mux::write_layout(plan, &layout, &mut out, &mut |_, _| {})?;
+    out.commit()?;
+    Ok(crate::api::report_written(
+        plan,
+        layout.len(),
+        layout.input_runs(),
+    ))
 }
