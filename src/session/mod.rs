@@ -88,7 +88,10 @@ pub fn run(
     session: &SessionOptions,
     options: &StitchOptions,
 ) -> Result<Vec<StitchReport>, Error> {
-    if inputs.iter().all(|i| i.start.is_none()) && *session == SessionOptions::default() {
+    if inputs.iter().all(|i| i.start.is_none())
+        && *session == SessionOptions::default()
+        && !all_have_container_times(inputs, &options.limits)
+    {
         let mut options = options.clone();
         for (k, i) in inputs.iter().enumerate() {
             if let Some(t) = i.trim {
@@ -177,6 +180,21 @@ pub fn run(
     write_all(plans, &paths, options)
 }
 
+/// Every input is an ADTS file with its own start time ([`container_start`]); files that do not
+/// start with an ID3v2 tag are answered after reading 3 bytes.
+fn all_have_container_times(inputs: &[InputSpec], limits: &crate::Limits) -> bool {
+    !inputs.is_empty()
+        && inputs.iter().all(|i| {
+            let Ok(src) = FileSource::open(&i.path) else {
+                return false;
+            };
+            let mut head = [0u8; 3];
+            src.read_at(0, &mut head).is_ok()
+                && &head == b"ID3"
+                && container_start(&src, limits).is_some()
+        })
+}
+
 /// Session modes apply to MP4 output.
 fn check_options(
     output: &Path,
@@ -239,7 +257,7 @@ fn open_inputs(
         if options.best_effort {
             warnings.extend(crate::plan::close_jumps(&mut m));
         }
-        let container = if spec.start.is_none() {
+        let container = if spec.start.is_none() && m.format == crate::model::ContainerFormat::Adts {
             container_start(&*src, limits)
         } else {
             None
@@ -250,8 +268,9 @@ fn open_inputs(
     let explicit = medias.iter().filter(|m| m.1.is_some()).count();
     let starts: Vec<Option<Ts>> = if explicit > 0 {
         medias.iter().map(|m| m.1).collect()
-    } else if medias.iter().all(|m| m.2.is_some()) {
-        medias.iter().map(|m| m.2).collect()
+    } else if let Some(mut times) = medias.iter().map(|m| m.2).collect::<Option<Vec<Ts>>>() {
+        times::unwrap_33(&mut times);
+        times.into_iter().map(Some).collect()
     } else {
         vec![None; medias.len()]
     };

@@ -163,6 +163,23 @@ pub fn container_start(source: &dyn crate::source::Source, limits: &crate::Limit
     Some(Ts::new(i64::try_from(t).ok()?, 90_000))
 }
 
+/// Container timestamps are 33-bit (90 kHz): each is moved by a multiple of 2^33 to lie nearest
+/// the first one, so a session crossing the wrap (every 26.5 hours) stays in order.
+pub fn unwrap_33(times: &mut [Ts]) {
+    const WRAP: i64 = 1 << 33;
+    let Some(first) = times.first().map(|t| t.value) else {
+        return;
+    };
+    for t in times.iter_mut().skip(1) {
+        let d = (t.value - first).rem_euclid(WRAP);
+        t.value = if d > WRAP / 2 {
+            first + d - WRAP
+        } else {
+            first + d
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +207,19 @@ mod tests {
         assert_eq!(specs[0].start, Some(Ts::new(15_602_383_605, 10)));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("gone.mp4"), "{warnings:?}");
+    }
+
+    #[test]
+    fn container_times_unwrap_around_the_33_bit_wrap() {
+        let wrap = 1i64 << 33;
+        let mut t = [
+            Ts::new(wrap - 90_000, 90_000),
+            Ts::new(450_000, 90_000),
+            Ts::new(wrap - 180_000, 90_000),
+        ];
+        unwrap_33(&mut t);
+        let v: Vec<i64> = t.iter().map(|t| t.value).collect();
+        assert_eq!(v, [wrap - 90_000, wrap + 450_000, wrap - 180_000]);
     }
 
     #[test]
