@@ -11,6 +11,7 @@
 //! segment ([`segment_path`]), optionally with chapters ([`chapters`]).
 
 pub mod chapters;
+mod interleave;
 mod segments;
 pub mod times;
 
@@ -113,7 +114,8 @@ pub fn run(
     } else {
         (0..opened.len()).map(|i| vec![i]).collect()
     };
-    let mut slots: Vec<(Media, i128, String)> = Vec::with_capacity(groups.len());
+    let mut slots: Vec<(Media, i128, String, Option<Vec<segments::Part>>)> =
+        Vec::with_capacity(groups.len());
     let mut taken: Vec<Option<segments::Opened>> = opened.drain(..).map(Some).collect();
     for g in &groups {
         let title = g
@@ -122,8 +124,8 @@ pub fn run(
             .map(|o| file_name(&o.path))
             .collect::<Vec<_>>()
             .join(" + ");
-        let (m, origin) = segments::merge(&mut taken, g, scale)?;
-        slots.push((m, origin, title));
+        let (m, origin, parts) = segments::merge(&mut taken, g, scale)?;
+        slots.push((m, origin, title, parts));
     }
     let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
     let plan_options = PlanOptions {
@@ -137,12 +139,13 @@ pub fn run(
     };
     let mut plans: Vec<(PathBuf, StitchPlan)> = Vec::new();
     if session.per_segment {
-        for (k, (m, _, title)) in slots.into_iter().enumerate() {
+        for (k, (m, _, title, parts)) in slots.into_iter().enumerate() {
             let timeline = TimelineOptions {
                 whole_inputs: clock,
                 origins: None,
             };
             let mut plan = crate::plan::plan_timeline(&[m], &plan_options, &timeline)?;
+            interleave::split_merged(&mut plan, &[parts])?;
             if session.chapters {
                 add_chapters(&mut plan, &[title])?;
             }
@@ -163,9 +166,10 @@ pub fn run(
             },
         };
         let titles: Vec<String> = slots.iter().map(|s| s.2.clone()).collect();
-        let medias: Vec<Media> = slots.into_iter().map(|s| s.0).collect();
+        let (medias, parts): (Vec<Media>, Vec<_>) = slots.into_iter().map(|s| (s.0, s.3)).unzip();
         let mut plan = crate::plan::plan_timeline(&medias, &plan_options, &timeline)?;
         drop(medias);
+        interleave::split_merged(&mut plan, &parts)?;
         if session.chapters {
             add_chapters(&mut plan, &titles)?;
         }

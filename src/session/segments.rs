@@ -91,17 +91,21 @@ pub(super) fn group(inputs: &[Opened], scale: u64) -> Result<Vec<Vec<usize>>, Er
     Ok(segments)
 }
 
-/// The planner input for one segment and the wall-clock time (session ticks) of its
-/// presentation time 0. A segment of one input is that input unchanged.
+/// One file of a merged segment: its source and where its bytes start in the concatenation.
+pub(super) type Part = (Arc<dyn Source>, u64);
+
+/// The planner input for one segment, the wall-clock time (session ticks) of its presentation
+/// time 0, and, when it joins several files, those files. A segment of one input is that input
+/// unchanged.
 pub(super) fn merge(
     inputs: &mut [Option<Opened>],
     seg: &[usize],
     scale: u64,
-) -> Result<(Media, i128), Error> {
+) -> Result<(Media, i128, Option<Vec<Part>>), Error> {
     let mut parts: Vec<Opened> = seg.iter().filter_map(|&i| inputs[i].take()).collect();
     if parts.len() == 1 {
         let o = parts.remove(0);
-        return Ok((o.media, o.origin));
+        return Ok((o.media, o.origin, None));
     }
     let origin = parts.iter().map(|o| o.origin).min().unwrap_or(0);
     // One movie timescale exact for every input's edits and for the offsets between inputs.
@@ -124,6 +128,7 @@ pub(super) fn merge(
     let mut sources: Vec<Arc<dyn Source>> = Vec::with_capacity(parts.len());
     let mut base = 0u64;
     let mut names = Vec::with_capacity(parts.len());
+    let mut files: Vec<Part> = Vec::with_capacity(parts.len());
     let mut udta = None;
     let mut meta = None;
     let mut duration = 0u64;
@@ -187,6 +192,7 @@ pub(super) fn merge(
             .checked_add(m.source.len())
             .ok_or_else(|| overflow("file size"))?;
         names.push(file.clone());
+        files.push((m.source.clone(), base - m.source.len()));
         sources.push(m.source);
     }
     // Video first, as in a recorder's A+V files.
@@ -205,6 +211,7 @@ pub(super) fn merge(
             pssh: Box::default(),
         },
         origin,
+        Some(files),
     ))
 }
 
