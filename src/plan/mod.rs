@@ -18,6 +18,9 @@ mod timeline;
 mod trim;
 mod video;
 
+#[cfg(test)]
+mod timeline_tests;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
