@@ -355,6 +355,52 @@ fn chapters_name_each_segment_after_its_files() {
     );
 }
 
+#[test]
+fn slightly_overlapping_segments_are_cut_not_refused() {
+    if !require_ffmpeg() {
+        return;
+    }
+    // a2 starts 0.4 s before v1 ends, v2 0.2 s before: less than PAIR_OVERLAP (0.5 s), so a
+    // second segment that cuts the first one's end (its video's decode-order tail, its audio).
+    let dir = shared_dir().join("overlap_ok");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let l = dir.join("log.txt");
+    let f = |n: &str| sessions(n).display().to_string();
+    std::fs::write(
+        &l,
+        format!(
+            "0 {}\n0.15 {}\n3.6 {}\n3.8 {}\n",
+            f("v1.mp4"),
+            f("a1.aac"),
+            f("a2.m4a"),
+            f("v2.mp4")
+        ),
+    )
+    .expect("list");
+    let out = stitch("overlap.mp4", &["--start-times", l.to_str().unwrap()]);
+    clean(&out);
+    let p = ffprobe(&out);
+    close("duration", p.format_duration, 3.6 + 4.5, TICK);
+    let vp = pts(p.expect(Kind::Video, &out.display()));
+    let v1_last = vp[..91].iter().copied().fold(0.0, f64::max);
+    assert!(v1_last < 3.8, "v1 frames shown until {v1_last}");
+    close("v2 first frame", vp[91], 3.8, TICK);
+    assert_eq!(
+        md5s(&out, Kind::Video)[91..],
+        md5s(&sessions("v2.mp4"), Kind::Video)[..]
+    );
+    let h = seam_sample_hashes(&out, TrackKind::Audio);
+    let a2 = hashes("a2.m4a");
+    let s2 = h.len() - (a2.len() - 1);
+    assert_eq!(h[s2..], a2[1..]);
+    close(
+        "a2 start",
+        pts(p.expect(Kind::Audio, &out.display()))[s2],
+        3.6,
+        HALF_FRAME_SECONDS + TICK,
+    );
+}
+
 /// An ID3v2.4 tag carrying an HLS packed-audio timestamp (RFC 8216 §3.4) of `pts` (90 kHz).
 fn hls_tag(pts: u64) -> Vec<u8> {
     let mut frame = b"com.apple.streaming.transportStreamTimestamp\0".to_vec();

@@ -238,6 +238,14 @@ fn open_inputs(
     let limits = &options.limits;
     let mut medias = Vec::with_capacity(inputs.len());
     for spec in inputs {
+        if crate::demux::hls::is_playlist(&spec.path) {
+            return Err(PlanError::Unsupported {
+                file: spec.path.display().to_string(),
+                track: "session".into(),
+                what: "an HLS playlist is not a session input (its segments carry their own times: stitch it first, then give the result a start time)".into(),
+            }
+            .into());
+        }
         let src: Arc<dyn Source> =
             Arc::new(FileSource::open(&spec.path).map_err(|e| DemuxError::Io {
                 file: spec.path.display().to_string(),
