@@ -4,7 +4,8 @@
 //! A session is built as a layer over the planner: (1) each input's start time is read
 //! ([`times`]: `--start-times` lists, or an ADTS file's own timestamp), (2) inputs are grouped by
 //! their wall-clock spans into segments and the audio and video files of one segment made one
-//! planner input ([`segments`]), (3) the planner places those with
+//! planner input (two inputs with more than [`PAIR_OVERLAP`] in common; each file's tracks keep
+//! their own start through an empty edit), (3) the planner places those with
 //! [`crate::plan::TimelineOptions`]: each window spanning all its tracks, at its own time when
 //! gaps are held (the last frame lasts until the next, silence fills the audio), back to back
 //! when they are skipped. Outputs are MP4 (M4A for `--audio-only`), one merged or one per
@@ -34,7 +35,9 @@ pub struct InputSpec {
     /// The input file (an MP4, TS, FLV, ADTS or HLS playlist).
     pub path: PathBuf,
     /// Wall-clock start of the input's first presented sample (seconds since any epoch the
-    /// session shares, as an exact `Ts`); `None` when unknown.
+    /// session shares, as an exact `Ts`); `None` when unknown. Precisely: the time of the
+    /// input's presentation time 0 as its edit lists give it (for ADTS audio, which has none,
+    /// its first decoded sample, priming included).
     pub start: Option<Ts>,
     /// Part of the input to keep, in its own presentation time.
     pub trim: Option<Trim>,
@@ -62,7 +65,8 @@ pub struct SessionOptions {
     pub audio_only: bool,
     /// Write the video tracks only.
     pub video_only: bool,
-    /// One chapter per input (or per segment with `per_segment`), named after its file.
+    /// One chapter per segment (per input when the inputs have no start times), named after its
+    /// files (see [`chapters`]); with `per_segment`, each file has one.
     pub chapters: bool,
 }
 
