@@ -171,7 +171,18 @@ pub fn run(
         };
         let titles: Vec<String> = slots.iter().map(|s| s.2.clone()).collect();
         let (medias, parts): (Vec<Media>, Vec<_>) = slots.into_iter().map(|s| (s.0, s.3)).unzip();
-        let mut plan = crate::plan::plan_timeline(&medias, &plan_options, &timeline)?;
+        let held = timeline.origins.is_some();
+        let mut plan = crate::plan::plan_timeline(&medias, &plan_options, &timeline)
+            .map_err(|e| match e {
+                // A held frame's duration is a 32-bit sample duration.
+                PlanError::Overflow { file, track, at, what } if held => PlanError::Overflow {
+                    file,
+                    track,
+                    at,
+                    what: format!("{what}: an absence this long cannot be held (--gaps skip joins the segments instead)"),
+                },
+                e => e,
+            })?;
         drop(medias);
         interleave::split_merged(&mut plan, &parts)?;
         if session.chapters {
