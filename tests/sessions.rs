@@ -401,6 +401,65 @@ fn slightly_overlapping_segments_are_cut_not_refused() {
     );
 }
 
+#[test]
+fn gstreamer_session_keeps_its_times() {
+    if !require_ffmpeg() {
+        return;
+    }
+    // GStreamer's mp4mux: moov last, movie timescales 2500 and 1800, audio whose priming is
+    // presented (no edit). g_a1 at 0, g_v1 at 0.3, a 2 s absence, g_v2 at 5.3, g_a2 at 5.45.
+    let l = sessions("g_session.txt");
+    let out = stitch("g_hold.mp4", &["--start-times", l.to_str().unwrap()]);
+    clean(&out);
+    let p = ffprobe(&out);
+    let (a1, a2) = (hashes("g_a1.m4a"), hashes("g_a2.m4a"));
+    close(
+        "duration",
+        p.format_duration,
+        5.45 + a2.len() as f64 * FRAME,
+        TICK,
+    );
+    let video: Vec<String> = ["g_v1.mp4", "g_v2.mp4"]
+        .iter()
+        .flat_map(|n| md5s(&sessions(n), Kind::Video))
+        .collect();
+    assert_eq!(md5s(&out, Kind::Video), video);
+    let vp = pts(p.expect(Kind::Video, &out.display()));
+    close(
+        "g_v1 first frame",
+        vp[..75].iter().copied().fold(f64::INFINITY, f64::min),
+        0.3,
+        TICK,
+    );
+    close(
+        "g_v2 first frame",
+        vp[75..].iter().copied().fold(f64::INFINITY, f64::min),
+        5.3,
+        TICK,
+    );
+    let h = seam_sample_hashes(&out, TrackKind::Audio);
+    assert_eq!(h[..a1.len()], a1[..]);
+    let g = h[a1.len()..]
+        .iter()
+        .take_while(|x| **x == h[a1.len()])
+        .count();
+    assert_eq!(h[a1.len() + g..], a2[..], "g_a2 whole after the silence");
+    let ap = pts(p.expect(Kind::Audio, &out.display()));
+    close("g_a1 start", ap[0], 0.0, TICK);
+    close(
+        "g_a2 start",
+        ap[a1.len() + g],
+        5.45,
+        HALF_FRAME_SECONDS + TICK,
+    );
+    close(
+        "silence",
+        g as f64 * FRAME,
+        5.45 - a1.len() as f64 * FRAME,
+        FRAME / 2.0,
+    );
+}
+
 /// An ID3v2.4 tag carrying an HLS packed-audio timestamp (RFC 8216 §3.4) of `pts` (90 kHz).
 fn hls_tag(pts: u64) -> Vec<u8> {
     let mut frame = b"com.apple.streaming.transportStreamTimestamp\0".to_vec();
