@@ -356,12 +356,63 @@ fn chapters_name_each_segment_after_its_files() {
 }
 
 #[test]
+fn camera_off_inside_a_segment_holds_the_picture_and_keeps_the_audio_whole() {
+    if !require_ffmpeg() {
+        return;
+    }
+    // al.m4a runs 0..10 s; v1 0..4 s, the camera off, v2 6..10 s: one segment (in every mode).
+    let dir = shared_dir().join("camera_off");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let l = dir.join("log.txt");
+    let f = |n: &str| sessions(n).display().to_string();
+    std::fs::write(
+        &l,
+        format!(
+            "50 {}\n50 {}\n56 {} create\n54 {} close\n",
+            f("al.m4a"),
+            f("v1.mp4"),
+            f("v2.mp4"),
+            f("v1.mp4")
+        ),
+    )
+    .expect("list");
+    for (name, extra) in [("off_hold.mp4", None), ("off_skip.mp4", Some("skip"))] {
+        let mut args = vec!["--start-times", l.to_str().unwrap(), "--chapters"];
+        if let Some(g) = extra {
+            args.extend(["--gaps", g]);
+        }
+        let out = stitch(name, &args);
+        clean(&out);
+        let p = ffprobe(&out);
+        close("duration", p.format_duration, 10.0, TICK);
+        let vp = pts(p.expect(Kind::Video, &out.display()));
+        close(
+            "v2 first frame (v1's last held)",
+            next_frame(&vp, 3.96),
+            6.0,
+            TICK,
+        );
+        assert_eq!(
+            md5s(&out, Kind::Video),
+            ["v1.mp4", "v2.mp4"]
+                .iter()
+                .flat_map(|n| md5s(&sessions(n), Kind::Video))
+                .collect::<Vec<_>>()
+        );
+        // The audio is the file, every packet in place, no silence.
+        assert_eq!(seam_sample_hashes(&out, TrackKind::Audio), hashes("al.m4a"));
+        let a = p.expect(Kind::Audio, &out.display());
+        close("audio start", a.start_time.expect("start"), 0.0, TICK);
+    }
+}
+
+#[test]
 fn slightly_overlapping_segments_are_cut_not_refused() {
     if !require_ffmpeg() {
         return;
     }
-    // a2 starts 0.4 s before v1 ends, v2 0.2 s before: less than PAIR_OVERLAP (0.5 s), so a
-    // second segment that cuts the first one's end (its video's decode-order tail, its audio).
+    // a2 starts 0.4 s before v1 ends, v2 0.2 s before: each kind's later file cuts the earlier
+    // one's end (the video's decode-order tail from 3.8 s, the audio from 3.6 s).
     let dir = shared_dir().join("overlap_ok");
     std::fs::create_dir_all(&dir).expect("dir");
     let l = dir.join("log.txt");
@@ -382,11 +433,14 @@ fn slightly_overlapping_segments_are_cut_not_refused() {
     let p = ffprobe(&out);
     close("duration", p.format_duration, 3.6 + 4.5, TICK);
     let vp = pts(p.expect(Kind::Video, &out.display()));
-    let v1_last = vp[..91].iter().copied().fold(0.0, f64::max);
+    let v1 = vp.len() - 100;
+    assert!(v1 < 100, "v1's frames from 3.8 s on left out: {v1} kept");
+    let v1_last = vp[..v1].iter().copied().fold(0.0, f64::max);
     assert!(v1_last < 3.8, "v1 frames shown until {v1_last}");
-    close("v2 first frame", vp[91], 3.8, TICK);
+    let v2_first = vp[v1..].iter().copied().fold(f64::INFINITY, f64::min);
+    close("v2 first frame", v2_first, 3.8, TICK);
     assert_eq!(
-        md5s(&out, Kind::Video)[91..],
+        md5s(&out, Kind::Video)[v1..],
         md5s(&sessions("v2.mp4"), Kind::Video)[..]
     );
     let h = seam_sample_hashes(&out, TrackKind::Audio);
@@ -526,20 +580,6 @@ fn refused_sessions_say_why() {
     let f = |n: &str| sessions(n).display().to_string();
     let out = dir.join("out.mp4");
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
-        // Two video files overlapping on the wall clock.
-        (
-            vec![
-                "--start-times".into(),
-                write(
-                    "overlap.txt",
-                    format!("0 {}\n1 {}\n", f("v1.mp4"), f("v2.mp4")),
-                )
-                .display()
-                .to_string(),
-            ],
-            1,
-            "has video too",
-        ),
         // A listed file that does not exist.
         (
             vec![

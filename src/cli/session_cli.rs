@@ -12,8 +12,8 @@ use crate::{Error, StitchOptions};
 pub(super) struct SessionArgs {
     /// Wall-clock start times: a text file of `SECONDS PATH [create|close]` lines (a recorder's
     /// log; paths relative to its folder; `close` lines ignored). Its files are the inputs when
-    /// none are given. Audio-only and video-only files that overlap become one A+V segment;
-    /// every input keeps its time.
+    /// none are given. Audio and video files are laid on one timeline, each at its own time;
+    /// the output starts at the earliest.
     #[arg(long, value_name = "LIST")]
     start_times: Option<PathBuf>,
     /// Where no input is present: `hold` (default) shows the last frame and fills silence,

@@ -1,18 +1,25 @@
 //! Recording sessions: inputs laid on a wall-clock timeline by their start times, audio-only and
-//! video-only files paired, absences held or skipped (issue 9).
+//! video-only files laid on one timeline, absences held or skipped (issue 9).
 //!
 //! A session is built as a layer over the planner: (1) each input's start time is read
-//! ([`times`]: `--start-times` lists, or an ADTS file's own timestamp), (2) inputs are grouped by
-//! their wall-clock spans into segments and the audio and video files of one segment made one
-//! planner input (two inputs with more than [`PAIR_OVERLAP`] in common; each file's tracks keep
-//! their own start through an empty edit), (3) the planner places those with
-//! [`crate::plan::TimelineOptions`]: each window spanning all its tracks, at its own time when
-//! gaps are held (the last frame lasts until the next, silence fills the audio), back to back
-//! when they are skipped. Outputs are MP4 (M4A for `--audio-only`), one merged or one per
-//! segment ([`segment_path`]), optionally with chapters ([`chapters`]).
+//! ([`times`]: `--start-times` lists, or an ADTS file's own timestamp); (2) inputs are grouped into
+//! segments, runs on the wall clock with less than [`SEGMENT_GAP`] between them (a user's
+//! presence: what `--per-segment` writes, `--gaps skip` joins and `--chapters` marks); (3) each
+//! input is split into its video part and its audio part, and each kind is planned on its own with
+//! [`crate::plan::TimelineOptions`]: every part at its wall-clock time, a gap held (the last frame
+//! lasts until the next, silence fills the audio), so video files and audio files need not start,
+//! stop or split together (a camera turned off and on again while the audio runs on); (4) the two
+//! plans are put on one timeline starting at the earliest input (the later kind after an empty
+//! edit), interleaved by the second. With `--gaps skip` each segment is moved earlier by the
+//! absences before it. Outputs are MP4 (M4A for `--audio-only`), one merged or one per segment
+//! ([`segment_path`]), optionally with chapters ([`chapters`]).
+//!
+//! Files of one kind that overlap on the wall clock (a recorder's next file starting before the
+//! previous one ends) are cut: the earlier one ends where the later one starts.
 
 pub mod chapters;
-mod interleave;
+mod combine;
+mod place;
 mod segments;
 pub mod times;
 
@@ -26,7 +33,7 @@ use crate::plan::{PlanOptions, StitchPlan, TimelineOptions, Trim};
 use crate::source::{FileSource, Source};
 use crate::time::{lcm, rescale_i128, Rounding, Ts};
 
-pub use segments::PAIR_OVERLAP;
+pub use segments::SEGMENT_GAP;
 pub use times::{container_start, match_inputs, read_start_times};
 
 /// One input of a session: a file, its wall-clock start time when known, and its trim.
@@ -112,84 +119,17 @@ pub fn run(
     }
     let mut warnings = Vec::new();
     let (opened, clock) = open_inputs(inputs, session, options, &mut warnings)?;
-    let (scale, mut opened) = opened;
-    let groups = if clock {
-        segments::group(&opened, scale)?
-    } else {
-        (0..opened.len()).map(|i| vec![i]).collect()
-    };
-    let mut slots: Vec<(Media, i128, String, Option<Vec<segments::Part>>)> =
-        Vec::with_capacity(groups.len());
-    let mut taken: Vec<Option<segments::Opened>> = opened.drain(..).map(Some).collect();
-    for g in &groups {
-        let title = g
-            .iter()
-            .filter_map(|&i| taken[i].as_ref())
-            .map(|o| file_name(&o.path))
-            .collect::<Vec<_>>()
-            .join(" + ");
-        let (m, origin, parts) = segments::merge(&mut taken, g, scale)?;
-        slots.push((m, origin, title, parts));
-    }
+    let (scale, opened) = opened;
     let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
     let plan_options = PlanOptions {
         limits: options.limits.clone(),
         sample_entries: options.sample_entries,
     };
-    let origin_ts = |o: i128| {
-        i64::try_from(o)
-            .map(|v| Ts::new(v, scale as u32))
-            .map_err(|_| MuxError::BadOptions("start times too far apart".into()))
-    };
-    let mut plans: Vec<(PathBuf, StitchPlan)> = Vec::new();
-    if session.per_segment {
-        for (k, (m, _, title, parts)) in slots.into_iter().enumerate() {
-            let timeline = TimelineOptions {
-                whole_inputs: clock,
-                origins: None,
-            };
-            let mut plan = crate::plan::plan_timeline(&[m], &plan_options, &timeline)?;
-            interleave::split_merged(&mut plan, &[parts])?;
-            if session.chapters {
-                add_chapters(&mut plan, &[title])?;
-            }
-            plans.push((segment_path(output, k), plan));
-        }
+    let mut plans = if clock {
+        place::plan_session(opened, output, session, scale, &plan_options)?
     } else {
-        let timeline = TimelineOptions {
-            whole_inputs: clock,
-            origins: if clock && session.gaps == Gaps::Hold {
-                Some(
-                    slots
-                        .iter()
-                        .map(|s| origin_ts(s.1))
-                        .collect::<Result<_, _>>()?,
-                )
-            } else {
-                None
-            },
-        };
-        let titles: Vec<String> = slots.iter().map(|s| s.2.clone()).collect();
-        let (medias, parts): (Vec<Media>, Vec<_>) = slots.into_iter().map(|s| (s.0, s.3)).unzip();
-        let held = timeline.origins.is_some();
-        let mut plan = crate::plan::plan_timeline(&medias, &plan_options, &timeline)
-            .map_err(|e| match e {
-                // A held frame's duration is a 32-bit sample duration.
-                PlanError::Overflow { file, track, at, what } if held => PlanError::Overflow {
-                    file,
-                    track,
-                    at,
-                    what: format!("{what}: an absence this long cannot be held (--gaps skip joins the segments instead)"),
-                },
-                e => e,
-            })?;
-        drop(medias);
-        interleave::split_merged(&mut plan, &parts)?;
-        if session.chapters {
-            add_chapters(&mut plan, &titles)?;
-        }
-        plans.push((output.to_path_buf(), plan));
-    }
+        plan_unclocked(opened, output, session, &plan_options)?
+    };
     crate::mem::release_free_heap();
     if let Some((_, p)) = plans.first_mut() {
         let mut w = std::mem::take(&mut warnings);
@@ -197,6 +137,38 @@ pub fn run(
         p.warnings = w;
     }
     write_all(plans, &paths, options)
+}
+
+/// Inputs without start times: laid end to end as `seam stitch` lays them; each input is a
+/// segment (for `--per-segment` and `--chapters`).
+fn plan_unclocked(
+    opened: Vec<segments::Opened>,
+    output: &Path,
+    session: &SessionOptions,
+    plan_options: &PlanOptions,
+) -> Result<Vec<(PathBuf, StitchPlan)>, Error> {
+    let timeline = TimelineOptions::default();
+    let titles: Vec<String> = opened.iter().map(|o| file_name(&o.path)).collect();
+    let medias: Vec<Media> = opened.into_iter().map(|o| o.media).collect();
+    let mut plans = Vec::new();
+    if session.per_segment {
+        for (k, (m, title)) in medias.into_iter().zip(titles).enumerate() {
+            let mut plan = crate::plan::plan_timeline(&[m], plan_options, &timeline)?;
+            if session.chapters {
+                add_chapters(&mut plan, &[(0, title)])?;
+            }
+            plans.push((segment_path(output, k), plan));
+        }
+        return Ok(plans);
+    }
+    let mut plan = crate::plan::plan_timeline(&medias, plan_options, &timeline)?;
+    if session.chapters {
+        let starts: Vec<u64> = plan.joins.iter().map(|j| j.start).collect();
+        let list: Vec<(u64, String)> = starts.into_iter().zip(titles).collect();
+        add_chapters(&mut plan, &list)?;
+    }
+    plans.push((output.to_path_buf(), plan));
+    Ok(plans)
 }
 
 /// Every input is an ADTS file with its own start time ([`container_start`]); files that do not
@@ -388,29 +360,23 @@ fn open_inputs(
     Ok(((scale, out), clock))
 }
 
-/// One chapter per planner input, named `titles[i]`, starting where that input starts.
-fn add_chapters(plan: &mut StitchPlan, titles: &[String]) -> Result<(), Error> {
-    if titles.len() > chapters::MAX_CHAPTERS {
+/// Chapters at (start in the plan's movie ticks, title), as a `chpl` box in the plan's `udta`.
+fn add_chapters(plan: &mut StitchPlan, list: &[(u64, String)]) -> Result<(), Error> {
+    if list.len() > chapters::MAX_CHAPTERS {
         return Err(MuxError::BadOptions(format!(
             "--chapters: {} segments, more than the {} chapters a chpl box holds",
-            titles.len(),
+            list.len(),
             chapters::MAX_CHAPTERS
         ))
         .into());
     }
-    let list: Vec<chapters::Chapter> = plan
-        .joins
+    let ms = u64::from(plan.movie_timescale.max(1));
+    let list: Vec<chapters::Chapter> = list
         .iter()
-        .zip(titles)
-        .map(|(j, title)| chapters::Chapter {
-            start: rescale_i128(
-                i128::from(j.start),
-                u64::from(plan.movie_timescale),
-                10_000_000,
-                Rounding::Nearest,
-            )
-            .and_then(|v| u64::try_from(v).ok())
-            .unwrap_or(0),
+        .map(|(start, title)| chapters::Chapter {
+            start: rescale_i128(i128::from(*start), ms, 10_000_000, Rounding::Nearest)
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0),
             title: title.clone(),
         })
         .collect();
