@@ -580,6 +580,18 @@ fn refused_sessions_say_why() {
     let f = |n: &str| sessions(n).display().to_string();
     let out = dir.join("out.mp4");
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        // --video-only without any video.
+        (
+            vec![
+                "--video-only".into(),
+                "--start-times".into(),
+                write("audio.txt", format!("0 {}\n", f("a1.aac")))
+                    .display()
+                    .to_string(),
+            ],
+            2,
+            "no input has a video track",
+        ),
         // A listed file that does not exist.
         (
             vec![

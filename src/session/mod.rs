@@ -350,7 +350,10 @@ fn open_inputs(
         });
     }
     if out.is_empty() {
-        return Err(PlanError::NoInputs.into());
+        let kind = if session.audio_only { "audio" } else { "video" };
+        return Err(
+            MuxError::BadOptions(format!("--{kind}-only: no input has a {kind} track")).into(),
+        );
     }
     // Session ticks count from the earliest input's start.
     let zero = out.iter().map(|o| o.origin + o.extent.0).min().unwrap_or(0);
