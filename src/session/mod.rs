@@ -224,7 +224,7 @@ fn open_inputs(
 ) -> Result<OpenedInputs, Error> {
     let limits = &options.limits;
     let mut medias = Vec::with_capacity(inputs.len());
-    for spec in inputs {
+    for (k, spec) in inputs.iter().enumerate() {
         if crate::demux::hls::is_playlist(&spec.path) {
             return Err(PlanError::Unsupported {
                 file: spec.path.display().to_string(),
@@ -239,7 +239,17 @@ fn open_inputs(
                 source: e,
             })?);
         let (mut parts, notes) =
-            crate::demux::open_all_with(src.clone(), limits, options.best_effort)?;
+            match crate::demux::open_all_with(src.clone(), limits, options.best_effort) {
+                Ok(v) => v,
+                // As `seam stitch --best-effort`: an input that cannot be read at all is skipped.
+                Err(e @ (DemuxError::Malformed { .. } | DemuxError::Unsupported { .. }))
+                    if options.best_effort =>
+                {
+                    warnings.push(format!("skipped (best effort): {e}"));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
         warnings.extend(notes);
         if parts.len() != 1 {
             return Err(PlanError::Unsupported {
@@ -261,7 +271,7 @@ fn open_inputs(
         } else {
             None
         };
-        medias.push((m, spec.start, container));
+        medias.push((m, spec.start, container, k));
     }
     // One clock: the inputs' own times, else every container's, else none.
     let explicit = medias.iter().filter(|m| m.1.is_some()).count();
@@ -277,7 +287,7 @@ fn open_inputs(
     if let Some(k) = starts.iter().position(Option::is_none).filter(|_| clock) {
         return Err(MuxError::BadOptions(format!(
             "{}: no start time, while other inputs have one (give every input a time, or none)",
-            inputs[k].path.display()
+            inputs[medias[k].3].path.display()
         ))
         .into());
     }
@@ -296,7 +306,8 @@ fn open_inputs(
         })
         .unwrap_or(FLICKS);
     let mut out = Vec::with_capacity(medias.len());
-    for ((mut m, _, _), (spec, start)) in medias.into_iter().zip(inputs.iter().zip(&starts)) {
+    for ((mut m, _, _, k), start) in medias.into_iter().zip(&starts) {
+        let spec = &inputs[k];
         let name = spec.path.display().to_string();
         let overflow = || PlanError::Overflow {
             file: name.clone(),
@@ -348,6 +359,9 @@ fn open_inputs(
             origin,
             extent,
         });
+    }
+    if out.is_empty() && !(session.audio_only || session.video_only) {
+        return Err(PlanError::NoInputs.into());
     }
     if out.is_empty() {
         let kind = if session.audio_only { "audio" } else { "video" };
