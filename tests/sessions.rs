@@ -647,3 +647,41 @@ fn refused_sessions_say_why() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("write MP4 or M4A"));
     assert!(!ts.exists());
 }
+
+#[test]
+fn best_effort_skips_an_unreadable_input() {
+    let dir = shared_dir().join("best_effort");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("junk.mp4"), [0x55u8; 1000]).expect("junk");
+    let l = dir.join("log.txt");
+    let f = |n: &str| sessions(n).display().to_string();
+    std::fs::write(
+        &l,
+        format!("0 {}\n0.15 {}\n5 junk.mp4\n", f("v1.mp4"), f("a1.aac")),
+    )
+    .expect("list");
+    let out = dir.join("out.mp4");
+    let o = run(&out, &["--start-times", l.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(!out.exists());
+    let o = seam([
+        "stitch",
+        "-y",
+        "--best-effort",
+        "-o",
+        out.to_str().unwrap(),
+        "--start-times",
+        l.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped (best effort): ") && err.contains("junk.mp4"),
+        "{err}"
+    );
+    assert_eq!(
+        seam_sample_hashes(&out, TrackKind::Audio),
+        hashes("a1.aac"),
+        "the readable inputs are all there"
+    );
+}
