@@ -595,6 +595,7 @@ pub fn stitch_e2e(data: &[u8]) {
                     "{mode}: track {ti} sample {si} cts"
                 );
                 let got = &out[s.offset as usize..][..s.size as usize];
+                let spliced: Vec<u8>;
                 let expected: &[u8] = match q.payload {
                     Payload::Input { input, offset } => {
                         // By name: with best_effort an unreadable input is skipped, so plan
@@ -618,6 +619,28 @@ pub fn stitch_e2e(data: &[u8]) {
                         &bytes[offset as usize..][..q.size as usize]
                     }
                     Payload::Generated(g) => &plan.generated[g as usize],
+                    // Parameter sets inserted into a keyframe (`--parameter-sets inband`): the
+                    // input's bytes around the generated ones.
+                    Payload::Spliced {
+                        input,
+                        offset,
+                        generated,
+                        at,
+                    } => {
+                        let name = plan
+                            .inputs
+                            .get(input as usize)
+                            .map(|s| s.name().to_string())
+                            .unwrap_or_default();
+                        let bytes = inputs.get(&name).unwrap_or_else(|| {
+                            panic!("{mode}: plan input {input} ({name:?}) is neither file")
+                        });
+                        let ins = &plan.generated[generated as usize];
+                        let own = q.size as usize - ins.len();
+                        let from = &bytes[offset as usize..][..own];
+                        spliced = [&from[..at as usize], &ins[..], &from[at as usize..]].concat();
+                        &spliced
+                    }
                 };
                 assert!(
                     got == expected,

@@ -70,7 +70,7 @@ pub fn plan_with(inputs: &[Media], limits: &Limits) -> Result<StitchPlan, Error>
         inputs,
         &PlanOptions {
             limits: limits.clone(),
-            sample_entries: false,
+            parameter_sets: crate::plan::ParameterSets::default(),
         },
     )
 }
@@ -97,9 +97,10 @@ pub struct StitchOptions {
     /// HLS output: the target segment duration (6 s when `None`). MP4 output: write shards of
     /// about this duration, each starting at a keyframe. Refused for a `.ts` output.
     pub segment_duration: Option<TargetDuration>,
-    /// Join H.264/H.265 inputs whose parameter sets differ under several sample entries
-    /// (`--parameter-sets entries`; see [`PlanOptions::sample_entries`]).
-    pub sample_entries: bool,
+    /// H.264/H.265 inputs whose parameter sets differ (same picture format): in band at the
+    /// switch (the default), under several sample entries, or refused (`--parameter-sets`; see
+    /// [`crate::plan::ParameterSets`]).
+    pub parameter_sets: crate::plan::ParameterSets,
     /// HLS output: fragmented MP4 segments (an `#EXT-X-MAP` initialization section, `.m4s`
     /// segments of whole fragments) instead of MPEG-TS ones.
     pub hls_fmp4: bool,
@@ -108,6 +109,20 @@ pub struct StitchOptions {
     /// into several parts (an HLS playlist, a transport stream with a timestamp jump or continued
     /// by the next file) cannot be trimmed.
     pub trims: Vec<(usize, crate::plan::Trim)>,
+    /// What to do with a fragment whose format the output cannot copy (`--on-mismatch`).
+    pub on_mismatch: OnMismatch,
+}
+
+/// What to do with a fragment that cannot be copied into the output (another sample rate,
+/// resolution, orientation or codec): issue 8 item 7.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMismatch {
+    /// Re-encode it to the output's format (what `seam plan` lists as re-encode).
+    #[default]
+    Transcode,
+    /// Refuse the job, naming the fragment and what differs.
+    Error,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
@@ -147,6 +162,10 @@ pub struct StitchReport {
     pub copied_samples: u64,
     /// Samples seam generated (silence).
     pub generated_samples: u64,
+    /// Samples re-encoded (their input tracks are listed in `transcoded`).
+    pub reencoded_samples: u64,
+    /// The input tracks that were re-encoded, and why.
+    pub transcoded: Vec<crate::transcode::realize::Transcoded>,
     /// Input samples left out (priming, overlaps, audio outside an input's video, padding).
     pub dropped_samples: u64,
     /// Output duration in seconds (for display).
@@ -268,11 +287,24 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
         .flat_map(|j| &j.tracks)
         .map(|t| u64::from(t.dropped()))
         .sum();
+    let reencoded: u64 = plan
+        .joins
+        .iter()
+        .flat_map(|j| j.tracks.iter().map(move |t| (j.input, t)))
+        .filter(|(input, t)| {
+            plan.transcoded
+                .iter()
+                .any(|x| x.input == *input && x.output_track + 1 == t.track)
+        })
+        .map(|(_, t)| u64::from(t.copied))
+        .sum();
     StitchReport {
         bytes,
         samples,
-        copied_samples: samples - generated,
+        copied_samples: samples - generated - reencoded,
         generated_samples: generated,
+        reencoded_samples: reencoded,
+        transcoded: plan.transcoded.clone(),
         dropped_samples: dropped,
         duration_seconds: secs(plan.duration as f64, plan.movie_timescale),
         copy_runs,
@@ -363,13 +395,17 @@ fn open_and_plan(
             return Err(e.into());
         }
     }
+    // Fragments whose audio format differs are re-encoded to the output's before planning.
+    let transcoded =
+        crate::transcode::realize::realize(&mut medias, options.on_mismatch == OnMismatch::Error)?;
     let mut plan = plan_with_options(
         &medias,
         &PlanOptions {
             limits: limits.clone(),
-            sample_entries: options.sample_entries,
+            parameter_sets: options.parameter_sets,
         },
     )?;
+    plan.transcoded = transcoded;
     drop(medias);
     crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);

@@ -324,6 +324,9 @@ pub enum Error {
     /// Writing the output.
     #[error(transparent)]
     Mux(#[from] MuxError),
+    /// Re-encoding a fragment whose format differs.
+    #[error(transparent)]
+    Audio(#[from] crate::transcode::audio::AudioError),
 }
 
 impl Error {
@@ -340,6 +343,8 @@ impl Error {
             Error::Mux(MuxError::Interrupted) => 130,
             Error::Mux(MuxError::BadOptions(_)) => 2,
             Error::Mux(_) => 1,
+            Error::Audio(crate::transcode::audio::AudioError::Io { .. }) => 3,
+            Error::Audio(_) => 1,
         }
     }
 }

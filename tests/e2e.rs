@@ -167,9 +167,14 @@ fn fragmented_output_is_moov_then_one_moof_per_gop() {
 /// Runs a stitch that must fail into an empty directory; returns (exit code, stderr) and checks
 /// that the directory is still empty (no output, no temporary file).
 fn failing_stitch(inputs: &[PathBuf], name: &str) -> (Option<i32>, String) {
+    failing_stitch_with(inputs, name, &[])
+}
+
+/// [`failing_stitch`] with more arguments.
+fn failing_stitch_with(inputs: &[PathBuf], name: &str, extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join(name);
-    let o = seam(stitch_args(&out, inputs, &[]));
+    let o = seam(stitch_args(&out, inputs, extra));
     let left = dir_entries(dir.path());
     assert!(
         left.is_empty(),
@@ -192,10 +197,15 @@ fn incompatible_resolution_is_refused_and_leaves_nothing() {
     }
 }
 
-/// 6. An audio format change is refused, naming the file and the parameter, and nothing is left.
+/// (6.) An audio format change under `--on-mismatch error` is refused (not re-encoded), naming the file
+/// and the parameter, and nothing is left.
 #[test]
-fn incompatible_audio_is_refused_and_leaves_nothing() {
-    let (code, err) = failing_stitch(&paths(&["a.mp4", "mono44k.mp4"]), "x.mp4");
+fn incompatible_audio_is_refused_under_on_mismatch_error_and_leaves_nothing() {
+    let (code, err) = failing_stitch_with(
+        &paths(&["a.mp4", "mono44k.mp4"]),
+        "x.mp4",
+        &["--on-mismatch", "error"],
+    );
     assert_eq!(code, Some(1), "exit code; stderr: {err}");
     assert!(err.contains("mono44k.mp4"), "stderr lacks the file: {err}");
     assert!(

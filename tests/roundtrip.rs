@@ -38,6 +38,21 @@ fn payload(plan: &StitchPlan, p: Payload, size: u32) -> Vec<u8> {
             b
         }
         Payload::Generated(g) => plan.generated[g as usize].to_vec(),
+        // Parameter sets inserted `at` bytes into the input's sample (`--parameter-sets inband`).
+        Payload::Spliced {
+            input,
+            offset,
+            generated,
+            at,
+        } => {
+            let inserted = &plan.generated[generated as usize];
+            let own = payload(
+                plan,
+                Payload::Input { input, offset },
+                size - inserted.len() as u32,
+            );
+            [&own[..at as usize], &inserted[..], &own[at as usize..]].concat()
+        }
     }
 }
 

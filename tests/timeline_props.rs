@@ -569,6 +569,8 @@ impl Case {
     fn source_of(&self, p: Payload, kind: TrackKind) -> Result<Option<(usize, usize)>, String> {
         match p {
             Payload::Generated(_) => Ok(None),
+            // Only where parameter sets change, which these single-configuration inputs never do.
+            Payload::Spliced { .. } => Err("a spliced payload in a one-configuration plan".into()),
             Payload::Input { input, offset } => {
                 let i = input as usize;
                 let map = self
@@ -1104,6 +1106,13 @@ fn prop_samples_mapped(c: &Case) -> Result<(), TestCaseError> {
                     })?;
                     prop_assert_eq!(bytes.len(), s.size as usize, "(f) generated size");
                     generated_per_slot[s.slot as usize] += 1;
+                }
+                Payload::Spliced { .. } => {
+                    prop_assert!(
+                        false,
+                        "(f) spliced sample {} in a one-configuration plan",
+                        n
+                    );
                 }
                 Payload::Input { input, offset } => {
                     prop_assert!(

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 1 bad or incompatible input, 2 usage error, 3 I/O error,
 //! 130 interrupted (Ctrl-C / SIGTERM; nothing is left behind).
 
+mod batch;
+mod plan;
 mod probe;
 mod session_cli;
 
@@ -54,10 +56,11 @@ enum Command {
         /// HLS output: fragmented MP4 segments (with an EXT-X-MAP init section) instead of TS.
         #[arg(long)]
         hls_fmp4: bool,
-        /// H.264/H.265 inputs whose parameter sets differ (same picture size): `refuse` (default)
-        /// or `entries` (one sample entry per configuration in one track; GStreamer plays it,
-        /// ffmpeg 5.1 only single-threaded, see docs/ARCHITECTURE.md).
-        #[arg(long, value_enum, default_value = "refuse")]
+        /// H.264/H.265 inputs whose parameter sets differ (same picture size, other profile,
+        /// level, entropy coder...): `inband` (default: one avc3/hev1 sample entry, the new
+        /// SPS/PPS carried in the keyframes), `entries` (one sample entry per configuration) or
+        /// `refuse`. Measured in ffmpeg, GStreamer and Chromium: docs/PARAMETER_SETS.md.
+        #[arg(long, value_enum, default_value = "inband")]
         parameter_sets: ParameterSets,
         /// Keep only START..END seconds of the K-th input (from 1, counted over the inputs
         /// given): `--trim 2=5,12.5`, `--trim 1=01:30` (to its end). Times are the input's own
@@ -66,6 +69,11 @@ enum Command {
         /// list. Repeat for other inputs.
         #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
         trim: Vec<(usize, crate::plan::Trim)>,
+        /// A fragment the output cannot copy (another audio sample rate or channel count):
+        /// `transcode` re-encodes it to the output's format (default), `error` refuses the job.
+        /// `seam plan` lists those fragments and why.
+        #[arg(long, value_enum, default_value = "transcode")]
+        on_mismatch: OnMismatchArg,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -86,6 +94,9 @@ enum Command {
         #[command(flatten)]
         session: SessionArgs,
     },
+    /// Write many sessions, one output each, in parallel: from a JSON job file, or from a
+    /// recorder's folder grouped by user (--dir with --name-pattern).
+    Batch(batch::BatchArgs),
     /// Describe inputs and whether they can be joined without re-encoding.
     Probe {
         /// Input files.
@@ -98,6 +109,25 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         boxes: bool,
     },
+    /// Say, per input and track, whether it is copied or must be re-encoded and why, and the
+    /// output format chosen (the first input with each track sets it).
+    Plan {
+        /// Input files, in playback order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--on-mismatch` ([`crate::api::OnMismatch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnMismatchArg {
+    /// Re-encode the fragment to the output's format.
+    Transcode,
+    /// Refuse the job.
+    Error,
 }
 
 /// What to do with inputs whose H.264/H.265 parameter sets differ.
@@ -107,6 +137,8 @@ enum ParameterSets {
     Refuse,
     /// Several sample entries in one track.
     Entries,
+    /// One avc3/hev1 sample entry, parameter sets in band.
+    Inband,
 }
 
 /// Runs the CLI with the process arguments; returns the exit code.
@@ -136,6 +168,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
+            on_mismatch,
             session,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
@@ -151,8 +184,16 @@ pub fn main() -> ExitCode {
                     best_effort,
                     segment_duration,
                     hls_fmp4,
-                    sample_entries: parameter_sets == ParameterSets::Entries,
+                    parameter_sets: match parameter_sets {
+                        ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,
+                        ParameterSets::Entries => crate::plan::ParameterSets::Entries,
+                        ParameterSets::Inband => crate::plan::ParameterSets::Inband,
+                    },
                     trims: trim,
+                    on_mismatch: match on_mismatch {
+                        OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
+                        OnMismatchArg::Error => crate::api::OnMismatch::Error,
+                    },
                     limits: Limits::default(),
                     hls: crate::demux::hls::HlsOptions {
                         variant,
@@ -166,6 +207,7 @@ pub fn main() -> ExitCode {
                 }
             }
         },
+        Command::Batch(args) => batch::run(args),
         Command::Probe {
             inputs,
             json,
@@ -177,6 +219,7 @@ pub fn main() -> ExitCode {
                 probe::run(&inputs, json)
             }
         }
+        Command::Plan { inputs, json } => plan::run(&inputs, json),
     };
     ExitCode::from(code)
 }
@@ -269,17 +312,24 @@ fn run_stitch(
                 println!("{v}");
             } else if !quiet {
                 eprintln!(
-                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} generated, {} dropped) in {:.2} s",
+                    "seam: wrote {} ({} bytes, {:.3} s, {} samples copied, {} re-encoded, {} generated, {} dropped) in {:.2} s",
                     output.display(),
                     r.bytes,
                     r.duration_seconds,
                     r.copied_samples,
+                    r.reencoded_samples,
                     r.generated_samples,
                     r.dropped_samples,
                     started.elapsed().as_secs_f64()
                 );
                 if let (Some(first), Some(last)) = (r.files.first(), r.files.last()) {
                     eprintln!("seam:   {} files: {first} .. {last}", r.files.len());
+                }
+                for t in &r.transcoded {
+                    eprintln!(
+                        "seam:   re-encoded {} {}: {} samples into {} ({}) in {:.2} s",
+                        t.file, t.track, t.input_samples, t.output_samples, t.reason, t.seconds
+                    );
                 }
                 for line in join_lines(&r) {
                     eprintln!("seam:   {line}");

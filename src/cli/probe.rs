@@ -104,7 +104,7 @@ pub fn describe(m: &Media) -> ProbeInfo {
     }
 }
 
-fn track_info(t: &Track) -> TrackInfo {
+pub(crate) fn track_info(t: &Track) -> TrackInfo {
     let mut info = TrackInfo {
         id: t.id,
         kind: t.kind.as_str(),

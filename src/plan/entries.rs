@@ -175,8 +175,9 @@ pub(super) fn role_entries(
                         Class::NewEntry(_) if t.kind == TrackKind::Video && allow_new => {}
                         Class::NewEntry(mut d) if t.kind == TrackKind::Video => {
                             d.reference.push_str(
-                                " (the picture format is the same: `--parameter-sets entries` \
-                                 joins them losslessly under several sample entries)",
+                                " (the picture format is the same: `--parameter-sets inband`, the \
+                                 default, joins them losslessly with the new parameter sets in \
+                                 band, `--parameter-sets entries` under several sample entries)",
                             );
                             return Err(refusal(
                                 inputs,
@@ -227,7 +228,7 @@ pub(super) fn role_entries(
                     format!("from sample {}", first_sample + 1)
                 };
                 warnings.push(format!(
-                    "{}: {label}: {what}; same picture format, so its samples are copied {at} under output sample description {} of the track (parameter sets switch at a keyframe, lossless)",
+                    "{}: {label}: {what}; same picture format, so its samples are copied {at} as configuration {} of the track (the parameter sets switch at a keyframe, lossless)",
                     m.name(),
                     j + 1
                 ));

@@ -9,8 +9,10 @@ mod audio;
 mod compat;
 mod cut;
 mod damage;
+mod decide;
 mod encryption;
 mod entries;
+mod inband;
 mod locate;
 mod out_samples;
 mod roles;
@@ -29,6 +31,7 @@ pub use compat::describe_encrypted;
 pub use compat::difference;
 pub use cut::{apply_trim, parse_seconds, parse_trim_arg, Trim};
 pub use damage::close_jumps;
+pub use decide::{decide, Decision, FragmentDecisions, TrackDecision};
 pub use encryption::OutEncryption;
 pub use out_samples::OutSamples;
 pub use roles::{presentation_extent, Span};
@@ -62,6 +65,9 @@ pub struct StitchPlan {
     pub warnings: Vec<String>,
     /// One entry per join, for reports and tests.
     pub joins: Vec<Join>,
+    /// The input tracks re-encoded before planning (their samples are counted as copied in
+    /// `joins`: they are copied from the re-encoded bytes).
+    pub transcoded: Vec<crate::transcode::realize::Transcoded>,
 }
 
 /// One output track.
@@ -119,6 +125,20 @@ pub enum Payload {
     },
     /// Bytes seam made, index into [`StitchPlan::generated`].
     Generated(u32),
+    /// The bytes of input `input` from `offset` (`size` minus the inserted bytes' length), with
+    /// [`StitchPlan::generated`] entry `generated` inserted `at` bytes in: a keyframe that gets
+    /// the parameter sets of its fragment in band (`--parameter-sets inband`). The input's bytes
+    /// stay bit-exact on both sides of the insertion.
+    Spliced {
+        /// Index into [`StitchPlan::inputs`].
+        input: u32,
+        /// Byte offset in that input.
+        offset: u64,
+        /// Index into [`StitchPlan::generated`] of the inserted bytes.
+        generated: u32,
+        /// How many of the input's bytes come before the inserted ones.
+        at: u32,
+    },
 }
 
 /// One output sample.
@@ -296,12 +316,27 @@ pub struct PlanOptions {
     /// `limits.max_generated_samples` generated ones, so a tiny file claiming hours of gap cannot
     /// make seam allocate millions of silent frames beyond what the caller allows.
     pub limits: crate::Limits,
-    /// Join H.264/H.265 inputs whose parameter sets differ (same picture format) under several
-    /// sample entries of one track. Off by default: the files are valid ISO BMFF and GStreamer
-    /// plays them frame-exact, but ffmpeg 5.1 decodes them right only on one thread and not at
-    /// all when fragmented (docs/ARCHITECTURE.md, "Several sample entries per track"), so such
-    /// inputs are refused unless asked for (`--parameter-sets entries`).
-    pub sample_entries: bool,
+    /// What to do with H.264/H.265 inputs whose parameter sets differ (same picture format):
+    /// see [`ParameterSets`].
+    pub parameter_sets: ParameterSets,
+}
+
+/// How an output track joins H.264/H.265 inputs of one picture format whose parameter sets
+/// (profile, level, VUI, entropy coder, PPS...) differ. Chosen by playing the outputs in ffmpeg,
+/// GStreamer and Chromium: docs/PARAMETER_SETS.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParameterSets {
+    /// Refuse them, naming what differs.
+    Refuse,
+    /// One sample entry per distinct configuration (stsd entries; stsc's and tfhd's
+    /// sample_description_index say which describes each sample).
+    Entries,
+    /// One `avc3`/`hev1` sample entry (ISO/IEC 14496-15 §5.4.2, §8.4.1: parameter sets may also
+    /// be in the samples), holding the first configuration; the keyframe where another
+    /// configuration starts gets its parameter sets inserted in band ([`Payload::Spliced`]).
+    /// Tracks whose configuration never changes are written as before.
+    #[default]
+    Inband,
 }
 
 /// Where inputs go on the output timeline when they are not simply laid end to end: recording
@@ -333,8 +368,12 @@ pub fn plan_timeline(
     let mut warnings = Vec::new();
     let trimmed = trim::trim_past_edits(inputs, &mut warnings);
     let inputs = trimmed.as_deref().unwrap_or(inputs);
-    let mut plan = timeline::build(inputs, &options.limits, options.sample_entries, timeline)?;
+    let allow_new = options.parameter_sets != ParameterSets::Refuse;
+    let mut plan = timeline::build(inputs, &options.limits, allow_new, timeline)?;
     encryption::attach(&mut plan, inputs)?;
+    if options.parameter_sets == ParameterSets::Inband {
+        inband::apply(&mut plan)?;
+    }
     warnings.append(&mut plan.warnings);
     plan.warnings = warnings;
     Ok(plan)

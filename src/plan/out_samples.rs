@@ -20,6 +20,9 @@ pub struct OutSamples {
     origin: U32Column,
     /// The input whose span each sample belongs to.
     slot: U32Column,
+    /// The [`Payload::Spliced`] samples, few (one per parameter-set change): sample index,
+    /// generated index and insertion point, in increasing sample index.
+    spliced: Vec<(u32, u32, u32)>,
     /// The first sample that could not be stored as asked (a duration beyond 32 bits, a table
     /// beyond `u32::MAX` samples), reported by [`OutSamples::finish`].
     fault: Option<String>,
@@ -62,6 +65,18 @@ impl OutSamples {
         let (origin, offset) = match s.payload {
             Payload::Input { input, offset } => (input, offset),
             Payload::Generated(i) => (GENERATED, u64::from(i)),
+            Payload::Spliced {
+                input,
+                offset,
+                generated,
+                at,
+            } => {
+                match u32::try_from(self.table.len()) {
+                    Ok(k) => self.spliced.push((k, generated, at)),
+                    Err(_) => self.fault("more than 2^32 samples".into()),
+                }
+                (input, offset)
+            }
         };
         let pushed = self.table.push(Sample {
             offset,
@@ -111,9 +126,26 @@ impl OutSamples {
         }
     }
 
-    fn assemble(&self, s: Sample, origin: u32, slot: u32) -> OutSample {
+    fn assemble(&self, k: usize, s: Sample, origin: u32, slot: u32) -> OutSample {
+        let spliced = if self.spliced.is_empty() {
+            None
+        } else {
+            u32::try_from(k).ok().and_then(|k| {
+                self.spliced
+                    .binary_search_by_key(&k, |&(i, _, _)| i)
+                    .ok()
+                    .map(|j| self.spliced[j])
+            })
+        };
         let payload = if origin == GENERATED {
             Payload::Generated(u32::try_from(s.offset).unwrap_or(u32::MAX))
+        } else if let Some((_, generated, at)) = spliced {
+            Payload::Spliced {
+                input: origin,
+                offset: s.offset,
+                generated,
+                at,
+            }
         } else {
             Payload::Input {
                 input: origin,
@@ -134,7 +166,12 @@ impl OutSamples {
 
     /// Sample `k`.
     pub fn get(&self, k: usize) -> Option<OutSample> {
-        Some(self.assemble(self.table.get(k)?, self.origin.get(k)?, self.slot.get(k)?))
+        Some(self.assemble(
+            k,
+            self.table.get(k)?,
+            self.origin.get(k)?,
+            self.slot.get(k)?,
+        ))
     }
 
     /// The first sample.
@@ -178,7 +215,10 @@ impl OutSamples {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.origin.heap_bytes() + self.slot.heap_bytes()
+        self.table.heap_bytes()
+            + self.origin.heap_bytes()
+            + self.slot.heap_bytes()
+            + self.spliced.capacity() * std::mem::size_of::<(u32, u32, u32)>()
     }
 
     /// Gives back spare capacity.
@@ -186,6 +226,7 @@ impl OutSamples {
         self.table.shrink_to_fit();
         self.origin.shrink_to_fit();
         self.slot.shrink_to_fit();
+        self.spliced.shrink_to_fit();
     }
 }
 
@@ -227,9 +268,10 @@ impl<F: Iterator<Item = (Sample, u32, u32)>> Iterator for Iter<'_, F> {
         if self.front >= self.back {
             return None;
         }
+        let k = self.front;
         self.front += 1;
         let (s, origin, slot) = self.fwd.next()?;
-        Some(self.out.assemble(s, origin, slot))
+        Some(self.out.assemble(k, s, origin, slot))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -302,6 +344,59 @@ mod tests {
         assert_eq!(o.iter().next_back(), o.last());
         // The sample entry index is carried through the table's entries column.
         assert_eq!((v[49].entry, v[50].entry), (0, 1));
+    }
+
+    #[test]
+    fn spliced_samples_come_back_with_their_insertion() {
+        let s = |k: i64, payload| OutSample {
+            payload,
+            size: 10,
+            dts: k * 10,
+            duration: 0,
+            cts_offset: 0,
+            sync: k % 4 == 0,
+            slot: 0,
+            entry: 0,
+        };
+        let mut o = OutSamples::new();
+        for k in 0..12i64 {
+            let offset = 100 + 10 * k as u64;
+            o.push(s(
+                k,
+                if k % 4 == 0 {
+                    Payload::Spliced {
+                        input: 0,
+                        offset,
+                        generated: k as u32 / 4,
+                        at: k as u32,
+                    }
+                } else {
+                    Payload::Input { input: 0, offset }
+                },
+            ));
+        }
+        o.finish(10).expect("fits");
+        let v: Vec<OutSample> = o.iter().collect();
+        for (k, x) in v.iter().enumerate() {
+            let offset = 100 + 10 * k as u64;
+            let want = if k % 4 == 0 {
+                Payload::Spliced {
+                    input: 0,
+                    offset,
+                    generated: k as u32 / 4,
+                    at: k as u32,
+                }
+            } else {
+                Payload::Input { input: 0, offset }
+            };
+            assert_eq!(x.payload, want, "sample {k}");
+            assert_eq!(o.get(k), Some(*x), "get({k})");
+        }
+        assert_eq!(
+            o.iter_range(8..12).next().map(|x| x.payload),
+            Some(v[8].payload)
+        );
+        assert_eq!(o.iter().next_back(), o.last());
     }
 
     #[test]

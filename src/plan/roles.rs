@@ -35,7 +35,7 @@ pub(super) enum Role {
 }
 
 impl Role {
-    fn kind(self) -> (TrackKind, usize) {
+    pub(super) fn kind(self) -> (TrackKind, usize) {
         match self {
             Role::Video(n) => (TrackKind::Video, n),
             Role::Audio(n) => (TrackKind::Audio, n),

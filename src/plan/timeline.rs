@@ -258,6 +258,7 @@ pub(super) fn build(
         pssh: Vec::new(),
         warnings,
         joins,
+        transcoded: Vec::new(),
     })
 }
 

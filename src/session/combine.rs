@@ -79,6 +79,11 @@ pub(super) fn combine(
         for s in b.input_starts {
             plan.input_starts.push(to_out(d2, i128::from(s), from)?);
         }
+        for mut t in b.transcoded {
+            t.input += n_inputs as usize;
+            t.output_track += first_tracks;
+            plan.transcoded.push(t);
+        }
         plan.inputs.extend(b.inputs);
         plan.generated.extend(b.generated);
         plan.pssh.extend(b.pssh);
@@ -151,6 +156,17 @@ fn renumber(t: &mut OutTrack, inputs: u32, generated: u32) -> Result<(), Error> 
                 offset,
             },
             Payload::Generated(g) => Payload::Generated(g + generated),
+            Payload::Spliced {
+                input,
+                offset,
+                generated: g,
+                at,
+            } => Payload::Spliced {
+                input: input + inputs,
+                offset,
+                generated: g + generated,
+                at,
+            },
         };
     })
 }

@@ -123,12 +123,15 @@ pub fn run(
     let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
     let plan_options = PlanOptions {
         limits: options.limits.clone(),
-        sample_entries: options.sample_entries,
+        parameter_sets: options.parameter_sets,
     };
+    // Audio whose format differs from the output track's is re-encoded before planning (as
+    // `seam stitch` does), unless refused.
+    let refuse = options.on_mismatch == crate::api::OnMismatch::Error;
     let mut plans = if clock {
-        place::plan_session(opened, output, session, scale, &plan_options)?
+        place::plan_session(opened, output, session, scale, (&plan_options, refuse))?
     } else {
-        plan_unclocked(opened, output, session, &plan_options)?
+        plan_unclocked(opened, output, session, &plan_options, refuse)?
     };
     crate::mem::release_free_heap();
     if let Some((_, p)) = plans.first_mut() {
@@ -146,10 +149,11 @@ fn plan_unclocked(
     output: &Path,
     session: &SessionOptions,
     plan_options: &PlanOptions,
+    refuse: bool,
 ) -> Result<Vec<(PathBuf, StitchPlan)>, Error> {
     let timeline = TimelineOptions::default();
     let titles: Vec<String> = opened.iter().map(|o| file_name(&o.path)).collect();
-    let medias: Vec<Media> = opened.into_iter().map(|o| o.media).collect();
+    let mut medias: Vec<Media> = opened.into_iter().map(|o| o.media).collect();
     let mut plans = Vec::new();
     if session.per_segment {
         for (k, (m, title)) in medias.into_iter().zip(titles).enumerate() {
@@ -161,7 +165,9 @@ fn plan_unclocked(
         }
         return Ok(plans);
     }
+    let transcoded = crate::transcode::realize::realize(&mut medias, refuse)?;
     let mut plan = crate::plan::plan_timeline(&medias, plan_options, &timeline)?;
+    plan.transcoded = transcoded;
     if session.chapters {
         let starts: Vec<u64> = plan.joins.iter().map(|j| j.start).collect();
         let list: Vec<(u64, String)> = starts.into_iter().zip(titles).collect();

@@ -21,7 +21,7 @@ pub(super) fn plan_session(
     output: &Path,
     session: &SessionOptions,
     scale: u64,
-    plan_options: &PlanOptions,
+    plan_options: (&PlanOptions, bool),
 ) -> Result<Vec<(PathBuf, StitchPlan)>, Error> {
     let groups = segments::group(&opened, scale);
     let spans: Vec<(i128, i128)> = groups
@@ -111,11 +111,13 @@ pub(super) fn plan_session(
 }
 
 /// Plans one kind's parts at their wall-clock times (in window order); `None` without parts.
-/// The plan's time 0 is its first window's start (returned as `zero`, session ticks).
+/// The plan's time 0 is its first window's start (returned as `zero`, session ticks). Audio
+/// whose format differs from the first's is re-encoded first, unless `refuse` (see
+/// [`crate::transcode::realize::realize`]).
 fn plan_kind(
     parts: Vec<Part>,
     scale: u64,
-    plan_options: &PlanOptions,
+    (plan_options, refuse): (&PlanOptions, bool),
     held: bool,
 ) -> Result<Option<KindPlan>, Error> {
     let mut keyed: Vec<(i128, Part)> = parts
@@ -139,7 +141,8 @@ fn plan_kind(
                 .map_err(|_| far())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let medias: Vec<_> = keyed.into_iter().map(|(_, p)| p.media).collect();
+    let mut medias: Vec<_> = keyed.into_iter().map(|(_, p)| p.media).collect();
+    let transcoded = crate::transcode::realize::realize(&mut medias, refuse)?;
     let timeline = TimelineOptions {
         whole_inputs: true,
         origins: Some(origins),
@@ -161,5 +164,7 @@ fn plan_kind(
         },
         e => e,
     })?;
+    let mut plan = plan;
+    plan.transcoded = transcoded;
     Ok(Some(KindPlan { plan, zero }))
 }

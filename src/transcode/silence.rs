@@ -66,12 +66,11 @@ use fdk_aac_sys as sys;
 
 use crate::codec::aac::AudioSpecificConfig;
 
-mod fdk;
 mod syntax;
 #[cfg(test)]
 mod tests;
 
-use fdk::Encoder;
+use super::fdk::encoder::{Encoder, Settings};
 use syntax::{check_silent_au, ID_CPE, ID_LFE, ID_SCE};
 
 /// Errors making silence.
@@ -100,15 +99,17 @@ pub enum SilenceError {
 /// check.
 pub fn silent_aac_frame(asc: &AudioSpecificConfig) -> Result<Bytes, SilenceError> {
     let target = Target::from_asc(asc)?;
-    let mut encoder = Encoder::open(&target)?;
-    let frame_length = encoder.frame_length()?;
-    let out_capacity = encoder.max_out_bytes()?;
+    let mut encoder = Encoder::open(&target.settings()).map_err(SilenceError::Unsupported)?;
+    let frame_length = encoder.frame_length().map_err(SilenceError::Encoder)?;
+    let out_capacity = encoder.max_out_bytes().map_err(SilenceError::Encoder)?;
     let input = vec![0i16; frame_length * target.channels as usize];
     let mut out = vec![0u8; out_capacity];
     let mut produced = 0usize;
     let mut last_problem = String::from("the encoder produced no access unit");
     for _ in 0..MAX_FRAMES {
-        let size = encoder.encode(&input, &mut out)?;
+        let size = encoder
+            .encode(&input, &mut out)
+            .map_err(SilenceError::Encoder)?;
         if size == 0 {
             continue;
         }
@@ -144,7 +145,7 @@ const STANDARD_RATES: [u32; 13] = [
 
 /// What to ask the encoder for, derived from the AudioSpecificConfig.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Target {
+pub(crate) struct Target {
     /// fdk's `AUDIO_OBJECT_TYPE`: 2, 5 or 29.
     aot: u32,
     /// The encoder's input (= decoder output) sample rate.
@@ -159,7 +160,7 @@ pub(super) struct Target {
 
 impl Target {
     /// Maps `asc` to encoder settings, or says why it is unsupported.
-    fn from_asc(asc: &AudioSpecificConfig) -> Result<Target, SilenceError> {
+    pub(crate) fn from_asc(asc: &AudioSpecificConfig) -> Result<Target, SilenceError> {
         let unsupported = |what: String| Err(SilenceError::Unsupported(what));
         if asc.frame_length != 1024 {
             return unsupported(format!(
@@ -235,6 +236,17 @@ impl Target {
             channels,
             elements,
         })
+    }
+
+    /// Encoder settings: VBR at the lowest quality (no fill bits: the frames stay small).
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
+            aot: self.aot,
+            sample_rate: self.encoder_rate,
+            channel_mode: self.channel_mode,
+            channels: self.channels,
+            bitrate: None,
+        }
     }
 
     /// Whether access units carry SBR payloads.

@@ -252,6 +252,7 @@ pub fn shard_plan(
             pssh: Vec::new(),
             warnings: Vec::new(),
             joins: Vec::new(),
+            transcoded: Vec::new(),
         });
     }
     Ok(out)

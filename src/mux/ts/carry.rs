@@ -59,10 +59,14 @@ pub enum NotCarried {
 pub struct Carried {
     /// The plan's track index.
     pub track: usize,
-    /// The writer's stream description.
+    /// The writer's stream description (its parameter sets: the first sample entry's).
     pub stream: TsStream,
-    /// Video: the NAL unit length size (1, 2 or 4) and the codec.
+    /// Video: the NAL unit length size (1, 2 or 4) and the codec, of the first sample entry.
     pub nal: Option<(NalCodec, u8)>,
+    /// Video: per sample entry of the track, its parameter sets (as [`TsStream::parameter_sets`])
+    /// and NAL unit length size. A track whose H.264/H.265 parameter sets change at a join has
+    /// several; each keyframe gets those of the entry describing it.
+    pub entries: Vec<(Vec<Vec<u8>>, u8)>,
     /// The track's time map.
     pub map: TimeMap,
 }
@@ -94,16 +98,45 @@ fn child<'a>(entry: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
 
 /// The stream a track becomes, or why it cannot.
 pub fn carry(track: usize, t: &OutTrack, movie_timescale: u32) -> Result<Carried, NotCarried> {
-    // A track with several sample entries (H.264/H.265 parameter sets that change at a join) would
-    // need the writer to switch the parameter sets it inserts before keyframes at each change;
-    // until it does, such a track is refused rather than written with the wrong SPS/PPS.
-    if t.sample_entries.len() > 1 {
-        return Err(NotCarried::Entry(format!(
-            "{} sample entries (parameter sets change at a join): a transport stream output carries one set of parameter sets per stream; not supported yet, write MP4",
-            t.sample_entries.len()
-        )));
-    }
     let entry: &[u8] = t.sample_entries.first().map_or(&[], |e| &e[..]);
+    let (stream, nal) = carry_entry(t, entry)?;
+    // Several entries (H.264/H.265 parameter sets that change at a join, same picture format):
+    // the writer switches the parameter sets it inserts before keyframes to each sample's entry's.
+    let mut entries = Vec::new();
+    if let Some((codec, _)) = nal {
+        for (k, e) in t.sample_entries.iter().enumerate() {
+            match carry_entry(t, e)? {
+                (s, Some((c, length_size))) if c == codec => {
+                    entries.push((s.parameter_sets, length_size));
+                }
+                _ => {
+                    return Err(NotCarried::Entry(format!(
+                        "sample description {} is not {} like the first",
+                        k + 1,
+                        entry_format(entry)
+                    )))
+                }
+            }
+        }
+    }
+    Ok(Carried {
+        track,
+        stream,
+        nal,
+        entries,
+        map: TimeMap::new(t, movie_timescale),
+    })
+}
+
+fn entry_format(entry: &[u8]) -> String {
+    String::from_utf8_lossy(entry.get(4..8).unwrap_or_default()).into_owned()
+}
+
+/// The stream one sample entry of track `t` describes, and its NAL codec and length size (video).
+fn carry_entry(
+    t: &OutTrack,
+    entry: &[u8],
+) -> Result<(TsStream, Option<(NalCodec, u8)>), NotCarried> {
     let format = entry.get(4..8).unwrap_or_default();
     let name = String::from_utf8_lossy(format).into_owned();
     let (stream, nal) = match format {
@@ -158,12 +191,7 @@ pub fn carry(track: usize, t: &OutTrack, movie_timescale: u32) -> Result<Carried
             t.kind.as_str()
         )));
     }
-    Ok(Carried {
-        track,
-        stream,
-        nal,
-        map: TimeMap::new(t, movie_timescale),
-    })
+    Ok((stream, nal))
 }
 
 /// Where a sample's composition time falls in the track's edit list.

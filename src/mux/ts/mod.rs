@@ -339,6 +339,26 @@ const AUDIO_IDS: u8 = 32;
 const MAX_PCR_FILL: i64 = 90_000;
 const VIDEO_IDS: u8 = 16;
 
+/// Every parameter set of stream `i` must be one (a VPS,) SPS or PPS NAL unit.
+fn check_parameter_sets(i: usize, codec: NalCodec, sets: &[Vec<u8>]) -> Result<(), TsMuxError> {
+    let kinds = annexb::parameter_set_types(codec);
+    for (k, set) in sets.iter().enumerate() {
+        match set.first() {
+            Some(&h) if kinds.contains(&codec.nal_type(h)) => {}
+            _ => {
+                return Err(TsMuxError::Streams(format!(
+                    "stream {i}: parameter set {k} is not a {} NAL unit",
+                    match codec {
+                        NalCodec::H264 => "SPS or PPS",
+                        NalCodec::H265 => "VPS, SPS or PPS",
+                    }
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn valid_pid(pid: u16) -> bool {
     // 0x0000-0x000F are reserved for tables, 0x1FFF is the null packet PID (Table 2-3).
     (0x0010..=0x1ffe).contains(&pid)
@@ -396,21 +416,7 @@ impl<W: Write> TsWriter<W> {
                 0xc0 + audio - 1
             };
             if let Some(codec) = spec.codec.nal_codec() {
-                let kinds = annexb::parameter_set_types(codec);
-                for (k, set) in spec.parameter_sets.iter().enumerate() {
-                    match set.first() {
-                        Some(&h) if kinds.contains(&codec.nal_type(h)) => {}
-                        _ => {
-                            return Err(TsMuxError::Streams(format!(
-                                "stream {i}: parameter set {k} is not a {} NAL unit",
-                                match codec {
-                                    NalCodec::H264 => "SPS or PPS",
-                                    NalCodec::H265 => "VPS, SPS or PPS",
-                                }
-                            )))
-                        }
-                    }
-                }
+                check_parameter_sets(i, codec, &spec.parameter_sets)?;
             }
             states.push(StreamState {
                 spec,
@@ -451,6 +457,30 @@ impl<W: Write> TsWriter<W> {
             frame: Vec::new(),
             bytes: 0,
         })
+    }
+
+    /// Replaces the parameter sets inserted before the keyframes of video stream `stream` that
+    /// lack them (see [`TsStream::parameter_sets`]): where H.264/H.265 parameter sets change at a
+    /// join, each keyframe gets those of its own fragment. Unchanged sets cost a comparison.
+    pub fn set_parameter_sets(
+        &mut self,
+        stream: usize,
+        sets: &[Vec<u8>],
+    ) -> Result<(), TsMuxError> {
+        let st = self
+            .streams
+            .get_mut(stream)
+            .ok_or_else(|| TsMuxError::Streams(format!("no stream {stream}")))?;
+        let Some(codec) = st.spec.codec.nal_codec() else {
+            return Err(TsMuxError::Streams(format!(
+                "stream {stream}: parameter sets for an audio stream"
+            )));
+        };
+        if st.spec.parameter_sets != sets {
+            check_parameter_sets(stream, codec, sets)?;
+            st.spec.parameter_sets = sets.to_vec();
+        }
+        Ok(())
     }
 
     /// The PID of stream `stream`.

@@ -379,9 +379,59 @@ impl<'a> Muxer<'a> {
                 .ok()
                 .and_then(|g| self.plan.generated.get(g))
                 .ok_or_else(|| bad(format!("no generated payload {g}")))?,
+            // Input bytes with parameter sets inserted (`--parameter-sets inband`): put together
+            // here; the parameter sets then travel in band as the unit's own.
+            Payload::Spliced {
+                input,
+                offset,
+                generated,
+                at,
+            } => {
+                let src = usize::try_from(input)
+                    .ok()
+                    .and_then(|n| self.plan.inputs.get(n))
+                    .ok_or_else(|| bad(format!("no input {input}")))?;
+                let inserted = usize::try_from(generated)
+                    .ok()
+                    .and_then(|g| self.plan.generated.get(g))
+                    .ok_or_else(|| bad(format!("no generated payload {generated}")))?;
+                let own = size
+                    .checked_sub(inserted.len())
+                    .ok_or_else(|| bad("smaller than its inserted bytes".into()))?;
+                let at = usize::try_from(at).unwrap_or(usize::MAX).min(own);
+                self.sample.resize(size, 0);
+                let read = |buf: &mut [u8], from: u64| {
+                    src.read_at(from, buf).map_err(|e| TsOutError::Read {
+                        input: src.name().to_string(),
+                        track,
+                        sample: k,
+                        source: e,
+                    })
+                };
+                read(&mut self.sample[..at], offset)?;
+                self.sample[at..at + inserted.len()].copy_from_slice(inserted);
+                read(&mut self.sample[at + inserted.len()..], offset + at as u64)?;
+                &self.sample
+            }
         };
         let payload: &[u8] = match c.nal {
-            Some((codec, length_size)) => {
+            Some((codec, first_length_size)) => {
+                // The parameter sets and length size of the entry describing this sample: a
+                // keyframe gets its own fragment's SPS/PPS where they change at a join.
+                let length_size = match c.entries.get(usize::from(s.entry)) {
+                    Some((sets, length_size)) => {
+                        if s.sync {
+                            w.set_parameter_sets(i, sets)
+                                .map_err(|source| TsOutError::Mux {
+                                    track,
+                                    sample: k,
+                                    source,
+                                })?;
+                        }
+                        *length_size
+                    }
+                    None => first_length_size,
+                };
                 let units =
                     length_prefixed_units(bytes, length_size).map_err(|e| bad(e.to_string()))?;
                 self.annexb.clear();

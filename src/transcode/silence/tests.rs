@@ -222,14 +222,11 @@ fn he_aac_v2_mono_and_stereo_configuration() {
 /// `bitrate` (so with other SBR settings than the silence's).
 fn tone_frames(asc: &AudioSpecificConfig, frames: usize, bitrate: u32) -> Vec<Vec<u8>> {
     let target = Target::from_asc(asc).expect("target");
-    let mut encoder = Encoder::open(&target).expect("encoder");
-    encoder
-        .set_param(sys::AACENC_PARAM_AACENC_BITRATEMODE, 0)
-        .expect("CBR");
-    encoder
-        .set_param(sys::AACENC_PARAM_AACENC_BITRATE, bitrate)
-        .expect("bitrate");
-    encoder.apply().expect("reinit");
+    let settings = Settings {
+        bitrate: Some(bitrate),
+        ..target.settings()
+    };
+    let mut encoder = Encoder::open(&settings).expect("encoder");
     let frame_length = encoder.frame_length().expect("frame length");
     let channels = target.channels as usize;
     let mut out = vec![0u8; encoder.max_out_bytes().expect("size")];
