@@ -4,13 +4,16 @@
 //! `segments`), each plan starting at its first input's window. The output starts at the earlier
 //! of the two: the later plan's tracks get an empty edit for the difference, and every boundary of
 //! the second plan's edit lists (and its join times) is converted to the first plan's movie
-//! timescale from the exact wall-clock offset, rounded once. The second plan's inputs and
-//! generated frames are appended to the first's (its samples renumbered).
+//! timescale from the exact wall-clock offset, rounded once. The second plan's inputs (those the
+//! first does not already read) and generated frames are appended to the first's (its samples
+//! renumbered).
 //!
 //! **Interleaving.** The progressive writer orders chunks by each sample's `slot`, then by input
 //! byte order. Every sample's slot becomes the second of the output in which it is presented, so
 //! audio and video are interleaved once per second (a player streaming the file reads it in one
 //! place), and within a second each file's bytes stay in file order (copied in long runs).
+
+use std::sync::Arc;
 
 use crate::error::{Error, MuxError, PlanError};
 use crate::model::Edit;
@@ -54,22 +57,39 @@ pub(super) fn combine(
         *s = to_out(d1, i128::from(*s), ms)?;
     }
     let first_tracks = plan.tracks.len();
-    let n_inputs = u32::try_from(plan.inputs.len()).map_err(|_| too_long())?;
     let n_generated = u32::try_from(plan.generated.len()).map_err(|_| too_long())?;
-    if let Some(KindPlan { plan: b, zero: z2 }) = second {
+    if let Some(KindPlan {
+        plan: mut b,
+        zero: z2,
+    }) = second
+    {
+        // The second plan's inputs among the output's: a file both plans read (an A+V file's
+        // video part and audio part) is one input, so its interleaved bytes copy in long runs.
+        let mut map = Vec::with_capacity(b.inputs.len());
+        for src in std::mem::take(&mut b.inputs) {
+            let at = match plan.inputs.iter().position(|p| Arc::ptr_eq(p, &src)) {
+                Some(j) => j,
+                None => {
+                    plan.inputs.push(src);
+                    plan.inputs.len() - 1
+                }
+            };
+            map.push(u32::try_from(at).map_err(|_| too_long())?);
+        }
+        let input_of = |i: usize| map.get(i).copied().unwrap_or(0);
         let from = i128::from(b.movie_timescale.max(1));
         let d2 = z2 - zero;
         duration = duration.max(to_out(d2, i128::from(b.duration), from)?);
         for mut t in b.tracks {
             t.edits = moved_edits(&t.edits, d2, from, &to_out)?;
             for s in &mut t.segments {
-                s.input += n_inputs as usize;
+                s.input = input_of(s.input) as usize;
             }
-            renumber(&mut t, n_inputs, n_generated)?;
+            renumber(&mut t, &map, n_generated)?;
             plan.tracks.push(t);
         }
         for mut j in b.joins {
-            j.input += n_inputs as usize;
+            j.input = input_of(j.input) as usize;
             j.start = to_out(d2, i128::from(j.start), from)?;
             for t in &mut j.tracks {
                 t.track += first_tracks;
@@ -80,11 +100,10 @@ pub(super) fn combine(
             plan.input_starts.push(to_out(d2, i128::from(s), from)?);
         }
         for mut t in b.transcoded {
-            t.input += n_inputs as usize;
+            t.input = input_of(t.input) as usize;
             t.output_track += first_tracks;
             plan.transcoded.push(t);
         }
-        plan.inputs.extend(b.inputs);
         plan.generated.extend(b.generated);
         plan.pssh.extend(b.pssh);
         plan.warnings.extend(b.warnings);
@@ -147,12 +166,14 @@ fn moved_edits(
     Ok(out)
 }
 
-/// Points the samples of an appended plan's track at the appended inputs and generated frames.
-fn renumber(t: &mut OutTrack, inputs: u32, generated: u32) -> Result<(), Error> {
+/// Points the samples of an appended plan's track at the output's inputs (`inputs[i]` for its
+/// input `i`) and at the appended generated frames.
+fn renumber(t: &mut OutTrack, inputs: &[u32], generated: u32) -> Result<(), Error> {
+    let index = |i: u32| inputs.get(i as usize).copied().unwrap_or(0);
     rebuild(t, |s| {
         s.payload = match s.payload {
             Payload::Input { input, offset } => Payload::Input {
-                input: input + inputs,
+                input: index(input),
                 offset,
             },
             Payload::Generated(g) => Payload::Generated(g + generated),
@@ -162,7 +183,7 @@ fn renumber(t: &mut OutTrack, inputs: u32, generated: u32) -> Result<(), Error> 
                 generated: g,
                 at,
             } => Payload::Spliced {
-                input: input + inputs,
+                input: index(input),
                 offset,
                 generated: g + generated,
                 at,
