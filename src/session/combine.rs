@@ -85,7 +85,7 @@ pub(super) fn combine(
             for s in &mut t.segments {
                 s.input = input_of(s.input) as usize;
             }
-            renumber(&mut t, &map, n_generated)?;
+            interleave(&mut t, plan.movie_timescale, Some((&map, n_generated)))?;
             plan.tracks.push(t);
         }
         for mut j in b.joins {
@@ -121,11 +121,15 @@ pub(super) fn combine(
         .unwrap_or(0)
         .max(duration);
     let movie_timescale = plan.movie_timescale;
-    for t in &mut plan.tracks {
-        interleave(t, movie_timescale)?;
+    for t in plan.tracks.iter_mut().take(first_tracks) {
+        interleave(t, movie_timescale, None)?;
     }
     Ok((plan, zero))
 }
+
+/// Audio and video are interleaved in runs of this many seconds of the output (see the module
+/// notes): one run per file and period is copied, so longer runs cost fewer copy calls.
+const INTERLEAVE_SECONDS: u32 = 1;
 
 fn too_long() -> Error {
     MuxError::TooLarge("session timeline out of range".into()).into()
@@ -166,10 +170,36 @@ fn moved_edits(
     Ok(out)
 }
 
-/// Points the samples of an appended plan's track at the output's inputs (`inputs[i]` for its
-/// input `i`) and at the appended generated frames.
-fn renumber(t: &mut OutTrack, inputs: &[u32], generated: u32) -> Result<(), Error> {
-    let index = |i: u32| inputs.get(i as usize).copied().unwrap_or(0);
+/// Sets every sample's slot to the period of the output in which it is presented, read through
+/// the track's first edits (an empty edit, then media from `media_time`); with `renumber`
+/// (`inputs[i]` for the plan's input `i`, and the first generated index), also points the
+/// samples of an appended plan's track at the output's inputs and generated frames.
+fn interleave(
+    t: &mut OutTrack,
+    movie_timescale: u32,
+    renumber: Option<(&[u32], u32)>,
+) -> Result<(), Error> {
+    let empty: u64 = t
+        .edits
+        .iter()
+        .take_while(|e| e.is_empty())
+        .map(|e| e.segment_duration)
+        .sum();
+    let media_time = t
+        .edits
+        .iter()
+        .find(|e| !e.is_empty())
+        .map_or(0, |e| e.media_time);
+    let (ts, ms) = (
+        i128::from(t.timescale.max(1)),
+        i128::from(movie_timescale.max(1)),
+    );
+    let index = |i: u32| {
+        renumber.map_or(i, |(inputs, _)| {
+            inputs.get(i as usize).copied().unwrap_or(0)
+        })
+    };
+    let generated = renumber.map_or(0, |(_, g)| g);
     rebuild(t, |s| {
         s.payload = match s.payload {
             Payload::Input { input, offset } => Payload::Input {
@@ -189,30 +219,9 @@ fn renumber(t: &mut OutTrack, inputs: &[u32], generated: u32) -> Result<(), Erro
                 at,
             },
         };
-    })
-}
-
-/// Sets every sample's slot to the second of the output in which it is presented, read through
-/// the track's first edits (an empty edit, then media from `media_time`).
-fn interleave(t: &mut OutTrack, movie_timescale: u32) -> Result<(), Error> {
-    let empty: u64 = t
-        .edits
-        .iter()
-        .take_while(|e| e.is_empty())
-        .map(|e| e.segment_duration)
-        .sum();
-    let media_time = t
-        .edits
-        .iter()
-        .find(|e| !e.is_empty())
-        .map_or(0, |e| e.media_time);
-    let (ts, ms) = (
-        i128::from(t.timescale.max(1)),
-        i128::from(movie_timescale.max(1)),
-    );
-    rebuild(t, |s| {
         let ticks = i128::from(empty) * ts + (i128::from(s.dts) - i128::from(media_time)) * ms;
-        s.slot = u32::try_from(ticks.div_euclid(ts * ms).max(0)).unwrap_or(u32::MAX);
+        let period = ts * ms * i128::from(INTERLEAVE_SECONDS);
+        s.slot = u32::try_from(ticks.div_euclid(period).max(0)).unwrap_or(u32::MAX);
     })
 }
 
