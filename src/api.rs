@@ -417,16 +417,8 @@ fn open_and_plan(
     }
     // Fragments whose picture or audio format differs are re-encoded to the output's before
     // planning (`plan::decide` says which).
-    let transcoded = crate::transcode::realize::realize(
-        &mut medias,
-        &crate::transcode::realize::RealizeOptions {
-            refuse: options.on_mismatch == OnMismatch::Error,
-            threads: options.threads,
-            fit: options.fit,
-            spool_dir: options.spool_dir.as_deref(),
-            progress: options.reencode_progress.as_ref().map(|p| &*p.0),
-        },
-    )?;
+    let transcoded =
+        crate::transcode::realize::realize(&mut medias, &realize_options(options, None))?;
     let mut plan = plan_with_options(
         &medias,
         &PlanOptions {
@@ -440,6 +432,26 @@ fn open_and_plan(
     notes.append(&mut plan.warnings);
     plan.warnings = notes;
     Ok(plan)
+}
+
+/// How re-encoding runs for `options`; re-encoded video is spooled in `options.spool_dir`, else
+/// beside `output`, else in memory.
+pub(crate) fn realize_options<'a>(
+    options: &'a StitchOptions,
+    output: Option<&'a Path>,
+) -> crate::transcode::realize::RealizeOptions<'a> {
+    let beside = output.map(|o| {
+        o.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    });
+    crate::transcode::realize::RealizeOptions {
+        refuse: options.on_mismatch == OnMismatch::Error,
+        threads: options.threads,
+        fit: options.fit,
+        spool_dir: options.spool_dir.as_deref().or(beside),
+        progress: options.reencode_progress.as_ref().map(|p| &*p.0),
+    }
 }
 
 /// A source's trim, with the number K of the input it was given for (for messages).

@@ -6,6 +6,9 @@
 mod batch;
 mod plan;
 mod probe;
+mod session_cli;
+
+use session_cli::SessionArgs;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,7 +36,7 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Input files, in playback order.
-        #[arg(required_unless_present = "inputs_from")]
+        #[arg(required_unless_present_any = ["inputs_from", "start_times"])]
         inputs: Vec<PathBuf>,
         /// Read more input paths, one per line, from this file (`-` for standard input), after
         /// those on the command line: a week of HLS segments does not fit in a command line.
@@ -102,6 +105,8 @@ enum Command {
         /// Let HLS playlists name segments outside their folder (absolute paths, `..`, links out).
         #[arg(long)]
         allow_any_path: bool,
+        #[command(flatten)]
+        session: SessionArgs,
     },
     /// Write many sessions, one output each, in parallel: from a JSON job file, or from a
     /// recorder's folder grouped by user (--dir with --name-pattern).
@@ -182,6 +187,7 @@ pub fn main() -> ExitCode {
             fit: _,
             fill,
             stretch,
+            session,
         } => match inputs_from.map(|f| read_input_list(&f)) {
             Some(Err(e)) => {
                 // The list could not be read: an I/O error, like an unreadable input.
@@ -190,44 +196,43 @@ pub fn main() -> ExitCode {
             }
             listed => {
                 inputs.extend(listed.and_then(Result::ok).unwrap_or_default());
-                run_stitch(
-                    &output,
-                    &inputs,
-                    StitchOptions {
-                        overwrite,
-                        fragmented,
-                        best_effort,
-                        segment_duration,
-                        hls_fmp4,
-                        parameter_sets: match parameter_sets {
-                            ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,
-                            ParameterSets::Entries => crate::plan::ParameterSets::Entries,
-                            ParameterSets::Inband => crate::plan::ParameterSets::Inband,
-                        },
-                        trims: trim,
-                        on_mismatch: match on_mismatch {
-                            OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
-                            OnMismatchArg::Error => crate::api::OnMismatch::Error,
-                        },
-                        threads,
-                        fit: if fill {
-                            crate::transcode::video::Fit::Fill
-                        } else if stretch {
-                            crate::transcode::video::Fit::Stretch
-                        } else {
-                            crate::transcode::video::Fit::Fit
-                        },
-                        spool_dir: None,
-                        reencode_progress: None,
-                        limits: Limits::default(),
-                        hls: crate::demux::hls::HlsOptions {
-                            variant,
-                            allow_any_path,
-                        },
+                let options = StitchOptions {
+                    overwrite,
+                    fragmented,
+                    best_effort,
+                    segment_duration,
+                    hls_fmp4,
+                    parameter_sets: match parameter_sets {
+                        ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,
+                        ParameterSets::Entries => crate::plan::ParameterSets::Entries,
+                        ParameterSets::Inband => crate::plan::ParameterSets::Inband,
                     },
-                    quiet,
-                    json,
-                )
+                    trims: trim,
+                    on_mismatch: match on_mismatch {
+                        OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
+                        OnMismatchArg::Error => crate::api::OnMismatch::Error,
+                    },
+                    threads,
+                    fit: if fill {
+                        crate::transcode::video::Fit::Fill
+                    } else if stretch {
+                        crate::transcode::video::Fit::Stretch
+                    } else {
+                        crate::transcode::video::Fit::Fit
+                    },
+                    spool_dir: None,
+                    reencode_progress: None,
+                    limits: Limits::default(),
+                    hls: crate::demux::hls::HlsOptions {
+                        variant,
+                        allow_any_path,
+                    },
+                };
+                if session.any() {
+                    session_cli::run(&output, &inputs, &session, options, quiet, json)
+                } else {
+                    run_stitch(&output, &inputs, options, quiet, json)
+                }
             }
         },
         Command::Batch(args) => batch::run(args),

@@ -20,6 +20,9 @@ mod timeline;
 mod trim;
 mod video;
 
+#[cfg(test)]
+mod timeline_tests;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,7 +34,7 @@ pub use damage::close_jumps;
 pub use decide::{decide, Decision, FragmentDecisions, TrackDecision};
 pub use encryption::OutEncryption;
 pub use out_samples::OutSamples;
-pub use roles::Span;
+pub use roles::{presentation_extent, Span};
 
 use crate::error::PlanError;
 use crate::model::{Edit, FourCC, Media, TrackHeader, TrackKind};
@@ -336,13 +339,37 @@ pub enum ParameterSets {
     Inband,
 }
 
+/// Where inputs go on the output timeline when they are not simply laid end to end: recording
+/// sessions (`crate::session`) keep every input at its wall-clock time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineOptions {
+    /// An input's window spans all its tracks (audio starting before or ending after its video is
+    /// kept at its time) instead of its first video track's presentation.
+    pub whole_inputs: bool,
+    /// Where each input's presentation time 0 lies on a clock all inputs share (one per input, in
+    /// order, never decreasing once the windows are placed). The output starts at the first
+    /// input's window start; a stretch between one window's end and the next window's start is
+    /// held: the last video frame lasts until the next one and audio is filled with silence. An
+    /// input whose window reaches past the next one's start is cut there. `None`: end to end.
+    pub origins: Option<Vec<crate::time::Ts>>,
+}
+
 /// Lays the inputs end to end on one timeline and decides every output sample.
 pub fn plan(inputs: &[Media], options: &PlanOptions) -> Result<StitchPlan, PlanError> {
+    plan_timeline(inputs, options, &TimelineOptions::default())
+}
+
+/// [`plan()`] with the inputs placed as `timeline` says.
+pub fn plan_timeline(
+    inputs: &[Media],
+    options: &PlanOptions,
+    timeline: &TimelineOptions,
+) -> Result<StitchPlan, PlanError> {
     let mut warnings = Vec::new();
     let trimmed = trim::trim_past_edits(inputs, &mut warnings);
     let inputs = trimmed.as_deref().unwrap_or(inputs);
     let allow_new = options.parameter_sets != ParameterSets::Refuse;
-    let mut plan = timeline::build(inputs, &options.limits, allow_new)?;
+    let mut plan = timeline::build(inputs, &options.limits, allow_new, timeline)?;
     encryption::attach(&mut plan, inputs)?;
     if options.parameter_sets == ParameterSets::Inband {
         inband::apply(&mut plan)?;

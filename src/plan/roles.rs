@@ -167,3 +167,38 @@ pub(super) fn span(
         }),
     }
 }
+
+/// Where an input's video and audio tracks sit in its own presentation, as the planner reads
+/// them (edit lists; tracks without one start at their first composition time, the earliest of
+/// them at 0), in ticks of `scale`: (earliest start, latest end). `None` when it has no video or
+/// audio samples. Recording sessions (`crate::session`) place and group inputs by it.
+pub fn presentation_extent(m: &Media, scale: u64) -> Option<(i128, i128)> {
+    let mut warnings = Vec::new();
+    let spans: Vec<(bool, Span)> = m
+        .tracks
+        .iter()
+        .filter(|t| t.kind != TrackKind::Other && !t.samples.is_empty())
+        .filter_map(|t| {
+            Some((
+                t.edits.is_empty(),
+                span(m, t, scale, "", &mut warnings).ok()?,
+            ))
+        })
+        .collect();
+    let origin = spans
+        .iter()
+        .filter(|(no_elst, _)| *no_elst)
+        .map(|(_, s)| s.start)
+        .min()
+        .unwrap_or(0);
+    let starts = spans
+        .iter()
+        .map(|(no_elst, s)| if *no_elst { s.start - origin } else { s.start });
+    let start = starts.clone().min()?;
+    let end = spans
+        .iter()
+        .zip(starts)
+        .map(|((_, s), st)| st + s.duration)
+        .max()?;
+    Some((start, end))
+}

@@ -17,17 +17,22 @@ use super::roles::{kind_count, overflow, role_track, span, Role, Span};
 use super::{compat, Join, OutSamples, OutTrack, Segment, StitchPlan};
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};
-use crate::time::{div_round, lcm, Rounding};
+use crate::time::{div_round, lcm, rescale_i128, Rounding, Ts};
 
 /// Fallback timeline scale (705,600,000 "flicks" per second) when the timescales' least common
 /// multiple is too large: every common video and audio rate divides it.
 const FLICKS: u64 = 705_600_000;
 
-/// The timeline scale: the least common multiple of all timescales, or flicks if that is too big.
-fn timeline_scale(inputs: &[Media]) -> u64 {
+/// The timeline scale: the least common multiple of all timescales (the inputs' and those of
+/// explicit `origins`), or flicks if that is too big.
+fn timeline_scale(inputs: &[Media], origins: &[Ts]) -> u64 {
     let mut l = 1u64;
+    let given = origins.iter().map(|o| o.timescale);
     for m in inputs {
-        for s in std::iter::once(m.movie_timescale).chain(m.tracks.iter().map(|t| t.timescale)) {
+        for s in std::iter::once(m.movie_timescale)
+            .chain(m.tracks.iter().map(|t| t.timescale))
+            .chain(given.clone())
+        {
             match lcm(l, u64::from(s)) {
                 Some(v) if v <= 1 << 40 => l = v,
                 _ => return FLICKS,
@@ -70,6 +75,7 @@ pub(super) fn build(
     inputs: &[Media],
     limits: &crate::Limits,
     sample_entries: bool,
+    timeline: &super::TimelineOptions,
 ) -> Result<StitchPlan, PlanError> {
     let Some(first) = inputs.first() else {
         return Err(PlanError::NoInputs);
@@ -92,10 +98,20 @@ pub(super) fn build(
     // Each input's window on the timeline: its video presentation span when it has video (audio
     // outside it is cut at frame granularity, so joins leave no hole in the picture), else the span
     // of all its tracks. Spans become relative to the window start.
-    let tl = timeline_scale(inputs);
+    let origins = timeline.origins.as_deref().unwrap_or(&[]);
+    if timeline.origins.is_some() && origins.len() != inputs.len() {
+        return Err(PlanError::Unsupported {
+            file: first.name().to_string(),
+            track: "timeline".into(),
+            what: format!("{} origins for {} inputs", origins.len(), inputs.len()),
+        });
+    }
+    let tl = timeline_scale(inputs, origins);
     let mut spans: Vec<Vec<Option<Span>>> = Vec::with_capacity(inputs.len());
     let mut starts = Vec::with_capacity(inputs.len() + 1);
     let mut t_acc: i128 = 0;
+    // With explicit origins: the first window's start on the shared clock (the output's 0).
+    let mut zero: Option<i128> = None;
     for m in inputs {
         let mut row = Vec::with_capacity(roles.len());
         for &role in &roles {
@@ -130,14 +146,41 @@ pub(super) fn build(
             .position(|&r| r == Role::Video(0))
             .and_then(|k| row[k]);
         let (w0, w1) = match video {
-            Some(v) => (v.start, v.end()),
+            Some(v) if !timeline.whole_inputs => (v.start, v.end()),
+            Some(_) => (
+                row.iter().flatten().map(|s| s.start).min().unwrap_or(0),
+                row.iter().flatten().map(Span::end).max().unwrap_or(0),
+            ),
             None => (0, row.iter().flatten().map(Span::end).max().unwrap_or(0)),
         };
         for s in row.iter_mut().flatten() {
             s.start -= w0;
         }
-        starts.push(t_acc);
-        t_acc += (w1 - w0).max(0);
+        if let Some(o) = origins.get(spans.len()) {
+            // The window starts at its own time on the shared clock, counted from the first
+            // input's window start; the gap before it (held) belongs to the previous window.
+            let at = rescale_i128(
+                i128::from(o.value),
+                u64::from(o.timescale),
+                tl,
+                Rounding::Nearest,
+            )
+            .and_then(|v| v.checked_add(w0))
+            .ok_or_else(|| overflow(m, "timeline", "origin"))?;
+            let at = at - *zero.get_or_insert(at);
+            if starts.last().is_some_and(|&prev| at < prev) {
+                return Err(PlanError::Unsupported {
+                    file: m.name().to_string(),
+                    track: "timeline".into(),
+                    what: "its window starts before the previous input's".into(),
+                });
+            }
+            starts.push(at);
+            t_acc = at + (w1 - w0).max(0);
+        } else {
+            starts.push(t_acc);
+            t_acc += (w1 - w0).max(0);
+        }
         spans.push(row);
     }
     starts.push(t_acc);
