@@ -685,3 +685,75 @@ fn best_effort_skips_an_unreadable_input() {
         "the readable inputs are all there"
     );
 }
+
+/// Start times from file names (`--name-pattern`, issue 9 item 1): the same session as the
+/// recorder's log gives, with the times in Agora-style names (17 digits, UTC milliseconds).
+#[test]
+fn start_times_from_file_names_match_the_log() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 1000.000 s after 2019-06-11 07:32:00.000 UTC and so on, as in session.txt.
+    let named = [
+        ("v1.mp4", "100_20190611074840000.mp4"),
+        ("a1.aac", "100_20190611074840150.aac"),
+        ("a2.m4a", "100_20190611074847000.m4a"),
+        ("v2.mp4", "100_20190611074847500.mp4"),
+        ("av3.mp4", "100_20190611074852500.mp4"),
+    ];
+    let mut paths = Vec::new();
+    for (from, to) in named {
+        let p = dir.path().join(to);
+        std::fs::copy(fixture(&format!("sessions/{from}")), &p).expect("copy");
+        paths.push(p);
+    }
+    let by_name = dir.path().join("by_name.mp4");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "-q".into(),
+        "--name-pattern".into(),
+        r"(?P<uid>\d+)_(?P<start>\d{17})".into(),
+        "-o".into(),
+        by_name.clone().into(),
+    ];
+    args.extend(paths.iter().map(|p| p.clone().into_os_string()));
+    let o = seam(&args);
+    assert!(o.status.success(), "{}", describe(&o));
+    let by_log = dir.path().join("by_log.mp4");
+    let o = seam([
+        "stitch".as_ref(),
+        "-q".as_ref(),
+        "--start-times".as_ref(),
+        fixture("sessions/session.txt").as_os_str(),
+        "-o".as_ref(),
+        by_log.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    for kind in [Kind::Video, Kind::Audio] {
+        assert_eq!(
+            md5s(&by_name, kind),
+            md5s(&by_log, kind),
+            "{kind:?} packets differ"
+        );
+    }
+    let (a, b) = (ffprobe(&by_name), ffprobe(&by_log));
+    assert!((a.format_duration - b.format_duration).abs() < 1e-6);
+    // A name the pattern does not match is a usage error naming the file.
+    let stray = dir.path().join("stray.mp4");
+    std::fs::copy(fixture("sessions/v1.mp4"), &stray).expect("copy");
+    let o = seam([
+        "stitch".as_ref(),
+        "--name-pattern".as_ref(),
+        r"(?P<uid>\d+)_(?P<start>\d{17})".as_ref(),
+        "-o".as_ref(),
+        dir.path().join("x.mp4").as_os_str(),
+        stray.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("stray.mp4"),
+        "{}",
+        describe(&o)
+    );
+}

@@ -16,6 +16,11 @@ pub(super) struct SessionArgs {
     /// the output starts at the earliest.
     #[arg(long, value_name = "LIST")]
     start_times: Option<PathBuf>,
+    /// Wall-clock start times from the inputs' file names: a regular expression with a named
+    /// group `start` (17 digits yyyyMMddHHmmssSSS in UTC, or seconds), e.g.
+    /// `(?P<uid>\d+)_(?P<start>\d{17})` for `100_20190611073246073.aac`.
+    #[arg(long, value_name = "RE", conflicts_with = "start_times")]
+    name_pattern: Option<String>,
     /// Where no input is present: `hold` (default) shows the last frame and fills silence,
     /// `skip` joins the segments back to back.
     #[arg(long, value_name = "hold|skip", value_parser = parse_gaps)]
@@ -48,6 +53,7 @@ impl SessionArgs {
 
     pub(super) fn any(&self) -> bool {
         self.start_times.is_some()
+            || self.name_pattern.is_some()
             || self.gaps.is_some()
             || self.options() != crate::session::SessionOptions::default()
     }
@@ -147,12 +153,17 @@ fn specs(
         None => (
             inputs
                 .iter()
-                .map(|p| InputSpec {
-                    path: p.clone(),
-                    start: None,
-                    trim: None,
+                .map(|p| {
+                    Ok(InputSpec {
+                        path: p.clone(),
+                        start: match &args.name_pattern {
+                            Some(re) => Some(start_from_name(re, p)?),
+                            None => None,
+                        },
+                        trim: None,
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>, Error>>()?,
             Vec::new(),
         ),
     };
@@ -173,4 +184,26 @@ fn specs(
         }
     }
     Ok((specs, notes))
+}
+
+/// The start time `pattern`'s `start` group reads from `path`'s file name; a usage error naming
+/// the file when it does not match.
+fn start_from_name(pattern: &str, path: &Path) -> Result<crate::time::Ts, Error> {
+    let bad = |m: String| Error::from(crate::error::MuxError::BadOptions(m));
+    let re = crate::batch::names::NamePattern::new(pattern, &["start"])
+        .map_err(|e| bad(format!("--name-pattern: {e}")))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match re.read(&name) {
+        None => Err(bad(format!(
+            "--name-pattern {pattern:?} does not match {}",
+            path.display()
+        ))),
+        Some(Err(e)) => Err(bad(format!("--name-pattern: {e}"))),
+        Some(Ok(m)) => m
+            .start
+            .ok_or_else(|| bad(format!("--name-pattern: no start in {name}"))),
+    }
 }
