@@ -112,9 +112,9 @@ pub fn decide(inputs: &[Media]) -> Vec<FragmentDecisions> {
         .collect()
 }
 
-fn decide_track(inputs: &[Media], input: usize, role: Role) -> TrackDecision {
-    let m = &inputs[input];
-    let plain = |label: String, decision, reason: &str| TrackDecision {
+/// A decision without a differing parameter (`kind` and the track index are filled in later).
+fn plain(label: String, decision: Decision, reason: &str) -> TrackDecision {
+    TrackDecision {
         track: label,
         kind: "",
         input_track: None,
@@ -124,7 +124,11 @@ fn decide_track(inputs: &[Media], input: usize, role: Role) -> TrackDecision {
         parameter: None,
         output_value: None,
         value: None,
-    };
+    }
+}
+
+fn decide_track(inputs: &[Media], input: usize, role: Role) -> TrackDecision {
+    let m = &inputs[input];
     let Some((ri, rt)) = reference(inputs, role) else {
         return plain(
             format!("{role:?}"),
@@ -163,17 +167,6 @@ fn decide_present(
     label: String,
 ) -> TrackDecision {
     let m = &inputs[input];
-    let plain = |label: String, decision, reason: &str| TrackDecision {
-        track: label,
-        kind: "",
-        input_track: None,
-        sets_format: false,
-        decision,
-        reason: reason.to_string(),
-        parameter: None,
-        output_value: None,
-        value: None,
-    };
     if ri == input {
         return plain(
             label,

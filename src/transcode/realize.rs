@@ -81,20 +81,11 @@ pub fn realize(
         let started = Instant::now();
         let encoded = run_video(medias, job, options, done_before)?;
         done_before += encoded.samples.len() as u64;
-        let m = &mut medias[job.input];
-        let input_samples = m.tracks[job.track].samples.len();
-        let output_samples = encoded.samples.len();
+        let m = &mut medias[job.id.input];
+        let mut report = job.id.report(m, encoded.samples.len());
         replace_video(m, job, encoded)?;
-        out.push(Transcoded {
-            input: job.input,
-            file: m.name().to_string(),
-            track: job.label.clone(),
-            output_track: job.output_track,
-            reason: job.reason.clone(),
-            input_samples,
-            output_samples,
-            seconds: started.elapsed().as_secs_f64(),
-        });
+        report.seconds = started.elapsed().as_secs_f64();
+        out.push(report);
     }
     out.extend(realize_audio(medias, &decisions)?);
     Ok(out)
@@ -109,31 +100,54 @@ fn realize_audio(
     let mut out = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.iter().zip(done) {
         let (encoded, seconds) = result?;
-        let m = &mut medias[job.input];
-        let input_samples = m.tracks[job.track].samples.len();
-        let output_samples = encoded.sizes.len();
+        let m = &mut medias[job.id.input];
+        let mut report = job.id.report(m, encoded.sizes.len());
         replace_track(m, job, encoded)?;
-        out.push(Transcoded {
-            input: job.input,
-            file: m.name().to_string(),
-            track: job.label.clone(),
-            output_track: job.output_track,
-            reason: job.reason.clone(),
-            input_samples,
-            output_samples,
-            seconds,
-        });
+        report.seconds = seconds;
+        out.push(report);
     }
     Ok(out)
 }
 
-/// One track to re-encode, and the output track it must match.
-struct Job {
+/// Which input track a job re-encodes, and why: what the report says of it.
+struct JobId {
     input: usize,
     track: usize,
     label: String,
     output_track: usize,
     reason: String,
+}
+
+impl JobId {
+    fn from(f: &FragmentDecisions, k: usize, ti: usize) -> JobId {
+        let d = &f.tracks[k];
+        JobId {
+            input: f.input,
+            track: ti,
+            label: d.track.clone(),
+            output_track: k,
+            reason: d.reason.clone(),
+        }
+    }
+
+    /// The report of this job on `m` (before its track is replaced).
+    fn report(&self, m: &Media, output_samples: usize) -> Transcoded {
+        Transcoded {
+            input: self.input,
+            file: m.name().to_string(),
+            track: self.label.clone(),
+            output_track: self.output_track,
+            reason: self.reason.clone(),
+            input_samples: m.tracks[self.track].samples.len(),
+            output_samples,
+            seconds: 0.0,
+        }
+    }
+}
+
+/// One track to re-encode, and the output track it must match.
+struct Job {
+    id: JobId,
     target: AudioTarget,
     /// The output track's sample description and timescale.
     reference: (crate::model::SampleEntry, u32),
@@ -141,11 +155,7 @@ struct Job {
 
 /// One video track to re-encode to the output track's picture format.
 struct VideoJob {
-    input: usize,
-    track: usize,
-    label: String,
-    output_track: usize,
-    reason: String,
+    id: JobId,
     target: VideoTarget,
     /// The output track's sample description (its avcC is replaced by the encoder's).
     reference_entry: SampleEntry,
@@ -230,11 +240,7 @@ fn video_jobs(
                 .first_sps()
                 .map_err(|e| cannot(format!("output avcC: {e}")))?;
             jobs.push(VideoJob {
-                input: f.input,
-                track: ti,
-                label: d.track.clone(),
-                output_track: k,
-                reason: d.reason.clone(),
+                id: JobId::from(f, k, ti),
                 target: VideoTarget {
                     width: sps.width,
                     height: sps.height,
@@ -278,8 +284,8 @@ fn run_video(
     options: &RealizeOptions<'_>,
     done_before: u64,
 ) -> Result<Encoded, crate::Error> {
-    let m = &medias[job.input];
-    let t = &m.tracks[job.track];
+    let m = &medias[job.id.input];
+    let t = &m.tracks[job.id.track];
     let Some(CodecConfig::H264 {
         config: Some(avcc), ..
     }) = t.entry().map(|e| &e.codec)
@@ -344,7 +350,7 @@ fn replace_video(m: &mut Media, job: &VideoJob, e: Encoded) -> Result<(), crate:
             })
             .map_err(|err| fail(err.to_string()))?;
     }
-    let old = &m.tracks[job.track];
+    let old = &m.tracks[job.id.track];
     let track = Track {
         id: old.id,
         kind: old.kind,
@@ -358,7 +364,7 @@ fn replace_video(m: &mut Media, job: &VideoJob, e: Encoded) -> Result<(), crate:
         edits: old.edits.clone(),
         samples,
     };
-    m.tracks[job.track] = track;
+    m.tracks[job.id.track] = track;
     m.source = source;
     Ok(())
 }
@@ -423,11 +429,7 @@ fn audio_jobs(medias: &[Media], decisions: &[FragmentDecisions]) -> Vec<Job> {
                 continue;
             };
             jobs.push(Job {
-                input: f.input,
-                track: ti,
-                label: d.track.clone(),
-                output_track: k,
-                reason: d.reason.clone(),
+                id: JobId::from(f, k, ti),
                 target: AudioTarget {
                     asc: config.clone(),
                     bitrate: bitrate_of(rt, config.channels()),
@@ -462,9 +464,9 @@ fn run_parallel(medias: &[Media], jobs: &[Job]) -> Vec<JobResult> {
                 .iter()
                 .map(|job| {
                     s.spawn(move || {
-                        let m = &medias[job.input];
+                        let m = &medias[job.id.input];
                         let started = Instant::now();
-                        reencode_track(&*m.source, &m.tracks[job.track], &job.target)
+                        reencode_track(&*m.source, &m.tracks[job.id.track], &job.target)
                             .map(|r| (r, started.elapsed().as_secs_f64()))
                     })
                 })
@@ -498,7 +500,7 @@ fn replace_track(m: &mut Media, job: &Job, r: ReencodedAudio) -> Result<(), Audi
         vec![m.source.clone(), made],
         name.clone(),
     ));
-    let old = &m.tracks[job.track];
+    let old = &m.tracks[job.id.track];
     let (entry, timescale) = job.reference.clone();
     let mut samples = SampleTable::new();
     samples.reserve(r.sizes.len());
@@ -554,7 +556,7 @@ fn replace_track(m: &mut Media, job: &Job, r: ReencodedAudio) -> Result<(), Audi
         edits,
         samples,
     };
-    m.tracks[job.track] = track;
+    m.tracks[job.id.track] = track;
     m.source = source;
     Ok(())
 }
