@@ -143,6 +143,9 @@ pub enum OnMismatch {
     Transcode,
     /// Refuse the job, naming the fragment and what differs.
     Error,
+    /// Start a new output at the fragment (`OUT_00000.mp4`, `OUT_00001.mp4`...):
+    /// [`crate::api_split::stitch_split`].
+    Split,
 }
 
 /// The container written, chosen by the output's extension ([`OutputFormat::from_path`]).
@@ -446,7 +449,7 @@ pub(crate) fn realize_options<'a>(
             .unwrap_or(Path::new("."))
     });
     crate::transcode::realize::RealizeOptions {
-        refuse: options.on_mismatch == OnMismatch::Error,
+        refuse: options.on_mismatch != OnMismatch::Transcode,
         threads: options.threads,
         fit: options.fit,
         spool_dir: options.spool_dir.as_deref().or(beside),
@@ -643,6 +646,12 @@ pub fn stitch_with_progress(
         options.spool_dir = Some(dir.unwrap_or(Path::new(".")).to_path_buf());
     }
     let options = &options;
+    if options.on_mismatch == OnMismatch::Split {
+        return Err(crate::error::MuxError::BadOptions(
+            "--on-mismatch split writes several outputs: call api_split::stitch_split".into(),
+        )
+        .into());
+    }
     let format = OutputFormat::from_path(output);
     check_options(format, options)?;
     if format != OutputFormat::Mp4 || options.segment_duration.is_some() {

@@ -15,6 +15,7 @@
 
 pub mod api;
 mod api_out;
+pub mod api_split;
 pub mod batch;
 pub mod codec;
 pub mod demux;

@@ -279,3 +279,50 @@ fn a_frame_rate_change_alone_is_copied_without_reencoding() {
     }
     assert_eq!(v.nb_frames, Some(50 + 60 + 50));
 }
+
+#[test]
+fn on_mismatch_split_starts_a_new_output_at_each_picture_change() {
+    if !require_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.mp4");
+    let names = ["a.mp4", "b.mp4", "portrait.mp4", "rotated.mp4", "c.mp4"];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "--json".into(),
+        "--on-mismatch".into(),
+        "split".into(),
+    ];
+    args.push("-o".into());
+    args.push(out.clone().into());
+    args.extend(names.iter().map(|n| fixture(n).into_os_string()));
+    let o = seam(&args);
+    assert!(o.status.success(), "{}", describe(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let outputs = v["outputs"].as_array().expect("outputs");
+    // a+b | portrait | rotated | c (c is 320x240 unrotated again: another run)
+    let expect: [&[&str]; 4] = [
+        &["a.mp4", "b.mp4"],
+        &["portrait.mp4"],
+        &["rotated.mp4"],
+        &["c.mp4"],
+    ];
+    assert_eq!(outputs.len(), expect.len(), "{v}");
+    for (k, (o, inputs)) in outputs.iter().zip(expect).enumerate() {
+        let path = PathBuf::from(o["output"].as_str().expect("output"));
+        assert_eq!(path, dir.path().join(format!("out_{k:05}.mp4")));
+        assert_eq!(
+            o["report"]["reencoded_samples"], 0,
+            "split never re-encodes"
+        );
+        let (ok, err) = decode_null(&path);
+        assert!(ok && err.is_empty(), "{}: {err}", path.display());
+        let frames: usize = inputs
+            .iter()
+            .map(|n| video_samples(&fixture(n)).len())
+            .sum();
+        assert_eq!(video_samples(&path).len(), frames, "{}", path.display());
+    }
+    assert!(!out.exists(), "OUT itself only names the outputs");
+}

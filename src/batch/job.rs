@@ -141,6 +141,13 @@ fn parse_output(
     set(&mut options.fragmented, o.fragmented);
     set(&mut options.best_effort, o.best_effort);
     options.on_mismatch = o.on_mismatch.unwrap_or(options.on_mismatch);
+    if options.on_mismatch == crate::api::OnMismatch::Split {
+        return Err((
+            ".on_mismatch".to_string(),
+            "`split` writes several outputs; a batch output is one file (use transcode or error)"
+                .into(),
+        ));
+    }
     if let Some(p) = o.parameter_sets {
         options.parameter_sets = match p {
             ParameterSets::Refuse => crate::plan::ParameterSets::Refuse,

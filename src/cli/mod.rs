@@ -142,6 +142,9 @@ enum OnMismatchArg {
     Transcode,
     /// Refuse the job.
     Error,
+    /// Start a new output (OUT_00000.mp4, OUT_00001.mp4...) at each fragment that cannot be
+    /// copied into the current one.
+    Split,
 }
 
 /// What to do with inputs whose H.264/H.265 parameter sets differ.
@@ -211,6 +214,7 @@ pub fn main() -> ExitCode {
                     on_mismatch: match on_mismatch {
                         OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
                         OnMismatchArg::Error => crate::api::OnMismatch::Error,
+                        OnMismatchArg::Split => crate::api::OnMismatch::Split,
                     },
                     threads,
                     fit: if fill {
@@ -230,6 +234,8 @@ pub fn main() -> ExitCode {
                 };
                 if session.any() {
                     session_cli::run(&output, &inputs, &session, options, quiet, json)
+                } else if options.on_mismatch == crate::api::OnMismatch::Split {
+                    run_split(&output, &inputs, &options, quiet, json)
                 } else {
                     run_stitch(&output, &inputs, options, quiet, json)
                 }
@@ -250,6 +256,48 @@ pub fn main() -> ExitCode {
         Command::Plan { inputs, json } => plan::run(&inputs, json),
     };
     ExitCode::from(code)
+}
+
+/// `seam stitch --on-mismatch split`: one output per run of copy-compatible inputs.
+fn run_split(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+    options: &StitchOptions,
+    quiet: bool,
+    json: bool,
+) -> u8 {
+    let paths: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+    let started = std::time::Instant::now();
+    let written = match crate::api_split::stitch_split(&paths, output, options) {
+        Ok(w) => w,
+        Err(e) => return fail(&e, json),
+    };
+    if json {
+        let outputs: Vec<_> = written
+            .iter()
+            .map(|(p, r)| serde_json::json!({ "output": p.display().to_string(), "report": r }))
+            .collect();
+        let v = serde_json::json!({
+            "ok": true,
+            "outputs": outputs,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        println!("{v}");
+    } else if !quiet {
+        for (p, r) in &written {
+            for w in &r.warnings {
+                eprintln!("seam: warning: {w}");
+            }
+            eprintln!(
+                "seam: wrote {} ({} bytes, {:.3} s, {} samples copied)",
+                p.display(),
+                r.bytes,
+                r.duration_seconds,
+                r.copied_samples
+            );
+        }
+    }
+    0
 }
 
 /// `--segment-duration`: seconds as an exact decimal ([`crate::mux::hls::TargetDuration::parse`]).
