@@ -98,6 +98,35 @@ fn convert(kind: Kind, au: &[u8], out: Option<&mut Vec<u8>>) -> Result<usize, St
     }
 }
 
+/// Buffers (read chunks, blocks of converted access units) kept for the next pass or view: fresh
+/// megabyte buffers cost a page fault per 4 KiB when first written, more than the copying into
+/// them. At most [`POOL_MAX`] are kept, about what two live views hold at once.
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const POOL_MAX: usize = 32;
+
+/// An empty buffer of at least `capacity` bytes, from the pool when it has one.
+fn take_buffer(capacity: usize) -> Vec<u8> {
+    let pooled = POOL.lock().ok().and_then(|mut p| {
+        let k = p.iter().position(|b| b.capacity() >= capacity)?;
+        Some(p.swap_remove(k))
+    });
+    let mut v = pooled.unwrap_or_else(|| Vec::with_capacity(capacity));
+    v.clear();
+    v
+}
+
+/// Returns a buffer to the pool (dropped when the pool is full).
+fn give_buffer(v: Vec<u8>) {
+    if v.capacity() == 0 {
+        return;
+    }
+    if let Ok(mut p) = POOL.lock() {
+        if p.len() < POOL_MAX {
+            p.push(v);
+        }
+    }
+}
+
 /// Runs the demuxer over a file, chunk by chunk, handing out events. The last two chunks stay in
 /// memory: an access unit is handed out when the next one starts, so its pieces are almost always
 /// there, and gathering it costs copies rather than one read per 184-byte piece.
@@ -118,8 +147,8 @@ impl Pass {
             pos: 0,
             events: VecDeque::new(),
             done: false,
-            chunk: Vec::new(),
-            prev: Vec::new(),
+            chunk: take_buffer(CHUNK),
+            prev: take_buffer(CHUNK),
         }
     }
 
@@ -139,6 +168,7 @@ impl Pass {
                 self.done = true;
             } else {
                 std::mem::swap(&mut self.chunk, &mut self.prev);
+                // A no-op but for the first chunks and the last: read() overwrites it all.
                 self.chunk.resize(n, 0);
                 src.read_at(self.pos, &mut self.chunk)
                     .map_err(|e| DemuxError::Io {
@@ -186,6 +216,13 @@ impl Pass {
     }
 }
 
+impl Drop for Pass {
+    fn drop(&mut self) {
+        give_buffer(std::mem::take(&mut self.chunk));
+        give_buffer(std::mem::take(&mut self.prev));
+    }
+}
+
 /// The converted access units of a transport stream, back to back (see the module comment).
 #[derive(Debug)]
 pub struct TsView {
@@ -208,21 +245,34 @@ static READERS: Mutex<Vec<(u64, ViewReader)>> = Mutex::new(Vec::new());
 /// Next [`TsView::id`].
 static NEXT_VIEW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Access units converted ahead of the reads, at most this many: the demuxing and conversion run
-/// on a thread of their own while the muxer copies what is ready (the two overlap on two cores).
-const PREFETCH: usize = 16;
+/// Converted access units travel from the producer thread to the reader packed back to back in
+/// blocks of about this many bytes (an access unit is never split): one channel message, one
+/// wake-up and one reused allocation per block rather than per access unit.
+const BLOCK: usize = 1 << 20;
+
+/// Blocks converted ahead of the reads, at most this many: the demuxing and conversion run on a
+/// thread of their own while the muxer copies what is ready (the two overlap on two cores).
+const PREFETCH: usize = 4;
 
 /// Where a [`TsView`]'s reading has got to.
 struct ViewReader {
-    /// Converted access units in view order, from the producer thread; closed at the end of the
-    /// stream (dropping the receiver stops the thread).
+    /// Blocks of converted access units in view order, from the producer thread; closed at the
+    /// end of the stream (dropping the receiver stops the thread).
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    /// Converted access units from view offset `start` on, each with its view offset (dropped
-    /// from the front one by one, so keeping a window costs no copying).
-    aus: VecDeque<(u64, Vec<u8>)>,
+    /// Blocks from view offset `start` on, each with its view offset (dropped from the front one
+    /// by one, so keeping a window costs no copying).
+    blocks: VecDeque<(u64, Vec<u8>)>,
     start: u64,
-    /// View offset just past the last access unit held.
+    /// View offset just past the last block held.
     end: u64,
+}
+
+impl Drop for ViewReader {
+    fn drop(&mut self) {
+        for (_, b) in self.blocks.drain(..) {
+            give_buffer(b);
+        }
+    }
 }
 
 impl std::fmt::Debug for ViewReader {
@@ -245,10 +295,11 @@ impl TsView {
         std::thread::spawn(move || {
             let mut pass = Pass::new(&name);
             let mut scratch = Vec::new();
+            let mut block = take_buffer(BLOCK);
             loop {
                 let ev = match pass.next(&*file) {
                     Ok(Some(ev)) => ev,
-                    Ok(None) => return,
+                    Ok(None) => break,
                     Err(e) => {
                         let _ = tx.send(Err(io::Error::other(e)));
                         return;
@@ -265,18 +316,26 @@ impl TsView {
                     let _ = tx.send(Err(e));
                     return;
                 }
-                let mut converted = Vec::new();
-                if convert(kind, &scratch, Some(&mut converted)).is_err() {
-                    continue;
+                // Converted, an access unit grows by at most a byte per 3-byte start code: send
+                // the block first if it might not fit (a block never reallocates).
+                if !block.is_empty() && block.len() + scratch.len() * 2 > BLOCK {
+                    let next = take_buffer(BLOCK);
+                    if tx.send(Ok(std::mem::replace(&mut block, next))).is_err() {
+                        return; // the reader was dropped
+                    }
                 }
-                if tx.send(Ok(converted)).is_err() {
-                    return; // the reader was dropped
+                let at = block.len();
+                if convert(kind, &scratch, Some(&mut block)).is_err() {
+                    block.truncate(at);
                 }
+            }
+            if !block.is_empty() {
+                let _ = tx.send(Ok(block));
             }
         });
         ViewReader {
             rx,
-            aus: VecDeque::new(),
+            blocks: VecDeque::new(),
             start: 0,
             end: 0,
         }
@@ -323,28 +382,32 @@ impl Source for TsView {
                     ))
                 }
             };
+            if converted.is_empty() {
+                continue;
+            }
             let at = r.end;
             r.end += converted.len() as u64;
-            r.aus.push_back((at, converted));
+            r.blocks.push_back((at, converted));
             // Keep at most WINDOW bytes before the read.
             let keep_from = offset.saturating_sub(WINDOW);
             while r
-                .aus
+                .blocks
                 .front()
                 .is_some_and(|(s, b)| s + b.len() as u64 <= keep_from)
             {
-                if let Some((s, b)) = r.aus.pop_front() {
+                if let Some((s, b)) = r.blocks.pop_front() {
                     r.start = s + b.len() as u64;
+                    give_buffer(b);
                 }
             }
         }
-        // Copy from the access units holding offset..end.
-        let mut k = r.aus.partition_point(|(s, b)| s + b.len() as u64 <= offset);
+        // Copy from the blocks holding offset..end.
+        let mut k = r.blocks.partition_point(|(s, b)| s + b.len() as u64 <= offset);
         let mut at = offset;
         let mut done = 0usize;
         while done < out.len() {
             let (s, b) = r
-                .aus
+                .blocks
                 .get(k)
                 .ok_or_else(|| io::Error::other("TS view out of step"))?;
             let from =
