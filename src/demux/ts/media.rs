@@ -23,10 +23,11 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
+use super::recipe::{convert, left_out, Entry, Kind, Recipes, LENGTH_SIZE};
 use super::{AccessUnit, Event, StreamType, TsDemuxer, TsLimits};
 use crate::codec::framing::{
-    adts_to_raw, annexb_to_length_prefixed, asc_from_adts, avcc_from_parameter_sets,
-    hvcc_from_parameter_sets, length_prefixed_size, scan_annexb, AdtsTemplate, Mp4Nals, NalCodec,
+    asc_from_adts, avcc_from_parameter_sets, hvcc_from_parameter_sets, scan_annexb, AdtsTemplate,
+    NalCodec,
 };
 use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
@@ -43,13 +44,6 @@ const CHUNK: usize = 2 << 20;
 /// backwards (a fragment's audio after its video) without the file being demuxed again.
 const WINDOW: u64 = 16 << 20;
 
-/// What a selected stream becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Video(NalCodec),
-    Aac,
-}
-
 /// The streams a file's view carries: its first video and first AAC stream.
 #[derive(Debug, Clone, Default)]
 struct Selection {
@@ -64,37 +58,6 @@ impl Selection {
             _ => {}
         }
         (self.audio == Some(pid)).then_some(Kind::Aac)
-    }
-}
-
-/// The size of one access unit in its MP4 sample form, appended to `out` when given; an error
-/// (the reason) when it cannot be converted (damaged beyond framing), in which case both passes
-/// leave it out. Both passes take the same decision from the same bytes.
-fn convert(kind: Kind, au: &[u8], out: Option<&mut Vec<u8>>) -> Result<usize, String> {
-    match kind {
-        Kind::Video(codec) => {
-            let layout = scan_annexb(au).map_err(|e| e.to_string())?;
-            let opts = Mp4Nals {
-                codec,
-                length_size: 4,
-                drop_aud_filler: true,
-            };
-            let size = length_prefixed_size(&layout, &opts).map_err(|e| e.to_string())?;
-            if size == 0 {
-                return Err("access unit holds no NAL unit besides delimiters".into());
-            }
-            if let Some(out) = out {
-                annexb_to_length_prefixed(au, &layout, &opts, out).map_err(|e| e.to_string())?;
-            }
-            Ok(size)
-        }
-        Kind::Aac => {
-            let (_, raw) = adts_to_raw(au).map_err(|e| e.to_string())?;
-            if let Some(out) = out {
-                out.extend_from_slice(raw);
-            }
-            Ok(raw.len())
-        }
     }
 }
 
@@ -182,16 +145,28 @@ impl Pass {
         }
     }
 
-    /// The bytes `range` of the file, from the chunks in memory when they hold them.
-    fn bytes_at(&self, range: &std::ops::Range<u64>) -> Option<&[u8]> {
-        let chunk_at = self.pos.checked_sub(self.chunk.len() as u64)?;
-        let prev_at = chunk_at.checked_sub(self.prev.len() as u64)?;
-        for (at, data) in [(chunk_at, &self.chunk), (prev_at, &self.prev)] {
-            if range.start >= at && range.end <= at + data.len() as u64 {
-                return data.get((range.start - at) as usize..(range.end - at) as usize);
-            }
+    /// Appends the file's bytes `start..end` to `out` from the chunks in memory; false (and
+    /// nothing appended) when they do not hold them all.
+    fn copy_file_bytes(&self, start: u64, end: u64, out: &mut Vec<u8>) -> bool {
+        let Some(chunk_at) = self.pos.checked_sub(self.chunk.len() as u64) else {
+            return false;
+        };
+        let Some(prev_at) = chunk_at.checked_sub(self.prev.len() as u64) else {
+            return false;
+        };
+        if start < prev_at || end > self.pos || start > end {
+            return false;
         }
-        None
+        // Offsets below are within the chunks: checked just above.
+        if start < chunk_at {
+            let e = end.min(chunk_at);
+            out.extend_from_slice(&self.prev[(start - prev_at) as usize..(e - prev_at) as usize]);
+        }
+        if end > chunk_at {
+            let s = start.max(chunk_at);
+            out.extend_from_slice(&self.chunk[(s - chunk_at) as usize..(end - chunk_at) as usize]);
+        }
+        true
     }
 
     /// Reads an access unit's pieces into `buf`.
@@ -201,18 +176,62 @@ impl Pass {
             usize::try_from(au.size).map_err(|_| io::Error::other("access unit too large"))?;
         buf.reserve(size);
         for p in &au.pieces {
-            match self.bytes_at(p) {
-                Some(b) => buf.extend_from_slice(b),
-                None => {
-                    let n = usize::try_from(p.end - p.start)
-                        .map_err(|_| io::Error::other("piece too large"))?;
-                    let at = buf.len();
-                    buf.resize(at + n, 0);
-                    src.read_at(p.start, &mut buf[at..])?;
-                }
+            if !self.copy_file_bytes(p.start, p.end, buf) {
+                let n = usize::try_from(p.end - p.start)
+                    .map_err(|_| io::Error::other("piece too large"))?;
+                let at = buf.len();
+                buf.resize(at + n, 0);
+                src.read_at(p.start, &mut buf[at..])?;
             }
         }
         Ok(())
+    }
+
+    /// Appends an access unit's sample to `out` by its recipe's `n` ranges, copied from the
+    /// chunks in memory; false (`out` as it was) when a range is not there or does not fit.
+    fn copy_ranges(
+        &self,
+        au: &AccessUnit,
+        kind: Kind,
+        recipes: &mut Recipes,
+        n: usize,
+        out: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        let before = out.len();
+        let mut ok = true;
+        // The piece the copy is in, and the payload offset it starts at.
+        let (mut k, mut base) = (0usize, 0u64);
+        // All n ranges are read, copied or not, so the next entry is in step.
+        for _ in 0..n {
+            let r = recipes.range()?;
+            if !ok {
+                continue;
+            }
+            if let Kind::Video(_) = kind {
+                let len = u32::try_from(r.end - r.start)
+                    .map_err(|_| io::Error::other("NAL unit too large"))?;
+                out.extend_from_slice(&len.to_be_bytes()[4 - usize::from(LENGTH_SIZE)..]);
+            }
+            let mut at = r.start;
+            while ok && at < r.end {
+                let Some(p) = au.pieces.get(k) else {
+                    ok = false;
+                    break;
+                };
+                let piece_end = base + (p.end - p.start);
+                if at >= piece_end {
+                    (k, base) = (k + 1, piece_end);
+                    continue;
+                }
+                let to = r.end.min(piece_end);
+                ok = self.copy_file_bytes(p.start + (at - base), p.start + (to - base), out);
+                at = to;
+            }
+        }
+        if !ok {
+            out.truncate(before);
+        }
+        Ok(ok)
     }
 }
 
@@ -230,6 +249,8 @@ pub struct TsView {
     name: String,
     selection: Selection,
     len: u64,
+    /// How to build each access unit's sample (see [`super::recipe`]).
+    recipes: Arc<[u8]>,
     /// Identifies the view's reader in [`READERS`].
     id: u64,
 }
@@ -288,49 +309,15 @@ impl std::fmt::Debug for ViewReader {
 impl TsView {
     fn fresh_reader(&self) -> ViewReader {
         let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
-        let (file, name, selection) =
-            (self.file.clone(), self.name.clone(), self.selection.clone());
-        // The same decisions as at open (`open` below): access units of the selected streams
-        // with a PTS that convert, in the order the demuxer completes them.
+        let (file, name, selection, recipes) = (
+            self.file.clone(),
+            self.name.clone(),
+            self.selection.clone(),
+            self.recipes.clone(),
+        );
         std::thread::spawn(move || {
-            let mut pass = Pass::new(&name);
-            let mut scratch = Vec::new();
-            let mut block = take_buffer(BLOCK);
-            loop {
-                let ev = match pass.next(&*file) {
-                    Ok(Some(ev)) => ev,
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(Err(io::Error::other(e)));
-                        return;
-                    }
-                };
-                let Event::AccessUnit(au) = ev else { continue };
-                let Some(kind) = selection.kind(au.pid) else {
-                    continue;
-                };
-                if au.pts.is_none() {
-                    continue;
-                }
-                if let Err(e) = pass.gather(&*file, &au, &mut scratch) {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-                // Converted, an access unit grows by at most a byte per 3-byte start code: send
-                // the block first if it might not fit (a block never reallocates).
-                if !block.is_empty() && block.len() + scratch.len() * 2 > BLOCK {
-                    let next = take_buffer(BLOCK);
-                    if tx.send(Ok(std::mem::replace(&mut block, next))).is_err() {
-                        return; // the reader was dropped
-                    }
-                }
-                let at = block.len();
-                if convert(kind, &scratch, Some(&mut block)).is_err() {
-                    block.truncate(at);
-                }
-            }
-            if !block.is_empty() {
-                let _ = tx.send(Ok(block));
+            if let Err(e) = produce(&*file, &name, &selection, &recipes, &tx) {
+                let _ = tx.send(Err(e));
             }
         });
         ViewReader {
@@ -340,6 +327,64 @@ impl TsView {
             end: 0,
         }
     }
+}
+
+/// The producer thread of a [`ViewReader`]: demuxes the file again and sends its converted
+/// access units in blocks, built by the recipes of the first pass (`open` below), which took its
+/// decisions for the same access units in the same order: those of the selected streams with a
+/// PTS. Returns when done or when the reader is dropped.
+fn produce(
+    file: &dyn Source,
+    name: &str,
+    selection: &Selection,
+    recipes: &[u8],
+    tx: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> io::Result<()> {
+    let mut pass = Pass::new(name);
+    let mut recipes = Recipes::new(recipes);
+    let mut scratch = Vec::new();
+    let mut block = take_buffer(BLOCK);
+    while let Some(ev) = pass.next(file).map_err(io::Error::other)? {
+        let Event::AccessUnit(au) = ev else { continue };
+        let Some(kind) = selection.kind(au.pid) else {
+            continue;
+        };
+        if au.pts.is_none() {
+            continue;
+        }
+        let entry = recipes.entry()?;
+        if entry == Entry::LeftOut {
+            continue;
+        }
+        // Converted, an access unit grows by at most a byte per 3-byte start code: send the
+        // block first if it might not fit (a block never reallocates).
+        if !block.is_empty() && (block.len() as u64).saturating_add(au.size * 2) > BLOCK as u64 {
+            let next = take_buffer(BLOCK);
+            if tx.send(Ok(std::mem::replace(&mut block, next))).is_err() {
+                return Ok(()); // the reader was dropped
+            }
+        }
+        let done = match entry {
+            Entry::Ranges(n) => pass.copy_ranges(&au, kind, &mut recipes, n, &mut block)?,
+            _ => false,
+        };
+        if !done {
+            // Pieces outside the chunks in memory, or a recipe saying so: the first pass's way.
+            pass.gather(file, &au, &mut scratch)?;
+            let at = block.len();
+            if convert(kind, &scratch, Some(&mut block), None).is_err() {
+                block.truncate(at);
+                return Err(io::Error::other(format!(
+                    "{name}: an access unit at byte {} no longer converts (changed during the run?)",
+                    au.offset
+                )));
+            }
+        }
+    }
+    if !block.is_empty() {
+        let _ = tx.send(Ok(block));
+    }
+    Ok(())
 }
 
 impl Source for TsView {
@@ -402,7 +447,9 @@ impl Source for TsView {
             }
         }
         // Copy from the blocks holding offset..end.
-        let mut k = r.blocks.partition_point(|(s, b)| s + b.len() as u64 <= offset);
+        let mut k = r
+            .blocks
+            .partition_point(|(s, b)| s + b.len() as u64 <= offset);
         let mut at = offset;
         let mut done = 0usize;
         while done < out.len() {
@@ -557,6 +604,8 @@ pub fn open(
     let (mut vpart, mut apart) = (0usize, 0usize);
     let mut view_len = 0u64;
     let mut scratch = Vec::new();
+    // One entry per access unit the second pass sees (selected stream, with a PTS).
+    let mut recipes = Vec::new();
     let mut video_cfg: Option<(SampleEntry, u16, u16)> = None;
     let mut audio_cfg: Option<(SampleEntry, u32)> = None;
     let mut samples = 0usize;
@@ -611,21 +660,33 @@ pub fn open(
                 };
                 let (Some(pts), dts) = (au.timeline_pts, au.timeline_dts.or(au.timeline_pts))
                 else {
+                    if au.pts.is_some() {
+                        left_out(&mut recipes);
+                    }
                     notes.push(format!(
                         "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
                         au.pid, au.offset
                     ));
                     continue;
                 };
+                if au.pts.is_none() {
+                    // Not seen by the second pass (`produce`) either.
+                    notes.push(format!(
+                        "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
+                        au.pid, au.offset
+                    ));
+                    continue;
+                }
                 let dts = dts.unwrap_or(pts);
                 pass.gather(&*file, &au, &mut scratch)
                     .map_err(|e| DemuxError::Io {
                         file: name.clone(),
                         source: e,
                     })?;
-                let size = match convert(kind, &scratch, None) {
+                let size = match convert(kind, &scratch, None, Some(&mut recipes)) {
                     Ok(size) => size,
                     Err(why) => {
+                        left_out(&mut recipes);
                         notes.push(format!(
                             "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
                             au.pid, au.offset
@@ -672,6 +733,7 @@ pub fn open(
         name: name.clone(),
         selection: sel,
         len: view_len,
+        recipes: recipes.into(),
         id: NEXT_VIEW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     });
     pair_audio(&mut parts, audio_runs, &name, &mut notes);

@@ -17,6 +17,7 @@ mod media;
 pub mod packet;
 pub mod pes;
 pub mod psi;
+mod recipe;
 mod time;
 
 pub(crate) use events::location;
