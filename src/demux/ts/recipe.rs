@@ -1,4 +1,4 @@
-//! How the second pass over a transport stream ([`super::media::TsView`]) builds each MP4 sample
+//! How the second pass over a transport stream ([`super::view::TsView`]) builds each MP4 sample
 //! without looking for start codes again: the first pass records, per access unit, which byte
 //! ranges of its payload make the sample ("recipes").
 //!
