@@ -33,15 +33,31 @@ impl Selection {
 
 /// Bytes read from the file per step.
 const CHUNK: usize = 2 << 20;
-/// Converted bytes a [`TsView`] keeps behind the furthest read, so a muxer may read a little
-/// backwards (a fragment's audio after its video) without the file being demuxed again.
+/// Converted bytes a [`TsView`] keeps behind the furthest read at most, so a muxer may read a
+/// little backwards (a fragment's audio after its video) without the file being demuxed again.
+/// It keeps 1.25 times the furthest any read has gone back so far ([`BACK`]; 0 for a moov-first MP4,
+/// which reads views in order, ~3.5 MB for TS output and ~8.5 MB for fragmented MP4 at 40 Mb/s)
+/// plus a block, within this bound: a muxer reading further back pays a second demux of the view
+/// once, then the views after it keep more.
 const WINDOW: u64 = 16 << 20;
+
+/// How far behind the furthest read of its view any read has gone, over all views.
+static BACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Converted bytes a reader keeps behind its furthest read.
+fn keep_behind() -> u64 {
+    let back = BACK.load(std::sync::atomic::Ordering::Relaxed);
+    back.saturating_add(back / 4)
+        .saturating_add(BLOCK as u64)
+        .min(WINDOW)
+}
 
 /// Buffers (read chunks, blocks of converted access units) kept for the next pass or view: fresh
 /// megabyte buffers cost a page fault per 4 KiB when first written, more than the copying into
-/// them. At most [`POOL_MAX`] are kept, about what two live views hold at once.
+/// them. At most [`POOL_MAX`] are kept, about what a live view cycles through (its prefetched
+/// blocks, its window behind the reads, its read chunks).
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const POOL_MAX: usize = 32;
+const POOL_MAX: usize = 16;
 
 /// An empty buffer of at least `capacity` bytes, from the pool when it has one.
 fn take_buffer(capacity: usize) -> Vec<u8> {
@@ -267,6 +283,24 @@ struct ViewReader {
     start: u64,
     /// View offset just past the last block held.
     end: u64,
+    /// View offset just past the furthest read so far.
+    furthest: u64,
+}
+
+impl ViewReader {
+    /// Gives back the blocks wholly before view offset `keep_from`.
+    fn trim(&mut self, keep_from: u64) {
+        while self
+            .blocks
+            .front()
+            .is_some_and(|(s, b)| s + b.len() as u64 <= keep_from)
+        {
+            if let Some((s, b)) = self.blocks.pop_front() {
+                self.start = s + b.len() as u64;
+                give_buffer(b);
+            }
+        }
+    }
 }
 
 impl Drop for ViewReader {
@@ -325,6 +359,7 @@ impl TsView {
             blocks: VecDeque::new(),
             start: 0,
             end: 0,
+            furthest: 0,
         }
     }
 }
@@ -400,16 +435,23 @@ impl Source for TsView {
         let mut readers = READERS
             .lock()
             .map_err(|_| io::Error::other("TS readers poisoned"))?;
-        let mine = readers
-            .iter()
-            .position(|(id, r)| *id == self.id && offset >= r.start);
-        let reader = match mine {
-            Some(k) => readers.remove(k).1,
-            None => {
-                readers.retain(|(id, _)| *id != self.id);
-                self.fresh_reader()
+        let note_back = |furthest: u64| {
+            if offset < furthest {
+                BACK.fetch_max(furthest - offset, std::sync::atomic::Ordering::Relaxed);
             }
         };
+        let mine = match readers.iter().position(|(id, _)| *id == self.id) {
+            Some(k) => {
+                let (_, r) = readers.remove(k);
+                note_back(r.furthest);
+                // Reading before what it kept: demux again from the start.
+                (offset >= r.start).then_some(r)
+            }
+            None => None,
+        };
+        let reader = mine.unwrap_or_else(|| self.fresh_reader());
+        // Kept after a read to the end too: a muxer may still read a little backwards (the last
+        // audio after the last video); the least recently used reader goes.
         readers.insert(0, (self.id, reader));
         readers.truncate(LIVE_READERS);
         let r = &mut readers[0].1;
@@ -433,18 +475,9 @@ impl Source for TsView {
             let at = r.end;
             r.end += converted.len() as u64;
             r.blocks.push_back((at, converted));
-            // Keep at most WINDOW bytes before the read.
-            let keep_from = offset.saturating_sub(WINDOW);
-            while r
-                .blocks
-                .front()
-                .is_some_and(|(s, b)| s + b.len() as u64 <= keep_from)
-            {
-                if let Some((s, b)) = r.blocks.pop_front() {
-                    r.start = s + b.len() as u64;
-                    give_buffer(b);
-                }
-            }
+            // Drop what lies before both this read and the window behind the furthest read.
+            let keep_from = offset.min(r.furthest.saturating_sub(keep_behind()));
+            r.trim(keep_from);
         }
         // Copy from the blocks holding offset..end.
         let mut k = r
@@ -465,10 +498,9 @@ impl Source for TsView {
             at += n as u64;
             k += 1;
         }
-        if end >= self.len {
-            // Read to the end: its buffers are not needed any more.
-            readers.remove(0);
-        }
+        r.furthest = r.furthest.max(end);
+        let keep_from = offset.min(r.furthest.saturating_sub(keep_behind()));
+        r.trim(keep_from);
         Ok(())
     }
 
