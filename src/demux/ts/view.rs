@@ -139,6 +139,7 @@ impl Pass {
 
     /// Appends the file's bytes `start..end` to `out` from the chunks in memory; false (and
     /// nothing appended) when they do not hold them all.
+    #[inline]
     fn copy_file_bytes(&self, start: u64, end: u64, out: &mut Vec<u8>) -> bool {
         let Some(chunk_at) = self.pos.checked_sub(self.chunk.len() as u64) else {
             return false;
