@@ -318,10 +318,7 @@ pub fn length_prefixed_units(
             return Err(malformed("sample", pos, "empty NAL unit".into()));
         }
         let nal = &sample[start..end];
-        if let Some(p) = nal
-            .windows(3)
-            .position(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2)
-        {
+        if let Some(p) = zero_pattern(nal, 0) {
             return Err(malformed(
                 "sample",
                 start + p,
