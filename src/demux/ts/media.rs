@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::recipe::{convert, left_out, Kind};
+use super::recipe::{convert, left_out, over_budget, Kind};
 use super::view::{Pass, Selection, TsView};
 use super::{Event, StreamType};
 use crate::codec::framing::{
@@ -162,6 +162,7 @@ pub fn open(
     let mut scratch = Vec::new();
     // One entry per access unit the second pass sees (selected stream, with a PTS).
     let mut recipes = Vec::new();
+    let mut left = 0usize; // access units left out (1-byte recipes)
     let mut video_cfg: Option<(SampleEntry, u16, u16)> = None;
     let mut audio_cfg: Option<(SampleEntry, u32)> = None;
     let mut samples = 0usize;
@@ -218,6 +219,7 @@ pub fn open(
                 else {
                     if au.pts.is_some() {
                         left_out(&mut recipes);
+                        left += 1;
                     }
                     notes.push(format!(
                         "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
@@ -239,10 +241,16 @@ pub fn open(
                         file: name.clone(),
                         source: e,
                     })?;
+                let at = recipes.len();
                 let size = match convert(kind, &scratch, None, Some(&mut recipes)) {
-                    Ok(size) => size,
+                    Ok(size) => {
+                        // Entries so far: the samples before, this one, and 1-byte left-outs.
+                        over_budget(&mut recipes, at, samples + 1 + left);
+                        size
+                    }
                     Err(why) => {
                         left_out(&mut recipes);
+                        left += 1;
                         notes.push(format!(
                             "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
                             au.pid, au.offset

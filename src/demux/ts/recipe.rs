@@ -6,8 +6,9 @@
 //! length) or of the raw AAC frame, as LEB128 gaps and lengths. An ordinary video access unit
 //! (a delimiter and one slice) takes about 6 bytes, an AAC frame 4. An access unit of many NAL
 //! units (more than [`MAX_RANGES`]) is not worth recording: its recipe says "convert again", and
-//! the second pass scans it as the first did. So the recipes of a file take at most
-//! `2 + 2 * 10 * MAX_RANGES` bytes per access unit, whatever the input.
+//! the second pass scans it as the first did; so does one past the budget of [`BUDGET`] bytes
+//! per access unit on average. So the recipes of a file take at most `BUDGET` bytes per access
+//! unit it holds (those left out included), whatever the input.
 
 use std::io;
 use std::ops::Range;
@@ -79,6 +80,20 @@ pub(super) fn convert(
             }
             Ok(raw.len())
         }
+    }
+}
+
+/// Average recipe bytes per access unit a file may use (ordinary ones take 4 to 6): past it, an
+/// access unit's recipe becomes "convert again" ([`over_budget`]), so a hostile stream of access
+/// units made of many tiny NAL units costs at most this per access unit, not [`MAX_RANGES`] ranges.
+pub(super) const BUDGET: usize = 16;
+
+/// Replaces the recipe just written from `at` on by "convert again" when the recipes exceed
+/// [`BUDGET`] bytes per recorded access unit (`entries`, this one included).
+pub(super) fn over_budget(recipe: &mut Vec<u8>, at: usize, entries: usize) {
+    if recipe.len() > BUDGET.saturating_mul(entries) && recipe.len() > at + 1 {
+        recipe.truncate(at);
+        push_varint(recipe, 1);
     }
 }
 
@@ -273,6 +288,32 @@ mod tests {
             assert_eq!(direct, payload);
             assert_eq!(replay(Kind::Aac, &frame, &recipe), Some(direct));
         }
+    }
+
+    #[test]
+    fn recipes_stay_within_their_budget() {
+        let video = Kind::Video(NalCodec::H264);
+        // MAX_RANGES NAL units of 1 byte: ~33 recipe bytes each, over the budget.
+        let au: Vec<u8> = (0..MAX_RANGES)
+            .flat_map(|k| [0, 0, 1, 0x01, k as u8 + 1])
+            .collect();
+        let mut recipe = Vec::new();
+        for entries in 1..=100 {
+            let at = recipe.len();
+            convert(video, &au, None, Some(&mut recipe)).unwrap();
+            over_budget(&mut recipe, at, entries);
+            assert!(recipe.len() <= BUDGET * entries, "{} bytes", recipe.len());
+        }
+        // And every entry still reads back.
+        let mut r = Recipes::new(&recipe);
+        for _ in 0..100 {
+            if let Entry::Ranges(n) = r.entry().unwrap() {
+                for _ in 0..n {
+                    r.range().unwrap();
+                }
+            }
+        }
+        assert_eq!(r.at, recipe.len());
     }
 
     #[test]
