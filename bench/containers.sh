@@ -9,7 +9,12 @@
 #
 # Per job and tool: RUNS timed runs after a warm-up, median wall time, peak RSS (/usr/bin/time).
 # ffmpeg: `-f concat -safe 0 -i list -c copy` (+faststart for MP4), or `-i list.m3u8 -c copy` for
-# HLS. Outputs go to OUTDIR (tmpfs) and are removed after each run.
+# HLS, each with a larger probe (PROBE): with the default 5 MB, ffmpeg finds no AAC packet at the
+# start of these 40 Mb/s TS parts ("unspecified sample rate") and writes a video-only file. Outputs go to OUTDIR (tmpfs)
+# and are removed after each run; the last output of each tool is checked first: as many video
+# and audio packets as the inputs hold (ffprobe -count_packets), else the row fails; seam leaves out
+# the audio that overlaps the next fragment (each part's audio runs 27 ms past its video, so one or
+# two frames per join), ffmpeg keeps every packet.
 set -euo pipefail
 DIR=${1:?usage: containers.sh WORKDIR OUTDIR [RUNS]}
 OUT=${2:?usage: containers.sh WORKDIR OUTDIR [RUNS]}
@@ -58,6 +63,28 @@ time_one() {
     t1=$(date +%s%N)
     echo "$(( (t1 - t0) / 1000000 )) $(cat "$SCRATCH/rss")"
 }
+# Video and audio frames of all the inputs (the MP4 parts the others were remuxed from).
+frames() { ffprobe -v error -select_streams "$1" -show_entries stream=nb_frames -of csv=p=0 "$2"; }
+EXPECT_V=0; EXPECT_A=0
+for f in "${MP4[@]}"; do
+    EXPECT_V=$(( EXPECT_V + $(frames v:0 "$f") )); EXPECT_A=$(( EXPECT_A + $(frames a:0 "$f") ))
+done
+# verify: the ffmpeg or seam output left by the last run holds every input frame.
+verify() {
+    local f v a
+    for f in "$OUT"/bench.ff.* "$OUT"/bench.seam.*; do
+        [[ -e $f ]] || continue
+        v=$(ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets -of csv=p=0 "$f" | awk 'NF {print; exit}')
+        a=$(ffprobe -v error -count_packets -select_streams a:0 -show_entries stream=nb_read_packets -of csv=p=0 "$f" | awk 'NF {print; exit}')
+        local slack=0
+        [[ $f == "$OUT"/bench.seam.* ]] && slack=$(( 2 * (${#MP4[@]} - 1) ))
+        if [[ $v != "$EXPECT_V" ]] || (( ${a:-0} > EXPECT_A || ${a:-0} < EXPECT_A - slack )); then
+            echo "wrong output $f: $v video / $a audio packets, inputs hold $EXPECT_V / $EXPECT_A" >&2
+            return 1
+        fi
+    done
+}
+PROBE=(-probesize 100M -analyzeduration 20M)
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 row() { # row LABEL INPUT_BYTES -- cat-cmd -- ff-cmd -- seam-cmd
@@ -78,6 +105,7 @@ row() { # row LABEL INPUT_BYTES -- cat-cmd -- ff-cmd -- seam-cmd
             walls+=("${res% *}")
             (( ${res#* } > rss )) && rss=${res#* }
         done
+        verify
         W[$tool]=$(printf "%s\n" "${walls[@]}" | median)
         R[$tool]=$rss
     done
@@ -86,7 +114,7 @@ row() { # row LABEL INPUT_BYTES -- cat-cmd -- ff-cmd -- seam-cmd
         printf "| %s | %.2f GB | %.3f | %.3f (%.0f MB) | %.3f (%.0f MB) | %.1fx | %.2fx |\n",
             l, b / 1e9, c / 1000, f / 1000, rf / 1024, s / 1000, rs / 1024, f / s, s / c }'
 }
-bytes() { stat -c %s "$@" | awk '{s+=$1} END {print s}'; }
+bytes() { stat -L -c %s "$@" | awk '{s+=$1} END {print s}'; }
 
 echo "inputs: ${#MP4[@]} parts; runs: $RUNS (+1 warm-up); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -94,15 +122,15 @@ echo "| job | input | cat s | ffmpeg s (peak RSS) | seam s (peak RSS) | seam vs 
 echo "|---|---:|---:|---:|---:|---:|---:|"
 list "${TS[@]}"
 row "TS -> MP4" "$(bytes "${TS[@]}")" catto "$OUT/bench.cat" "${TS[@]}" -- \
-    ffmpeg -nostdin -v error -y -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
+    ffmpeg -nostdin -v error -y "${PROBE[@]}" -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
     "$SEAM" stitch -q -y -o "$OUT/bench.seam.mp4" "${TS[@]}"
 row "TS -> TS" "$(bytes "${TS[@]}")" catto "$OUT/bench.cat" "${TS[@]}" -- \
-    ffmpeg -nostdin -v error -y -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -f mpegts "$OUT/bench.ff.ts" -- \
+    ffmpeg -nostdin -v error -y "${PROBE[@]}" -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -f mpegts "$OUT/bench.ff.ts" -- \
     "$SEAM" stitch -q -y -o "$OUT/bench.seam.ts" "${TS[@]}"
 list "${FLV[@]}"
 row "FLV -> MP4" "$(bytes "${FLV[@]}")" catto "$OUT/bench.cat" "${FLV[@]}" -- \
-    ffmpeg -nostdin -v error -y -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
+    ffmpeg -nostdin -v error -y "${PROBE[@]}" -f concat -safe 0 -i "$SCRATCH/list.txt" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
     "$SEAM" stitch -q -y -o "$OUT/bench.seam.mp4" "${FLV[@]}"
 row "HLS (TS segments) -> MP4" "$(bytes "${TS[@]}")" catto "$OUT/bench.cat" "${TS[@]}" -- \
-    ffmpeg -nostdin -v error -y -i "$HLS" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
+    ffmpeg -nostdin -v error -y "${PROBE[@]}" -i "$HLS" -c copy -movflags +faststart "$OUT/bench.ff.mp4" -- \
     "$SEAM" stitch -q -y -o "$OUT/bench.seam.mp4" "$HLS"

@@ -17,16 +17,16 @@
 //! A timestamp jump inside the file (a reconnect; [`Event::Discontinuity`]) starts a new [`Media`]
 //! over the same view, so the planner joins the parts like separate files.
 
-use std::collections::VecDeque;
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{AccessUnit, Event, StreamType, TsDemuxer, TsLimits};
+use super::recipe::{convert, left_out, over_budget, Kind};
+use super::view::{Pass, Selection, TsView};
+use super::{Event, StreamType};
 use crate::codec::framing::{
-    adts_to_raw, annexb_to_length_prefixed, asc_from_adts, avcc_from_parameter_sets,
-    hvcc_from_parameter_sets, length_prefixed_size, scan_annexb, AdtsTemplate, Mp4Nals, NalCodec,
+    asc_from_adts, avcc_from_parameter_sets, hvcc_from_parameter_sets, scan_annexb, AdtsTemplate,
+    NalCodec,
 };
 use crate::error::{DemuxError, Location};
 use crate::limits::Limits;
@@ -36,340 +36,6 @@ use crate::model::{
 use crate::mux::mp4::entry::{mp4a_entry, visual_entry};
 use crate::source::Source;
 use crate::time::{rescale, Rounding};
-
-/// Bytes read from the file per step.
-const CHUNK: usize = 2 << 20;
-/// Converted bytes a [`TsView`] keeps behind the furthest read, so a muxer may read a little
-/// backwards (a fragment's audio after its video) without the file being demuxed again.
-const WINDOW: u64 = 16 << 20;
-
-/// What a selected stream becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Video(NalCodec),
-    Aac,
-}
-
-/// The streams a file's view carries: its first video and first AAC stream.
-#[derive(Debug, Clone, Default)]
-struct Selection {
-    video: Option<(u16, NalCodec)>,
-    audio: Option<u16>,
-}
-
-impl Selection {
-    fn kind(&self, pid: u16) -> Option<Kind> {
-        match self.video {
-            Some((p, c)) if p == pid => return Some(Kind::Video(c)),
-            _ => {}
-        }
-        (self.audio == Some(pid)).then_some(Kind::Aac)
-    }
-}
-
-/// The size of one access unit in its MP4 sample form, appended to `out` when given; an error
-/// (the reason) when it cannot be converted (damaged beyond framing), in which case both passes
-/// leave it out. Both passes take the same decision from the same bytes.
-fn convert(kind: Kind, au: &[u8], out: Option<&mut Vec<u8>>) -> Result<usize, String> {
-    match kind {
-        Kind::Video(codec) => {
-            let layout = scan_annexb(au).map_err(|e| e.to_string())?;
-            let opts = Mp4Nals {
-                codec,
-                length_size: 4,
-                drop_aud_filler: true,
-            };
-            let size = length_prefixed_size(&layout, &opts).map_err(|e| e.to_string())?;
-            if size == 0 {
-                return Err("access unit holds no NAL unit besides delimiters".into());
-            }
-            if let Some(out) = out {
-                annexb_to_length_prefixed(au, &layout, &opts, out).map_err(|e| e.to_string())?;
-            }
-            Ok(size)
-        }
-        Kind::Aac => {
-            let (_, raw) = adts_to_raw(au).map_err(|e| e.to_string())?;
-            if let Some(out) = out {
-                out.extend_from_slice(raw);
-            }
-            Ok(raw.len())
-        }
-    }
-}
-
-/// Runs the demuxer over a file, chunk by chunk, handing out events. The last two chunks stay in
-/// memory: an access unit is handed out when the next one starts, so its pieces are almost always
-/// there, and gathering it costs copies rather than one read per 184-byte piece.
-struct Pass {
-    demuxer: TsDemuxer,
-    pos: u64,
-    events: VecDeque<Event>,
-    done: bool,
-    /// The chunk read last, ending at `pos`, and the one before it.
-    chunk: Vec<u8>,
-    prev: Vec<u8>,
-}
-
-impl Pass {
-    fn new(name: &str) -> Self {
-        Pass {
-            demuxer: TsDemuxer::new(name, TsLimits::default()),
-            pos: 0,
-            events: VecDeque::new(),
-            done: false,
-            chunk: Vec::new(),
-            prev: Vec::new(),
-        }
-    }
-
-    /// The next event, `None` at the end of the file.
-    fn next(&mut self, src: &dyn Source) -> Result<Option<Event>, DemuxError> {
-        loop {
-            if let Some(e) = self.events.pop_front() {
-                return Ok(Some(e));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            let len = src.len();
-            let n = (len - self.pos.min(len)).min(CHUNK as u64) as usize;
-            if n == 0 {
-                self.demuxer.finish()?;
-                self.done = true;
-            } else {
-                std::mem::swap(&mut self.chunk, &mut self.prev);
-                self.chunk.resize(n, 0);
-                src.read_at(self.pos, &mut self.chunk)
-                    .map_err(|e| DemuxError::Io {
-                        file: src.name().to_string(),
-                        source: e,
-                    })?;
-                self.demuxer.push(self.pos, &self.chunk)?;
-                self.pos += n as u64;
-            }
-            self.events.extend(self.demuxer.events());
-        }
-    }
-
-    /// The bytes `range` of the file, from the chunks in memory when they hold them.
-    fn bytes_at(&self, range: &std::ops::Range<u64>) -> Option<&[u8]> {
-        let chunk_at = self.pos.checked_sub(self.chunk.len() as u64)?;
-        let prev_at = chunk_at.checked_sub(self.prev.len() as u64)?;
-        for (at, data) in [(chunk_at, &self.chunk), (prev_at, &self.prev)] {
-            if range.start >= at && range.end <= at + data.len() as u64 {
-                return data.get((range.start - at) as usize..(range.end - at) as usize);
-            }
-        }
-        None
-    }
-
-    /// Reads an access unit's pieces into `buf`.
-    fn gather(&self, src: &dyn Source, au: &AccessUnit, buf: &mut Vec<u8>) -> io::Result<()> {
-        buf.clear();
-        let size =
-            usize::try_from(au.size).map_err(|_| io::Error::other("access unit too large"))?;
-        buf.reserve(size);
-        for p in &au.pieces {
-            match self.bytes_at(p) {
-                Some(b) => buf.extend_from_slice(b),
-                None => {
-                    let n = usize::try_from(p.end - p.start)
-                        .map_err(|_| io::Error::other("piece too large"))?;
-                    let at = buf.len();
-                    buf.resize(at + n, 0);
-                    src.read_at(p.start, &mut buf[at..])?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The converted access units of a transport stream, back to back (see the module comment).
-#[derive(Debug)]
-pub struct TsView {
-    file: Arc<dyn Source>,
-    name: String,
-    selection: Selection,
-    len: u64,
-    /// Identifies the view's reader in [`READERS`].
-    id: u64,
-}
-
-/// Views with a reader at most: a job of many TS inputs keeps a reader (chunks and a window of
-/// converted bytes, up to ~40 MB) for the few views being copied, not one per input. A view whose
-/// reader was dropped demuxes again from its start when read.
-const LIVE_READERS: usize = 2;
-
-/// The live readers, most recently used first.
-static READERS: Mutex<Vec<(u64, ViewReader)>> = Mutex::new(Vec::new());
-
-/// Next [`TsView::id`].
-static NEXT_VIEW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Access units converted ahead of the reads, at most this many: the demuxing and conversion run
-/// on a thread of their own while the muxer copies what is ready (the two overlap on two cores).
-const PREFETCH: usize = 16;
-
-/// Where a [`TsView`]'s reading has got to.
-struct ViewReader {
-    /// Converted access units in view order, from the producer thread; closed at the end of the
-    /// stream (dropping the receiver stops the thread).
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    /// Converted access units from view offset `start` on, each with its view offset (dropped
-    /// from the front one by one, so keeping a window costs no copying).
-    aus: VecDeque<(u64, Vec<u8>)>,
-    start: u64,
-    /// View offset just past the last access unit held.
-    end: u64,
-}
-
-impl std::fmt::Debug for ViewReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "ViewReader {{ start: {}, end: {} }}",
-            self.start, self.end
-        )
-    }
-}
-
-impl TsView {
-    fn fresh_reader(&self) -> ViewReader {
-        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
-        let (file, name, selection) =
-            (self.file.clone(), self.name.clone(), self.selection.clone());
-        // The same decisions as at open (`open` below): access units of the selected streams
-        // with a PTS that convert, in the order the demuxer completes them.
-        std::thread::spawn(move || {
-            let mut pass = Pass::new(&name);
-            let mut scratch = Vec::new();
-            loop {
-                let ev = match pass.next(&*file) {
-                    Ok(Some(ev)) => ev,
-                    Ok(None) => return,
-                    Err(e) => {
-                        let _ = tx.send(Err(io::Error::other(e)));
-                        return;
-                    }
-                };
-                let Event::AccessUnit(au) = ev else { continue };
-                let Some(kind) = selection.kind(au.pid) else {
-                    continue;
-                };
-                if au.pts.is_none() {
-                    continue;
-                }
-                if let Err(e) = pass.gather(&*file, &au, &mut scratch) {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-                let mut converted = Vec::new();
-                if convert(kind, &scratch, Some(&mut converted)).is_err() {
-                    continue;
-                }
-                if tx.send(Ok(converted)).is_err() {
-                    return; // the reader was dropped
-                }
-            }
-        });
-        ViewReader {
-            rx,
-            aus: VecDeque::new(),
-            start: 0,
-            end: 0,
-        }
-    }
-}
-
-impl Source for TsView {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        let mut readers = READERS
-            .lock()
-            .map_err(|_| io::Error::other("TS readers poisoned"))?;
-        let mine = readers
-            .iter()
-            .position(|(id, r)| *id == self.id && offset >= r.start);
-        let reader = match mine {
-            Some(k) => readers.remove(k).1,
-            None => {
-                readers.retain(|(id, _)| *id != self.id);
-                self.fresh_reader()
-            }
-        };
-        readers.insert(0, (self.id, reader));
-        readers.truncate(LIVE_READERS);
-        let r = &mut readers[0].1;
-        let end = offset + out.len() as u64;
-        while r.end < end {
-            let converted = match r.rx.recv() {
-                Ok(c) => c?,
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "{}: the stream ended early (changed during the run?)",
-                            self.name
-                        ),
-                    ))
-                }
-            };
-            let at = r.end;
-            r.end += converted.len() as u64;
-            r.aus.push_back((at, converted));
-            // Keep at most WINDOW bytes before the read.
-            let keep_from = offset.saturating_sub(WINDOW);
-            while r
-                .aus
-                .front()
-                .is_some_and(|(s, b)| s + b.len() as u64 <= keep_from)
-            {
-                if let Some((s, b)) = r.aus.pop_front() {
-                    r.start = s + b.len() as u64;
-                }
-            }
-        }
-        // Copy from the access units holding offset..end.
-        let mut k = r.aus.partition_point(|(s, b)| s + b.len() as u64 <= offset);
-        let mut at = offset;
-        let mut done = 0usize;
-        while done < out.len() {
-            let (s, b) = r
-                .aus
-                .get(k)
-                .ok_or_else(|| io::Error::other("TS view out of step"))?;
-            let from =
-                usize::try_from(at - s).map_err(|_| io::Error::other("TS view out of step"))?;
-            let n = (b.len() - from).min(out.len() - done);
-            out[done..done + n].copy_from_slice(&b[from..from + n]);
-            done += n;
-            at += n as u64;
-            k += 1;
-        }
-        if end >= self.len {
-            // Read to the end: its buffers are not needed any more.
-            readers.remove(0);
-        }
-        Ok(())
-    }
-
-    fn check_unchanged(&self) -> io::Result<()> {
-        self.file.check_unchanged()
-    }
-
-    fn path(&self) -> Option<&std::path::Path> {
-        self.file.path()
-    }
-}
 
 /// Where the first transport packet starts (within the first 192 bytes: a file cut from a stream
 /// at any byte starts inside a packet) when three consecutive 188-byte packets, or 192-byte M2TS
@@ -494,6 +160,9 @@ pub fn open(
     let (mut vpart, mut apart) = (0usize, 0usize);
     let mut view_len = 0u64;
     let mut scratch = Vec::new();
+    // One entry per access unit the second pass sees (selected stream, with a PTS).
+    let mut recipes = Vec::new();
+    let mut left = 0usize; // access units left out (1-byte recipes)
     let mut video_cfg: Option<(SampleEntry, u16, u16)> = None;
     let mut audio_cfg: Option<(SampleEntry, u32)> = None;
     let mut samples = 0usize;
@@ -548,21 +217,40 @@ pub fn open(
                 };
                 let (Some(pts), dts) = (au.timeline_pts, au.timeline_dts.or(au.timeline_pts))
                 else {
+                    if au.pts.is_some() {
+                        left_out(&mut recipes);
+                        left += 1;
+                    }
                     notes.push(format!(
                         "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
                         au.pid, au.offset
                     ));
                     continue;
                 };
+                if au.pts.is_none() {
+                    // Not seen by the second pass (`produce`) either.
+                    notes.push(format!(
+                        "{name}: PID 0x{:04x} at byte {}: access unit without a PTS; left out",
+                        au.pid, au.offset
+                    ));
+                    continue;
+                }
                 let dts = dts.unwrap_or(pts);
                 pass.gather(&*file, &au, &mut scratch)
                     .map_err(|e| DemuxError::Io {
                         file: name.clone(),
                         source: e,
                     })?;
-                let size = match convert(kind, &scratch, None) {
-                    Ok(size) => size,
+                let at = recipes.len();
+                let size = match convert(kind, &scratch, None, Some(&mut recipes)) {
+                    Ok(size) => {
+                        // Entries so far: the samples before, this one, and 1-byte left-outs.
+                        over_budget(&mut recipes, at, samples + 1 + left);
+                        size
+                    }
                     Err(why) => {
+                        left_out(&mut recipes);
+                        left += 1;
                         notes.push(format!(
                             "{name}: PID 0x{:04x} at byte {}: access unit left out: {why}",
                             au.pid, au.offset
@@ -604,13 +292,13 @@ pub fn open(
             }
         }
     }
-    let view: Arc<dyn Source> = Arc::new(TsView {
-        file: file.clone(),
-        name: name.clone(),
-        selection: sel,
-        len: view_len,
-        id: NEXT_VIEW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-    });
+    let view: Arc<dyn Source> = Arc::new(TsView::new(
+        file.clone(),
+        name.clone(),
+        sel,
+        view_len,
+        recipes.into(),
+    ));
     pair_audio(&mut parts, audio_runs, &name, &mut notes);
     let mut medias = Vec::new();
     for part in parts {

@@ -17,12 +17,15 @@ mod media;
 pub mod packet;
 pub mod pes;
 pub mod psi;
+mod recipe;
 mod time;
+mod view;
 
 pub(crate) use events::location;
 pub use events::{AccessUnit, Event, TsError, TsWarning, WarningKind};
-pub use media::{is_continuation, open, sniff, TsView};
+pub use media::{is_continuation, open, sniff};
 pub use time::Unwrapper;
+pub use view::TsView;
 
 use crate::error::Location;
 use packet::{candidate, cut_short, Candidate, Framing, PacketHeader, NULL_PID, PACKET_SIZE};
