@@ -66,6 +66,11 @@ enum Command {
         /// list. Repeat for other inputs.
         #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
         trim: Vec<(usize, crate::plan::Trim)>,
+        /// Make --trim frame-accurate (a smart cut): the frames from START to the next keyframe
+        /// (and those of the GOP holding END, when B-frames kept frames past END) are re-encoded
+        /// with OpenH264, every other GOP is copied bit-exact. Exact in TS/HLS outputs too.
+        #[arg(long, requires = "trim")]
+        accurate: bool,
         /// A fragment the output cannot copy (another audio sample rate or channel count):
         /// `transcode` re-encodes it to the output's format (default), `error` refuses the job.
         /// `seam plan` lists those fragments and why.
@@ -177,6 +182,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
+            accurate,
             on_mismatch,
             threads,
             fit: _,
@@ -205,6 +211,7 @@ pub fn main() -> ExitCode {
                             ParameterSets::Inband => crate::plan::ParameterSets::Inband,
                         },
                         trims: trim,
+                        accurate,
                         on_mismatch: match on_mismatch {
                             OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
                             OnMismatchArg::Error => crate::api::OnMismatch::Error,
