@@ -311,9 +311,9 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
         .iter()
         .flat_map(|j| j.tracks.iter().map(move |t| (j.input, t)))
         .filter(|(input, t)| {
-            plan.transcoded.iter().any(|x| {
-                !is_smart_cut(x) && x.input == *input && x.output_track + 1 == t.track
-            })
+            plan.transcoded
+                .iter()
+                .any(|x| !is_smart_cut(x) && x.input == *input && x.output_track + 1 == t.track)
         })
         .map(|(_, t)| u64::from(t.copied))
         .sum::<u64>()
@@ -444,11 +444,15 @@ fn open_and_plan(
     plan.transcoded = transcoded;
     // A smart cut's output track: where its input's video went.
     for x in &mut cut {
-        let video = plan.joins.iter().find(|j| j.input == x.input).and_then(|j| {
-            j.tracks
-                .iter()
-                .find(|t| t.kind == crate::model::TrackKind::Video)
-        });
+        let video = plan
+            .joins
+            .iter()
+            .find(|j| j.input == x.input)
+            .and_then(|j| {
+                j.tracks
+                    .iter()
+                    .find(|t| t.kind == crate::model::TrackKind::Video)
+            });
         if let Some(t) = video {
             x.output_track = t.track.saturating_sub(1);
         }

@@ -137,7 +137,15 @@ pub fn smart_cut(
     let needs_end = samples[e0..].iter().any(|s| s.cts() >= hi);
     let (start_end, copy_end, end_seg) = if e0 <= g0 {
         // START and END in one GOP: one segment, nothing copied.
-        (if needs_start || needs_end { n } else { next_key }, n, None)
+        (
+            if needs_start || needs_end {
+                n
+            } else {
+                next_key
+            },
+            n,
+            None,
+        )
     } else if needs_end {
         (next_key, e0, Some(e0..n))
     } else {
@@ -240,7 +248,10 @@ pub fn smart_cut(
                 .ok_or_else(|| bad("cannot build the re-encoded sample description".into()))?,
         );
     }
-    entries.extend(t.sample_entries.iter().cloned());
+    // Without a copied sample the input's entries would describe nothing.
+    if copy_start < copy_end {
+        entries.extend(t.sample_entries.iter().cloned());
+    }
     // The new bytes after the input's.
     let base = m.source.len();
     let mut data = Vec::new();
