@@ -45,6 +45,10 @@ pub fn is_smart_cut(t: &Transcoded) -> bool {
 /// Largest sample read for re-encoding (as `video::MAX_SAMPLE`).
 const MAX_SAMPLE: u32 = 128 << 20;
 
+/// Most samples in one GOP re-encoded at a cut (18 minutes at 30 frames a second): what is made
+/// waits in memory for the muxer.
+const MAX_SEGMENT: usize = 1 << 15;
+
 /// One GOP to re-encode: the samples decoded (decode order, from an IDR) and which of their
 /// pictures are kept (those visible in the trim's window).
 struct Segment {
@@ -106,6 +110,9 @@ pub fn smart_cut(
         .checked_add(seg_ticks)
         .and_then(|h| h.checked_sub(tol))
         .ok_or_else(overflow)?;
+    if m.tracks.iter().any(|t| t.samples.aux().is_some()) {
+        return Err(bad("encrypted tracks cannot be cut frame-accurately".into()));
+    }
     let samples: Vec<Sample> = t.samples.iter().collect();
     let n = samples.len();
     if n == 0 || !matches!(t.entry().map(|e| &e.codec), Some(CodecConfig::H264 { .. })) {
@@ -165,10 +172,16 @@ pub fn smart_cut(
     let copy_start = start_seg.as_ref().map_or(g0, |r| r.end);
     let mut segments = Vec::new();
     if let Some(r) = start_seg {
+        // START and END in one GOP re-encode in one segment.
+        let at = match (needs_start, e0 <= g0 && needs_end) {
+            (true, true) => "START and END",
+            (false, true) => "END",
+            _ => "START",
+        };
         segments.push(Segment {
             delay: delay_at(r.end),
             decode: r,
-            reason: format!("{REASON} at START"),
+            reason: format!("{REASON} at {at}"),
         });
     }
     if let Some(r) = end_seg {
@@ -177,6 +190,13 @@ pub fn smart_cut(
             decode: r,
             reason: format!("{REASON} at END"),
         });
+    }
+    if let Some(s) = segments.iter().find(|s| s.decode.len() > MAX_SEGMENT) {
+        return Err(bad(format!(
+            "the GOP at a cut has {} samples; at most {MAX_SEGMENT} are re-encoded (their coded \
+             bytes are held in memory)",
+            s.decode.len()
+        )));
     }
     // Each segment starts at an IDR, and so does the copied run after it: an open GOP's leading
     // pictures would reference pictures that are no longer there.
@@ -253,21 +273,31 @@ pub fn smart_cut(
         entries.extend(t.sample_entries.iter().cloned());
     }
     // The new bytes after the input's.
-    let base = m.source.len();
-    let mut data = Vec::new();
+    // The bytes made at START go before the input's, those at END after them: every track's
+    // samples stay in increasing byte order, which keeps the MP4 writer's chunks in the input's
+    // interleave (one copy run per stretch of the input instead of one per chunk).
+    let mut head = Vec::new();
+    let mut tail = Vec::new();
     let mut out: Vec<Sample> = Vec::with_capacity(n);
     let mut made_iter = made.iter().zip(&segments);
     if has_start {
         if let Some((x, seg)) = made_iter.next() {
-            add_made(x, seg, &avccs, base, &mut data, &mut out).ok_or_else(overflow)?;
+            add_made(x, seg, &avccs, 0, &mut head, &mut out).ok_or_else(overflow)?;
         }
     }
+    let prefix = u64::try_from(head.len()).map_err(|_| overflow())?;
     for s in &samples[copy_start..copy_end] {
         let entry = s.entry.checked_add(shift).ok_or_else(overflow)?;
-        out.push(Sample { entry, ..*s });
+        let offset = s.offset.checked_add(prefix).ok_or_else(overflow)?;
+        out.push(Sample {
+            entry,
+            offset,
+            ..*s
+        });
     }
+    let base = m.source.len().checked_add(prefix).ok_or_else(overflow)?;
     for (x, seg) in made_iter {
-        add_made(x, seg, &avccs, base, &mut data, &mut out).ok_or_else(overflow)?;
+        add_made(x, seg, &avccs, base, &mut tail, &mut out).ok_or_else(overflow)?;
     }
     let mut table = SampleTable::new();
     table.reserve(out.len());
@@ -289,14 +319,38 @@ pub fn smart_cut(
             seconds: x.seconds,
         })
         .collect();
-    let made_source: Arc<dyn Source> = Arc::new(MemSource::new(
-        format!("{name} (smart cut)"),
-        Bytes::from(data),
-    ));
-    m.source = Arc::new(ConcatSource::named(
-        vec![m.source.clone(), made_source],
-        name.clone(),
-    ));
+    // The other tracks' bytes move by the prefix too.
+    if prefix > 0 {
+        for (k, t) in m.tracks.iter_mut().enumerate() {
+            if k == v {
+                continue;
+            }
+            let mut moved = SampleTable::new();
+            moved.reserve(t.samples.len());
+            for s in t.samples.iter() {
+                let offset = s.offset.checked_add(prefix).ok_or_else(overflow)?;
+                moved
+                    .push(Sample { offset, ..s })
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+            t.samples = moved;
+        }
+    }
+    let part = |bytes: Vec<u8>, at: &str| -> Arc<dyn Source> {
+        Arc::new(MemSource::new(
+            format!("{name} (smart cut at {at})"),
+            Bytes::from(bytes),
+        ))
+    };
+    let mut parts = Vec::with_capacity(3);
+    if !head.is_empty() {
+        parts.push(part(head, "START"));
+    }
+    parts.push(m.source.clone());
+    if !tail.is_empty() {
+        parts.push(part(tail, "END"));
+    }
+    m.source = Arc::new(ConcatSource::named(parts, name.clone()));
     let t = &mut m.tracks[v];
     t.sample_entries = entries;
     t.samples = table;
