@@ -109,6 +109,9 @@ pub struct StitchOptions {
     /// into several parts (an HLS playlist, a transport stream with a timestamp jump or continued
     /// by the next file) cannot be trimmed.
     pub trims: Vec<(usize, crate::plan::Trim)>,
+    /// `--accurate`: trims are frame-accurate smart cuts (the GOPs at START and END re-encoded,
+    /// the rest copied; see `transcode::smartcut`), exact in outputs without edit lists too.
+    pub accurate: bool,
     /// What to do with a fragment whose format the output cannot copy (`--on-mismatch`).
     pub on_mismatch: OnMismatch,
     /// Threads for re-encoding video (0: all cores); the output is the same for any count.
@@ -310,6 +313,14 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
         .flat_map(|j| &j.tracks)
         .map(|t| u64::from(t.dropped()))
         .sum();
+    use crate::transcode::smartcut::is_smart_cut;
+    // A smart cut re-encodes part of a track: its own count.
+    let cut: u64 = plan
+        .transcoded
+        .iter()
+        .filter(|x| is_smart_cut(x))
+        .map(|x| x.output_samples as u64)
+        .sum();
     let reencoded: u64 = plan
         .joins
         .iter()
@@ -317,10 +328,11 @@ pub(crate) fn report_written(plan: &StitchPlan, bytes: u64, copy_runs: usize) ->
         .filter(|(input, t)| {
             plan.transcoded
                 .iter()
-                .any(|x| x.input == *input && x.output_track + 1 == t.track)
+                .any(|x| !is_smart_cut(x) && x.input == *input && x.output_track + 1 == t.track)
         })
         .map(|(_, t)| u64::from(t.copied))
-        .sum();
+        .sum::<u64>()
+        + cut;
     StitchReport {
         bytes,
         samples,
@@ -358,6 +370,7 @@ fn open_and_plan(
     let mut medias: Vec<Media> = Vec::with_capacity(sources.len());
     let mut notes = Vec::new();
     let mut skipped: Option<DemuxError> = None;
+    let mut cut = Vec::new();
     let (sources, trim_of_group) = group_continuations(sources, &mut trim_of)?;
     let mut trim_of_group = trim_of_group.into_iter();
     // Inputs are demuxed a few at a time on as many threads (a transport stream is read in full to
@@ -401,6 +414,14 @@ fn open_and_plan(
         for mut m in parts {
             if let Some((_, t)) = &trim {
                 crate::plan::apply_trim(&mut m, t)?;
+                if options.accurate {
+                    let input = medias.len();
+                    cut.extend(crate::transcode::smartcut::smart_cut(
+                        &mut m,
+                        input,
+                        options.threads,
+                    )?);
+                }
             }
             check_count(medias.len() + 1, limits, |_| m.name().to_string())?;
             if let Some(prev) = medias.last() {
@@ -430,6 +451,22 @@ fn open_and_plan(
         },
     )?;
     plan.transcoded = transcoded;
+    // A smart cut's output track: where its input's video went.
+    for x in &mut cut {
+        let video = plan
+            .joins
+            .iter()
+            .find(|j| j.input == x.input)
+            .and_then(|j| {
+                j.tracks
+                    .iter()
+                    .find(|t| t.kind == crate::model::TrackKind::Video)
+            });
+        if let Some(t) = video {
+            x.output_track = t.track.saturating_sub(1);
+        }
+    }
+    plan.transcoded.splice(0..0, cut);
     drop(medias);
     crate::mem::release_free_heap();
     notes.append(&mut plan.warnings);

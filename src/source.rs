@@ -52,6 +52,11 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn path(&self) -> Option<&Path> {
         None
     }
+    /// For a source made of others ([`ConcatSource`]): the part holding `offset`, the offset in
+    /// it and the bytes it has from there, so that a copy reaches each part's own file.
+    fn part_at(&self, _offset: u64) -> Option<(&dyn Source, u64, u64)> {
+        None
+    }
 }
 
 /// Why a file source refused to read: its file is no longer the one that was opened. Carried

@@ -66,9 +66,14 @@ enum Command {
         /// given): `--trim 2=5,12.5`, `--trim 1=01:30` (to its end). Times are the input's own
         /// presentation times ([hh:]mm:ss[.frac] or seconds, exact). The cut starts at the
         /// keyframe at or before START; frames before START are decoded but hidden by the edit
-        /// list. Repeat for other inputs.
+        /// list (MP4; a TS/HLS output shows them: use --accurate). Repeat for other inputs.
         #[arg(long, value_name = "K=START[,END]", value_parser = parse_trim)]
         trim: Vec<(usize, crate::plan::Trim)>,
+        /// Make --trim frame-accurate (a smart cut): the frames from START to the next keyframe
+        /// (and those of the GOP holding END, when B-frames kept frames past END) are re-encoded
+        /// with OpenH264, every other GOP is copied bit-exact. Exact in TS/HLS outputs too.
+        #[arg(long, requires = "trim")]
+        accurate: bool,
         /// A fragment the output cannot copy (another audio sample rate or channel count):
         /// `transcode` re-encodes it to the output's format (default), `error` refuses the job.
         /// `seam plan` lists those fragments and why.
@@ -185,6 +190,7 @@ pub fn main() -> ExitCode {
             variant,
             allow_any_path,
             trim,
+            accurate,
             on_mismatch,
             threads,
             fit: _,
@@ -211,6 +217,7 @@ pub fn main() -> ExitCode {
                         ParameterSets::Inband => crate::plan::ParameterSets::Inband,
                     },
                     trims: trim,
+                    accurate,
                     on_mismatch: match on_mismatch {
                         OnMismatchArg::Transcode => crate::api::OnMismatch::Transcode,
                         OnMismatchArg::Error => crate::api::OnMismatch::Error,

@@ -153,8 +153,25 @@ pub(crate) fn copy_into_file(
             }
             Ok(())
         }
+        // A source made of parts (an input with re-encoded bytes appended): each part's own
+        // range, so file parts still copy in the kernel.
+        None if src.part_at(offset).is_some() => {
+            let mut at = 0;
+            while at < len {
+                let Some((part, off, avail)) = src.part_at(offset + at) else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{}: read past the end", src.name()),
+                    ));
+                };
+                let n = (len - at).min(avail);
+                copy_into_file(out, part, off, n)?;
+                at += n;
+            }
+            Ok(())
+        }
         None => {
-            let mut buf = vec![0u8; 1 << 20];
+            let mut buf = vec![0u8; len.min(1 << 20) as usize];
             let mut at = 0;
             while at < len {
                 let n = (len - at).min(buf.len() as u64) as usize;

@@ -17,7 +17,8 @@
 //!
 //! Every track gets one media edit presenting exactly START..END of the input's timeline (after
 //! an empty edit when the track starts later than START), so all tracks keep their offsets.
-//! Accurate cuts at non-keyframes without pre-roll would need re-encoding: out of scope.
+//! Frame-accurate cuts without pre-roll (`--accurate`, for outputs without edit lists) re-encode
+//! the GOPs at START and END: `transcode::smartcut`, run on the result of this.
 
 use crate::error::PlanError;
 use crate::model::{Edit, Media, Track, TrackKind};

@@ -141,6 +141,16 @@ impl Source for ConcatSource {
     fn check_unchanged(&self) -> io::Result<()> {
         self.parts.iter().try_for_each(|p| p.check_unchanged())
     }
+
+    fn part_at(&self, offset: u64) -> Option<(&dyn Source, u64, u64)> {
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .checked_sub(1)?;
+        let (part, start) = (self.parts.get(i)?, *self.starts.get(i)?);
+        let avail = part.len().checked_sub(offset - start).filter(|&a| a > 0)?;
+        Some((&**part, offset - start, avail))
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +178,23 @@ mod tests {
         assert_eq!(&b5, b"llo w");
         assert!(r.read_at(1, &mut b5).is_err());
         assert!(RangeSource::new(whole, 8, 4).is_err());
+    }
+
+    #[test]
+    fn finds_the_part_at_an_offset() {
+        let a: Arc<dyn Source> = Arc::new(MemSource::new("a", Bytes::from_static(b"hello ")));
+        let e: Arc<dyn Source> = Arc::new(MemSource::new("e", Bytes::new()));
+        let b: Arc<dyn Source> = Arc::new(MemSource::new("b", Bytes::from_static(b"world")));
+        let c = ConcatSource::new(vec![a, e, b]);
+        let at = |o| {
+            c.part_at(o)
+                .map(|(p, off, n)| (p.name().to_string(), off, n))
+        };
+        assert_eq!(at(0), Some(("a".into(), 0, 6)));
+        assert_eq!(at(5), Some(("a".into(), 5, 1)));
+        // The empty part is skipped.
+        assert_eq!(at(6), Some(("b".into(), 0, 5)));
+        assert_eq!(at(10), Some(("b".into(), 4, 1)));
+        assert_eq!(at(11), None);
     }
 }

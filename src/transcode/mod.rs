@@ -9,4 +9,5 @@ pub mod audio;
 mod fdk;
 pub mod realize;
 pub mod silence;
+pub mod smartcut;
 pub mod video;

@@ -258,7 +258,7 @@ fn video_jobs(
 }
 
 /// The bit rate of the copied track, so quality does not jump at the join (at least 100 kb/s).
-fn video_bitrate(t: &Track) -> u32 {
+pub(crate) fn video_bitrate(t: &Track) -> u32 {
     let bytes: u64 = t.samples.iter().map(|s| u64::from(s.size)).sum();
     let ticks = u64::try_from(t.media_duration()).unwrap_or(0).max(1);
     let bits = u128::from(bytes) * 8 * u128::from(t.timescale) / u128::from(ticks);
@@ -371,7 +371,7 @@ fn replace_video(m: &mut Media, job: &VideoJob, e: Encoded) -> Result<(), crate:
 
 /// The output's sample description with its `avcC` replaced by `avcc`: the other boxes (`pasp`,
 /// `colr`...) describe the output picture, which the re-encoded one now is.
-fn entry_with_avcc(reference: &SampleEntry, avcc: &Bytes) -> Option<SampleEntry> {
+pub(crate) fn entry_with_avcc(reference: &SampleEntry, avcc: &Bytes) -> Option<SampleEntry> {
     let parts = crate::demux::mp4::entry::split_entry(&reference.raw)?;
     let mut body = Vec::with_capacity(reference.raw.len() + avcc.len());
     body.extend_from_slice(&reference.raw[4..8]);
