@@ -1012,3 +1012,37 @@ mod checks_adts;
 // Unused by the other fuzz targets, which include this file too.
 #[allow(unused_imports)]
 pub use checks_adts::adts_demux;
+
+/// `session_inputs`: the text inputs of recording sessions and batch jobs. A recorder's start-time
+/// list (`SECONDS PATH [create|close]`), a batch job file and a file-name start time, parsed from
+/// the same bytes: never a panic, the same answer twice, every error located (the list's errors
+/// name it and a line, the job's name the field), and every start time read exactly (a list line's
+/// seconds, parsed alone, give the same instant).
+pub fn session_inputs(data: &[u8]) {
+    use std::path::Path;
+    let text = String::from_utf8_lossy(data);
+    let dir = Path::new("/fuzz");
+    let a = seam::session::times::parse_start_times(&text, "fuzz.txt", dir);
+    let b = seam::session::times::parse_start_times(&text, "fuzz.txt", dir);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"), "nondeterministic list");
+    match a {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("fuzz.txt"), "unlocated list error: {msg}");
+        }
+        Ok((specs, _)) => {
+            for s in &specs {
+                assert!(s.path.starts_with(dir) || s.path.is_absolute(), "{:?}", s.path);
+            }
+        }
+    }
+    let defaults = seam::batch::Defaults::default();
+    let j1 = seam::batch::job::parse(&text, dir, &defaults);
+    let j2 = seam::batch::job::parse(&text, dir, &defaults);
+    assert_eq!(format!("{j1:?}"), format!("{j2:?}"), "nondeterministic job");
+    for word in text.split_whitespace().take(64) {
+        if let Ok(t) = seam::batch::names::parse_start(word) {
+            assert!(t.timescale > 0, "{word}: timescale 0");
+        }
+    }
+}

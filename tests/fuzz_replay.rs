@@ -602,3 +602,10 @@ fn ts_pts_far_after_dts_is_refused() {
     }
     checks::stitch_e2e(&data);
 }
+
+#[test]
+fn session_inputs() {
+    let n = replay("session_inputs", checks::session_inputs);
+    println!("session_inputs: {n} files");
+    assert!(n > 0, "empty corpus");
+}

@@ -165,6 +165,17 @@ pub enum FlvWarning {
         /// What is wrong.
         what: String,
     },
+    /// A sequence header with no configuration in it (ffmpeg writes one when remuxing a transport
+    /// stream before it has seen the real one); the next one is used.
+    #[error("tag[{tag}] {track} at byte {offset}: empty sequence header; ignored")]
+    EmptySequenceHeader {
+        /// The tag.
+        tag: u64,
+        /// `video` or `audio`.
+        track: &'static str,
+        /// Where the tag starts.
+        offset: u64,
+    },
     /// A coded frame before any sequence header cannot be decoded; it is dropped.
     #[error("tag[{tag}] {track} at byte {offset}: frame before any sequence header; dropped")]
     NoSequenceHeader {
@@ -558,6 +569,14 @@ fn video_tag(cx: &Ctx<'_>, m: &mut FlvMedia, tag: &Tag, ph: &[u8]) -> Result<(),
     let payload_len = tag.size - 5;
     let track = m.video.get_or_insert_with(FlvTrack::default);
     match packet_type {
+        0 if payload_len == 0 => {
+            m.warnings.push(FlvWarning::EmptySequenceHeader {
+                tag: tag.index,
+                track: "video",
+                offset: tag.start,
+            });
+            Ok(())
+        }
         0 => {
             let path = format!("{path} AVC sequence header");
             let raw = cx.read_vec(&path, payload, payload_len)?;
@@ -626,6 +645,16 @@ fn audio_tag(cx: &Ctx<'_>, m: &mut FlvMedia, tag: &Tag, ph: &[u8]) -> Result<(),
     let payload_len = tag.size - 2;
     let track = m.audio.get_or_insert_with(FlvTrack::default);
     match ph[1] {
+        // ffmpeg's FLV muxer, remuxing a transport stream with `-c copy`, writes an AAC sequence
+        // header without an AudioSpecificConfig before it has seen one, then the real one.
+        0 if payload_len == 0 => {
+            m.warnings.push(FlvWarning::EmptySequenceHeader {
+                tag: tag.index,
+                track: "audio",
+                offset: tag.start,
+            });
+            Ok(())
+        }
         0 => {
             let path = format!("{path} AAC sequence header");
             let raw = cx.read_vec(&path, payload, payload_len)?;

@@ -338,3 +338,21 @@ fn reads_tag_headers_only() {
     );
     assert!(src.calls.load(Relaxed) <= 1 + (m.tags + 1) + 3);
 }
+
+/// ffmpeg's FLV muxer (remuxing a transport stream with `-c copy`) writes an empty AAC sequence
+/// header before the real one: ignored with a warning, the real one configures the track.
+#[test]
+fn an_empty_sequence_header_is_ignored() {
+    let f = flv(&[
+        (8, 0, aac(0, &[])),
+        (8, 0, aac(0, &[0x11, 0x90])),
+        (8, 23, aac(1, &[0x21, 0x00, 0x49])),
+    ]);
+    let m = demux(&f).expect("demux");
+    let w: Vec<String> = m.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("empty sequence header; ignored"), "{w:?}");
+    let a = m.audio.as_ref().expect("audio");
+    assert_eq!(a.configs.len(), 1);
+    assert_eq!(a.samples.len(), 1);
+}
