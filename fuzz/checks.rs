@@ -609,14 +609,26 @@ pub fn stitch_e2e(data: &[u8]) {
                             panic!("{mode}: plan input {input} ({name:?}) is neither file")
                         });
                         let end = offset.checked_add(u64::from(q.size));
-                        assert!(
-                            end.is_some_and(|e| e <= bytes.len() as u64),
-                            "{mode}: track {ti} sample {si}: {offset}+{} outside input {name:?} \
-                             ({} bytes as the sample offsets see it)",
-                            q.size,
-                            bytes.len()
-                        );
-                        &bytes[offset as usize..][..q.size as usize]
+                        if end.is_some_and(|e| e > bytes.len() as u64) {
+                            // Past the file: bytes seam made (a re-encoded track's access units
+                            // are appended to its input's source), read through the plan's source.
+                            let src = &plan.inputs[input as usize];
+                            assert!(
+                                end.is_some_and(|e| e <= src.len()),
+                                "{mode}: track {ti} sample {si}: {offset}+{} outside input \
+                                 {name:?} ({} bytes, {} with what seam made)",
+                                q.size,
+                                bytes.len(),
+                                src.len()
+                            );
+                            let mut made = vec![0u8; q.size as usize];
+                            src.read_at(offset, &mut made)
+                                .expect("read re-encoded bytes");
+                            spliced = made;
+                            &spliced
+                        } else {
+                            &bytes[offset as usize..][..q.size as usize]
+                        }
                     }
                     Payload::Generated(g) => &plan.generated[g as usize],
                     // Parameter sets inserted into a keyframe (`--parameter-sets inband`): the
@@ -1032,7 +1044,11 @@ pub fn session_inputs(data: &[u8]) {
         }
         Ok((specs, _)) => {
             for s in &specs {
-                assert!(s.path.starts_with(dir) || s.path.is_absolute(), "{:?}", s.path);
+                assert!(
+                    s.path.starts_with(dir) || s.path.is_absolute(),
+                    "{:?}",
+                    s.path
+                );
             }
         }
     }

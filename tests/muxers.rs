@@ -105,11 +105,20 @@ fn check_with_ffmpeg(out: &Path, paths: &[PathBuf], tag: &[&str]) {
 }
 
 /// Runs a stitch that must be refused into an empty directory: exit code 1, nothing left behind.
-/// Returns stderr.
+/// Returns stderr. With `--on-mismatch error`: what differs is refused, not re-encoded.
 fn refused(inputs: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.mp4");
-    let o = stitch_to(&out, inputs);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "stitch".into(),
+        "-y".into(),
+        "--on-mismatch".into(),
+        "error".into(),
+    ];
+    args.push("-o".into());
+    args.push(out.clone().into());
+    args.extend(inputs.iter().map(|n| fixture(n).into_os_string()));
+    let o = seam(args);
     let left = dir_entries(dir.path());
     assert!(left.is_empty(), "{inputs:?}: files left: {left:?}");
     assert_eq!(o.status.code(), Some(1), "{inputs:?}: {}", describe(&o));

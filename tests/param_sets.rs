@@ -211,6 +211,8 @@ fn gstreamer_plays(out: &Path, ins: &[PathBuf], exact: bool) {
     assert_eq!(got, want, "GStreamer decoded frames");
 }
 
+/// Another picture size is not a parameter-set change: with `--on-mismatch error` it is refused
+/// naming the sizes (by default it is re-encoded: tests/reencode_video.rs).
 #[test]
 fn another_resolution_is_still_refused() {
     if !require_ffmpeg() {
@@ -222,6 +224,8 @@ fn another_resolution_is_still_refused() {
     let out = dir.path().join("x.mp4");
     let o = seam([
         "stitch".as_ref(),
+        "--on-mismatch".as_ref(),
+        "error".as_ref(),
         "-o".as_ref(),
         out.as_os_str(),
         a.as_os_str(),

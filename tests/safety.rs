@@ -194,13 +194,13 @@ fn failed_stitch_leaves_no_output_and_no_temp_file() {
     let out = out_dir.join("out.mp4");
     let empty = BTreeSet::new();
 
-    // Incompatible inputs (video resolution differs).
-    let incompatible = vec![fixture("a.mp4"), fixture("portrait.mp4")];
+    // Incompatible inputs (an H.265 fragment among H.264: neither copied nor re-encoded).
+    let incompatible = vec![fixture("a.mp4"), fixture("hevc_a.mp4")];
     for extra in [&[][..], &["--fragmented"][..]] {
         let o = run(stitch_cmd(&out, &incompatible, extra));
         assert_failed_clean(&o, 1, &out_dir, &empty, "incompatible inputs");
         assert!(
-            String::from_utf8_lossy(&o.stderr).contains("portrait.mp4"),
+            String::from_utf8_lossy(&o.stderr).contains("hevc_a.mp4"),
             "the error names the incompatible input\n{}",
             show(&o)
         );
@@ -249,7 +249,7 @@ fn failed_stitch_keeps_the_previous_output() {
     // -y with incompatible inputs: the old file stays.
     let o = run(stitch_cmd(
         &out,
-        &[fixture("a.mp4"), fixture("portrait.mp4")],
+        &[fixture("a.mp4"), fixture("hevc_a.mp4")],
         &["-y"],
     ));
     assert_failed_clean(&o, 1, dir.path(), &listing, "-y, incompatible inputs");
