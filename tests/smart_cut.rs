@@ -13,39 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{describe, require_ffmpeg, seam, shared_dir};
+use common::{bframe_source, describe, require_ffmpeg, seam, shared_dir};
 
 const FPS: f64 = 25.0;
 
 /// The source: made once per test process.
 fn source() -> &'static Path {
     static SRC: OnceLock<PathBuf> = OnceLock::new();
-    SRC.get_or_init(|| {
-        let p = shared_dir().join("smart_cut_src.mp4");
-        let o = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=6")
-            .args(["-f", "lavfi", "-i"])
-            .arg("aevalsrc=sin(2*PI*(200+40*t)*t):s=48000:d=6")
-            .args([
-                "-c:v",
-                "libx264",
-                "-bf",
-                "2",
-                "-g",
-                "50",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-            ])
-            .arg(&p)
-            .output()
-            .expect("cannot run ffmpeg");
-        assert!(o.status.success(), "making the source: {}", describe(&o));
-        p
-    })
+    SRC.get_or_init(|| bframe_source("smart_cut_src.mp4", 6))
 }
 
 /// Runs `seam stitch -y --json --accurate -o OUT ARGS...`, which must succeed: the output's path

@@ -8,10 +8,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{describe, require_ffmpeg, seam, shared_dir, Kind, HALF_FRAME_SECONDS};
+use common::{bframe_source, describe, require_ffmpeg, seam, shared_dir, Kind, HALF_FRAME_SECONDS};
 use seam::model::TrackKind;
 
 const FPS: f64 = 25.0;
@@ -20,32 +19,7 @@ const FRAME: f64 = 1.0 / FPS;
 /// The source: made once per test process.
 fn source() -> &'static Path {
     static SRC: OnceLock<PathBuf> = OnceLock::new();
-    SRC.get_or_init(|| {
-        let p = shared_dir().join("trim_src.mp4");
-        let o = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=10")
-            .args(["-f", "lavfi", "-i"])
-            .arg("aevalsrc=sin(2*PI*(200+40*t)*t):s=48000:d=10")
-            .args([
-                "-c:v",
-                "libx264",
-                "-bf",
-                "2",
-                "-g",
-                "50",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-            ])
-            .arg(&p)
-            .output()
-            .expect("cannot run ffmpeg");
-        assert!(o.status.success(), "making the source: {}", describe(&o));
-        p
-    })
+    SRC.get_or_init(|| bframe_source("trim_src.mp4", 10))
 }
 
 /// Runs `seam stitch -y -o OUT ARGS...`, which must succeed; the output's path.

@@ -821,3 +821,26 @@ pub fn frame_hashes(path: &Path, args: &[&str]) -> Vec<String> {
         .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
         .collect()
 }
+
+/// A `secs`-second 320x240 25 fps source for trims: x264 with 2 B-frames and a keyframe every
+/// 2 s, AAC of a sweeping tone. Made once per test process in the shared folder as `name`.
+pub fn bframe_source(name: &str, secs: u32) -> PathBuf {
+    static CACHE: MemoMap<String, PathBuf> = OnceLock::new();
+    memo(&CACHE, name.to_string(), || {
+        let p = shared_dir().join(name);
+        let o = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size=320x240:rate=25:duration={secs}"))
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("aevalsrc=sin(2*PI*(200+40*t)*t):s=48000:d={secs}"))
+            .args([
+                "-c:v", "libx264", "-bf", "2", "-g", "50", "-pix_fmt", "yuv420p",
+            ])
+            .args(["-c:a", "aac", "-shortest"])
+            .arg(&p)
+            .output()
+            .expect("cannot run ffmpeg");
+        assert!(o.status.success(), "making {name}: {}", describe(&o));
+        p
+    })
+}
