@@ -9,7 +9,6 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::batch::{self, names::NamePattern, BatchError, Defaults, DirOutputs, Outcome, Shard};
-use crate::session::Gaps;
 
 /// `seam batch` arguments.
 #[derive(Args, Debug)]
@@ -52,21 +51,9 @@ pub struct BatchArgs {
     /// List what would be written (outputs, inputs, start times) without writing anything.
     #[arg(long)]
     dry_run: bool,
-    /// Absences between inputs: `hold` (default) or `skip` (a job's "gaps" overrides it).
-    #[arg(long, value_enum)]
-    gaps: Option<GapsArg>,
-    /// One output per segment (a run of overlapping inputs).
-    #[arg(long)]
-    per_segment: bool,
-    /// Audio tracks only.
-    #[arg(long, conflicts_with = "video_only")]
-    audio_only: bool,
-    /// Video tracks only.
-    #[arg(long)]
-    video_only: bool,
-    /// One chapter per input.
-    #[arg(long)]
-    chapters: bool,
+    /// Session modes for every output (a job's own fields override them).
+    #[command(flatten)]
+    modes: super::session_cli::SessionModes,
     /// Overwrite outputs that exist.
     #[arg(short = 'y', long = "overwrite", conflicts_with = "skip_existing")]
     overwrite: bool,
@@ -88,13 +75,6 @@ pub struct BatchArgs {
     quiet: bool,
 }
 
-/// `--gaps`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum GapsArg {
-    Hold,
-    Skip,
-}
-
 /// Runs `seam batch`; returns the exit code.
 pub fn run(a: BatchArgs) -> u8 {
     let json = a.json;
@@ -114,15 +94,10 @@ pub fn run(a: BatchArgs) -> u8 {
 type Setup = (Vec<(usize, batch::OutputJob)>, Option<Shard>, usize);
 
 fn setup(a: &BatchArgs) -> Result<Setup, BatchError> {
-    let mut d = Defaults::default();
-    d.session.gaps = match a.gaps {
-        Some(GapsArg::Skip) => Gaps::Skip,
-        _ => Gaps::Hold,
+    let mut d = Defaults {
+        session: a.modes.options(),
+        ..Defaults::default()
     };
-    d.session.per_segment = a.per_segment;
-    d.session.audio_only = a.audio_only;
-    d.session.video_only = a.video_only;
-    d.session.chapters = a.chapters;
     d.options.overwrite = a.overwrite;
     d.options.fragmented = a.fragmented;
     d.options.best_effort = a.best_effort;
@@ -151,7 +126,7 @@ fn setup(a: &BatchArgs) -> Result<Setup, BatchError> {
             ));
         };
         let pattern = NamePattern::new(re, &[batch::names::UID_GROUP])?;
-        let ext = if a.audio_only { "m4a" } else { "mp4" };
+        let ext = if a.modes.audio_only { "m4a" } else { "mp4" };
         let template = a
             .output_name
             .clone()

@@ -21,6 +21,15 @@ pub(super) struct SessionArgs {
     /// `(?P<uid>\d+)_(?P<start>\d{17})` for `100_20190611073246073.aac`.
     #[arg(long, value_name = "RE", conflicts_with = "start_times")]
     name_pattern: Option<String>,
+    /// How the session is written.
+    #[command(flatten)]
+    pub(super) modes: SessionModes,
+}
+
+/// The session modes, shared by `seam stitch` and `seam batch` (where a job's own fields override
+/// them).
+#[derive(clap::Args, Debug)]
+pub(super) struct SessionModes {
     /// Where no input is present: `hold` (default) shows the last frame and fills silence,
     /// `skip` joins the segments back to back.
     #[arg(long, value_name = "hold|skip", value_parser = parse_gaps)]
@@ -30,7 +39,7 @@ pub(super) struct SessionArgs {
     per_segment: bool,
     /// Write the audio only (an M4A when OUT ends in .m4a).
     #[arg(long, conflicts_with = "video_only")]
-    audio_only: bool,
+    pub(super) audio_only: bool,
     /// Write the video only.
     #[arg(long)]
     video_only: bool,
@@ -40,8 +49,8 @@ pub(super) struct SessionArgs {
     chapters: bool,
 }
 
-impl SessionArgs {
-    fn options(&self) -> crate::session::SessionOptions {
+impl SessionModes {
+    pub(super) fn options(&self) -> crate::session::SessionOptions {
         crate::session::SessionOptions {
             gaps: self.gaps.unwrap_or_default(),
             per_segment: self.per_segment,
@@ -50,11 +59,17 @@ impl SessionArgs {
             chapters: self.chapters,
         }
     }
+}
+
+impl SessionArgs {
+    fn options(&self) -> crate::session::SessionOptions {
+        self.modes.options()
+    }
 
     pub(super) fn any(&self) -> bool {
         self.start_times.is_some()
             || self.name_pattern.is_some()
-            || self.gaps.is_some()
+            || self.modes.gaps.is_some()
             || self.options() != crate::session::SessionOptions::default()
     }
 }
@@ -91,7 +106,7 @@ pub(super) fn run(
         Err(e) => return fail(&e, json),
     };
     let name = |k: usize| {
-        if args.per_segment {
+        if args.modes.per_segment {
             session::segment_path(output, k)
         } else {
             output.to_path_buf()
